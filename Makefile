@@ -1,0 +1,161 @@
+# devirt top-level build. `make` builds the UEFI image; see README.md.
+#   make demo       install packages, build, boot under QEMU, show the demo
+#   make test       install packages, build, run unit and system tests
+#   make test T=pattern   only the tests whose name matches (pytest -k)
+#   make bench      benchmarks, results in docs/results/
+
+BUILD   ?= build
+CACHE   ?= $(BUILD)/cache
+PYTHON  := /usr/bin/python3
+CC      := gcc
+LD      := ld
+OBJCOPY := objcopy
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+
+# --- the hypervisor (freestanding, position independent) ----------------
+VMM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-mno-red-zone -mgeneral-regs-only -fpie -fvisibility=hidden \
+	-fno-common -fno-strict-aliasing -Ivmm/include -Ivmm
+VMM_SRCS := $(sort $(wildcard vmm/core/*.c vmm/vm/*.c vmm/mm/*.c \
+	vmm/arch/vmx/*.c vmm/arch/svm/*.c))
+VMM_ASMS := $(sort $(wildcard vmm/core/*.S vmm/arch/vmx/*.S vmm/arch/svm/*.S))
+VMM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS)) \
+	$(patsubst %.S,$(BUILD)/%.o,$(VMM_ASMS))
+
+# --- the UEFI loader (GNU-EFI) --------------------------------------------
+EFI_INC  := /usr/include/efi
+EFI_LIB  := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fpic -ffreestanding -fno-stack-protector -fshort-wchar -mno-red-zone \
+	-maccumulate-outgoing-args -DEFI_FUNCTION_WRAPPER -mgeneral-regs-only \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -Ivmm/include -Iboot
+LOADER_SRCS := boot/loader.c boot/util.c boot/config.c
+LOADER_OBJS := $(patsubst %.c,$(BUILD)/efi/%.o,$(LOADER_SRCS))
+
+.PHONY: all deps kernel image demo test unit systest bench format \
+	check-format clean distclean
+all: image
+
+deps:
+	$(Q)./tools/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(VMM_CFLAGS) -MMD -c $< -o $@
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(VMM_CFLAGS) -MMD -c $< -o $@
+
+$(BUILD)/vmm.elf: $(VMM_OBJS) linker.ld
+	$(Q)$(LD) -pie --no-dynamic-linker -z norelro -z noexecstack \
+		-z max-page-size=4096 --no-warn-rwx-segments -T linker.ld -o $@ $(VMM_OBJS)
+	@echo "  LD      $@"
+
+$(BUILD)/efi/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(EFI_CFLAGS) -MMD -c $< -o $@
+
+$(BUILD)/loader.so: $(LOADER_OBJS)
+	$(Q)$(LD) -shared -Bsymbolic -nostdlib -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $(LOADER_OBJS) -o $@ \
+		-L$(EFI_LIB) -lefi -lgnuefi
+
+$(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
+	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym \
+		-j .rel -j .rela -j .reloc --target=efi-app-x86_64 $< $@
+	@echo "  EFI     $@"
+
+# --- the driver VM: stock Debian kernel, busybox initramfs ---------------
+$(CACHE)/kernel.mk:
+	$(Q)./tools/fetch-kernel.sh $(CACHE)
+-include $(CACHE)/kernel.mk
+
+kernel: $(CACHE)/kernel.mk
+
+$(BUILD)/cpuid: tests/guest/cpuid.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -static -O2 -Wall -o $@ $<
+
+MODDIR := $(BUILD)/modules
+$(MODDIR)/devirt_test.ko: tests/modules/devirt_test.c tests/modules/Kbuild \
+		vmm/include/devirt/hypercall.h $(CACHE)/kernel.mk
+	@mkdir -p $(MODDIR)
+	$(Q)cp tests/modules/devirt_test.c tests/modules/Kbuild $(MODDIR)/
+	$(Q)$(MAKE) -s -C $(KHDR) M=$(abspath $(MODDIR)) \
+		DEVIRT_INC=$(abspath vmm/include) modules
+
+$(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(BUILD)/cpuid \
+		$(MODDIR)/devirt_test.ko tools/mkinitrd.sh
+	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-driver \
+		$(BUILD)/cpuid:/bin/cpuid \
+		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko
+
+$(BUILD)/devirt.cfg: boot/devirt.cfg
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
+ESP_FILES = $(BUILD)/BOOTX64.EFI=EFI/BOOT/BOOTX64.EFI \
+	$(BUILD)/vmm.elf=EFI/devirt/vmm.elf \
+	$(VMLINUZ)=EFI/devirt/vmlinuz \
+	$(BUILD)/initrd-driver.gz=EFI/devirt/initrd-driver.gz
+
+$(BUILD)/devirt.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
+		$(BUILD)/initrd-driver.gz $(BUILD)/devirt.cfg tools/mkimage.sh
+	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt.cfg $(ESP_FILES)
+	@echo "  ISO     $@"
+
+image: deps
+	$(Q)$(MAKE) --no-print-directory $(CACHE)/kernel.mk
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso
+
+# --- tests ----------------------------------------------------------------
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -Ivmm/include -Ivmm -Iboot
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,\
+	$(wildcard tests/unit/test_*.c))
+UNIT_DEPS_test_stage2 := vmm/mm/stage2.c vmm/arch/vmx/ept.c vmm/arch/svm/npt.c
+UNIT_DEPS_test_config := boot/config.c
+UNIT_DEPS_test_layout := vmm/vm/layout.c
+UNIT_DEPS_test_loader := boot/util.c
+.SECONDEXPANSION:
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(UNIT_DEPS_$$*)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_DEPS_$*)
+
+unit: $(UNIT_TESTS)
+	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
+
+PYTEST_ARGS := $(if $(T),-k "$(T)")
+systest: image
+	$(Q)$(PYTHON) -m pytest -c tests/pytest.ini tests $(PYTEST_ARGS); \
+		rc=$$?; if [ $$rc -eq 5 ]; then \
+		echo "no test matched '$(T)'"; exit 0; fi; exit $$rc
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory systest
+
+demo: image
+	$(Q)$(PYTHON) tests/demo.py
+
+bench: image
+	$(Q)$(PYTHON) tests/bench.py
+
+# --- style ------------------------------------------------------------------
+C_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	$(Q)clang-format -i $(C_FILES)
+check-format:
+	$(Q)clang-format --dry-run -Werror $(C_FILES)
+
+clean:
+	rm -rf $(BUILD)/vmm $(BUILD)/boot $(BUILD)/efi $(BUILD)/unit \
+		$(BUILD)/*.elf $(BUILD)/*.so $(BUILD)/*.EFI $(BUILD)/*.iso \
+		$(BUILD)/modules $(BUILD)/*.gz
+distclean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

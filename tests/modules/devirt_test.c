@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * devirt_test - exercise the devirt hypercall ABI from the driver VM.
+ *
+ *   insmod devirt_test.ko tests=all|none|abi,hypmem,ipi
+ *
+ * Every check prints one line
+ *   devirt-test: <test> <name> <value> PASS|FAIL
+ * (value is one token), extra facts print as
+ *   devirt-test: info <key>=<value> ...
+ * and the run ends with
+ *   devirt-test: done failures=N
+ * The module init returns 0 after running, so the harness reads the results
+ * from the kernel log, or -EINVAL when @tests names an unknown test.
+ *
+ * A hypercall instruction that faults (#UD: no hypervisor, or the wrong one
+ * for this vendor) is caught through the exception table and reported as
+ * HC_FAULTED instead of oopsing, so the module is safe to load anywhere.
+ */
+#define pr_fmt(fmt) "devirt-test: " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <asm/asm.h>
+#include <asm/processor.h>
+#include <asm/msr.h>
+#include <asm/apicdef.h>
+
+#include <devirt/hypercall.h>
+
+static char *tests = "all";
+module_param(tests, charp, 0444);
+MODULE_PARM_DESC(tests, "comma list of abi,hypmem,ipi; or all, or none");
+
+/* rax after a hypercall instruction that raised an exception. */
+#define HC_FAULTED (-4095L)
+
+#define MSR_X2APIC_ICR 0x830
+#define ICR_INIT_ASSERT 0x4500 /* delivery mode 5, level assert */
+#define ICR_SIPI 0x4600 /* delivery mode 6, | vector */
+#define ICR_FIXED 0x4000 /* delivery mode 0, level assert, | vector */
+#define SIPI_VECTOR 0x10
+#define FIXED_VECTOR 0xf0
+#define IPI_TARGET_APIC_ID 1
+
+static bool use_vmmcall;
+static char vendor[13];
+static int failures;
+
+static long devirt_hypercall(unsigned long nr, unsigned long a0,
+			     unsigned long a1, unsigned long a2)
+{
+	long ret;
+
+	if (use_vmmcall)
+		asm volatile("1: vmmcall\n"
+			     "2:\n" _ASM_EXTABLE_TYPE_REG(1b, 2b,
+							  EX_TYPE_IMM_REG | EX_DATA_IMM(-4095),
+							  %0)
+			     : "=a"(ret)
+			     : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
+			     : "memory");
+	else
+		asm volatile("1: vmcall\n"
+			     "2:\n" _ASM_EXTABLE_TYPE_REG(1b, 2b,
+							  EX_TYPE_IMM_REG | EX_DATA_IMM(-4095),
+							  %0)
+			     : "=a"(ret)
+			     : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
+			     : "memory");
+	return ret;
+}
+
+static __printf(4, 5) void check(const char *test, const char *name,
+				 bool ok, const char *fmt, ...)
+{
+	char val[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	if (!ok)
+		failures++;
+	pr_info("%s %s %s %s\n", test, name, val, ok ? "PASS" : "FAIL");
+}
+
+static void check_ret(const char *test, const char *name, long ret, bool ok)
+{
+	if (ret == HC_FAULTED)
+		check(test, name, false, "faulted");
+	else
+		check(test, name, ok, "%ld", ret);
+}
+
+static long hv_info(struct devirt_hv_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return devirt_hypercall(DEVIRT_HC_HV_INFO, (unsigned long)info,
+				sizeof(*info), 0);
+}
+
+static void print_hv_info(const char *tag, const struct devirt_hv_info *info)
+{
+	pr_info("info %s.abi=0x%llx %s.backend=%llu\n", tag, info->abi, tag,
+		info->backend);
+	pr_info("info %s.hyp_base=0x%llx %s.hyp_size=0x%llx\n", tag,
+		info->hyp_base, tag, info->hyp_size);
+	pr_info("info %s.vm_id=%llu %s.refused=%llu\n", tag, info->vm_id, tag,
+		info->refused);
+	pr_info("info %s.hyp_checksum=0x%llx %s.hyp_checksum_boot=0x%llx\n",
+		tag, info->hyp_checksum, tag, info->hyp_checksum_boot);
+}
+
+static int test_abi(void)
+{
+	static const char msg[] = "hello from driver VM\n";
+	const unsigned long expect_abi =
+		(DEVIRT_ABI_MAJOR << 16) | DEVIRT_ABI_MINOR;
+	const unsigned long expect_backend = use_vmmcall ? 2 : 1;
+	struct devirt_hv_info *info;
+	long ret;
+
+	ret = devirt_hypercall(DEVIRT_HC_VERSION, 0, 0, 0);
+	if (ret == HC_FAULTED)
+		check("abi", "version", false, "faulted");
+	else
+		check("abi", "version", ret == expect_abi, "0x%lx", ret);
+
+	ret = devirt_hypercall(DEVIRT_HC_CONSOLE_WRITE, (unsigned long)msg,
+			       sizeof(msg) - 1, 0);
+	check_ret("abi", "console_write", ret, ret >= 0);
+
+	ret = devirt_hypercall(0x7777, 0, 0, 0);
+	check_ret("abi", "unknown_call", ret, ret == DEVIRT_ENOSYS);
+
+	ret = devirt_hypercall(DEVIRT_HC_CONSOLE_WRITE, 0xdead000000000000UL,
+			       16, 0);
+	check_ret("abi", "console_bad_ptr", ret, ret == DEVIRT_EFAULT);
+
+	ret = devirt_hypercall(DEVIRT_HC_CONSOLE_WRITE, (unsigned long)msg,
+			       1UL << 20, 0);
+	check_ret("abi", "console_too_long", ret, ret == DEVIRT_EINVAL);
+
+	info = kmalloc(sizeof(*info), GFP_KERNEL);
+	if (!info) {
+		check("abi", "hv_info", false, "kmalloc-failed");
+		return 0;
+	}
+	ret = hv_info(info);
+	check_ret("abi", "hv_info", ret, ret == DEVIRT_EOK);
+	if (ret == DEVIRT_EOK) {
+		print_hv_info("hv_info", info);
+		check("abi", "hv_info_abi", info->abi == expect_abi, "0x%llx",
+		      info->abi);
+		check("abi", "hv_info_backend", info->backend == expect_backend,
+		      "%llu", info->backend);
+	}
+	kfree(info);
+	return 0;
+}
+
+/* Map one page of hypervisor memory, read it, write it, read it again. */
+static void probe_hyp_page(const char *where, phys_addr_t pa)
+{
+	char name[32];
+	void __iomem *p;
+	u32 before, after;
+
+	p = ioremap_uc(pa, PAGE_SIZE);
+	snprintf(name, sizeof(name), "map_%s", where);
+	check("hypmem", name, p != NULL, "%pa", &pa);
+	if (!p)
+		return;
+
+	before = readl(p);
+	snprintf(name, sizeof(name), "read_%s", where);
+	check("hypmem", name, before == 0xffffffff, "0x%08x", before);
+
+	writel(0x5a5a5a5a, p);
+	after = readl(p);
+	snprintf(name, sizeof(name), "reread_%s", where);
+	check("hypmem", name, after == 0xffffffff && after != 0x5a5a5a5a,
+	      "0x%08x", after);
+
+	iounmap(p);
+}
+
+static int test_hypmem(void)
+{
+	struct devirt_hv_info *before, *after;
+	phys_addr_t lo, mid;
+	long ret;
+
+	before = kmalloc(sizeof(*before), GFP_KERNEL);
+	after = kmalloc(sizeof(*after), GFP_KERNEL);
+	if (!before || !after) {
+		check("hypmem", "setup", false, "kmalloc-failed");
+		goto out;
+	}
+
+	ret = hv_info(before);
+	check_ret("hypmem", "hv_info_before", ret, ret == DEVIRT_EOK);
+	if (ret != DEVIRT_EOK)
+		goto out;
+	print_hv_info("hypmem.before", before);
+	if (!before->hyp_size) {
+		check("hypmem", "hyp_size", false, "0");
+		goto out;
+	}
+
+	lo = PAGE_ALIGN_DOWN(before->hyp_base);
+	mid = PAGE_ALIGN_DOWN(before->hyp_base + before->hyp_size / 2);
+	probe_hyp_page("lo", lo);
+	probe_hyp_page("mid", mid);
+
+	ret = hv_info(after);
+	check_ret("hypmem", "hv_info_after", ret, ret == DEVIRT_EOK);
+	if (ret != DEVIRT_EOK)
+		goto out;
+	print_hv_info("hypmem.after", after);
+	check("hypmem", "refused", after->refused > before->refused,
+	      "%llu->%llu", before->refused, after->refused);
+	check("hypmem", "checksum",
+	      after->hyp_checksum == after->hyp_checksum_boot, "0x%llx/0x%llx",
+	      after->hyp_checksum, after->hyp_checksum_boot);
+out:
+	kfree(before);
+	kfree(after);
+	return 0;
+}
+
+static void send_ipi(const char *name, u32 icr_lo)
+{
+	int ret;
+
+	ret = native_write_msr_safe(MSR_X2APIC_ICR, icr_lo, IPI_TARGET_APIC_ID);
+	/* The hypervisor may drop it (0) or inject #GP (-EIO): both fine. */
+	check("ipi", name, true, "%d", ret);
+}
+
+static int test_ipi(void)
+{
+	u64 apicbase;
+
+	if (rdmsrl_safe(MSR_IA32_APICBASE, &apicbase)) {
+		check("ipi", "apicbase", false, "rdmsr-faulted");
+		return 0;
+	}
+	if (!(apicbase & X2APIC_ENABLE)) {
+		pr_info("info ipi=skipped x2apic=off apicbase=0x%llx\n",
+			apicbase);
+		return 0;
+	}
+	pr_info("info ipi target_apic_id=%d apicbase=0x%llx\n",
+		IPI_TARGET_APIC_ID, apicbase);
+	send_ipi("init", ICR_INIT_ASSERT);
+	send_ipi("sipi", ICR_SIPI | SIPI_VECTOR);
+	send_ipi("fixed", ICR_FIXED | FIXED_VECTOR);
+	check("ipi", "alive", true, "yes");
+	return 0;
+}
+
+struct devirt_test {
+	const char *name;
+	int (*fn)(void);
+};
+
+static const struct devirt_test all_tests[] = {
+	{ "abi", test_abi },
+	{ "hypmem", test_hypmem },
+	{ "ipi", test_ipi },
+};
+
+/* Sets bit i of *mask for each test named in @list; -EINVAL if unknown. */
+static int parse_tests(const char *list, unsigned long *mask)
+{
+	char *copy, *cur, *tok;
+	int i, ret = 0;
+
+	*mask = 0;
+	if (!list)
+		return 0;
+	copy = kstrdup(list, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	cur = copy;
+	while ((tok = strsep(&cur, ",")) != NULL) {
+		tok = strim(tok);
+		if (!*tok || !strcmp(tok, "none"))
+			continue;
+		if (!strcmp(tok, "all")) {
+			*mask |= (1UL << ARRAY_SIZE(all_tests)) - 1;
+			continue;
+		}
+		for (i = 0; i < ARRAY_SIZE(all_tests); i++) {
+			if (!strcmp(tok, all_tests[i].name)) {
+				*mask |= 1UL << i;
+				break;
+			}
+		}
+		if (i == ARRAY_SIZE(all_tests)) {
+			pr_err("unknown test '%s' (known: abi, hypmem, ipi, all, none)\n",
+			       tok);
+			ret = -EINVAL;
+			break;
+		}
+	}
+	kfree(copy);
+	return ret;
+}
+
+static int __init devirt_test_init(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+	unsigned long mask;
+	int i, ret;
+
+	ret = parse_tests(tests, &mask);
+	if (ret)
+		return ret;
+
+	cpuid(0, &eax, &ebx, &ecx, &edx);
+	memcpy(vendor + 0, &ebx, 4);
+	memcpy(vendor + 4, &edx, 4);
+	memcpy(vendor + 8, &ecx, 4);
+	vendor[12] = '\0';
+	use_vmmcall = !strcmp(vendor, "AuthenticAMD");
+
+	cpuid(DEVIRT_CPUID_LEAF, &eax, &ebx, &ecx, &edx);
+	{
+		char sig[13];
+
+		memcpy(sig + 0, &ebx, 4);
+		memcpy(sig + 4, &ecx, 4);
+		memcpy(sig + 8, &edx, 4);
+		sig[12] = '\0';
+		pr_info("info vendor=%s insn=%s sig=%s tests=%s\n", vendor,
+			use_vmmcall ? "vmmcall" : "vmcall",
+			strcmp(sig, DEVIRT_CPUID_SIGNATURE) ? "other" : sig,
+			tests ? tests : "");
+	}
+
+	failures = 0;
+	for (i = 0; i < ARRAY_SIZE(all_tests); i++) {
+		if (!(mask & (1UL << i)))
+			continue;
+		pr_info("info start=%s\n", all_tests[i].name);
+		all_tests[i].fn();
+	}
+	pr_info("done failures=%d\n", failures);
+	return 0;
+}
+
+static void __exit devirt_test_exit(void)
+{
+}
+
+module_init(devirt_test_init);
+module_exit(devirt_test_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("devirt hypercall ABI tests for the driver VM");

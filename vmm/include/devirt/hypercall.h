@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * devirt hypercall ABI, version 0. Included by the hypervisor and by Linux
+ * modules, so it uses no project typedefs. See docs/hypercall-abi.md.
+ *
+ * Calling convention: VMCALL (Intel) or VMMCALL (AMD) from CPL 0 with
+ *   rax = call number, rdi/rsi/rdx = arguments;
+ * the result comes back in rax: >= 0 on success, a negative DEVIRT_E* code
+ * on failure. Other registers are preserved.
+ */
+#ifndef DEVIRT_HYPERCALL_H
+#define DEVIRT_HYPERCALL_H
+
+#define DEVIRT_ABI_MAJOR 0
+#define DEVIRT_ABI_MINOR 1
+
+/* CPUID leaf 0x40000000: ebx,ecx,edx spell this. */
+#define DEVIRT_CPUID_SIGNATURE "DevirtDevirt"
+#define DEVIRT_CPUID_LEAF 0x40000000u
+
+#define DEVIRT_HC_VERSION 0 /* -> (major << 16) | minor */
+#define DEVIRT_HC_CONSOLE_WRITE 1 /* rdi = buf GVA, rsi = len */
+#define DEVIRT_HC_HV_INFO 2 /* rdi = struct devirt_hv_info GVA, rsi = size */
+#define DEVIRT_HC_MAX 3
+
+#define DEVIRT_CONSOLE_MAX 1024 /* bytes per console write */
+
+#define DEVIRT_EOK 0
+#define DEVIRT_ENOSYS (-38) /* unknown call number */
+#define DEVIRT_EFAULT (-14) /* guest pointer not mapped or not the caller's */
+#define DEVIRT_EINVAL (-22) /* bad length or argument */
+#define DEVIRT_EPERM (-1) /* caller not allowed (CPL != 0) */
+
+struct devirt_hv_info {
+	unsigned long long abi; /* (major << 16) | minor */
+	unsigned long long backend; /* 1 VMX/EPT, 2 SVM/NPT */
+	unsigned long long hyp_base; /* hypervisor physical range */
+	unsigned long long hyp_size;
+	unsigned long long vm_id;
+	unsigned long long refused; /* this VM's refused accesses so far */
+	unsigned long long hyp_checksum; /* of the vmm's code, now */
+	unsigned long long hyp_checksum_boot; /* the same, at boot */
+};
+
+#endif

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Hypercall ABI v0 (docs/hypercall-abi.md, vmm/include/devirt/hypercall.h). */
+#include "vm.h"
+#include "../core/lib.h"
+#include <devirt/hypercall.h>
+
+extern const u8 __text_start[], __text_end[];
+static u64 text_checksum_boot;
+
+/* FNV-1a over the hypervisor's code: changes if anything wrote to it. */
+static u64 text_checksum(void)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+
+	for (const u8 *p = __text_start; p < __text_end; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h;
+}
+
+void hypercall_init(void)
+{
+	text_checksum_boot = text_checksum();
+}
+
+static s64 hc_console_write(struct vcpu *vcpu, u64 gva, u64 len)
+{
+	char buf[DEVIRT_CONSOLE_MAX + 1];
+	int r;
+
+	if (len > DEVIRT_CONSOLE_MAX)
+		return DEVIRT_EINVAL;
+	r = gva_read(vcpu, gva, buf, len);
+	if (r)
+		return r;
+	/* The log is for people: no control characters from a guest. */
+	for (u64 i = 0; i < len; i++)
+		if ((buf[i] < 0x20 && buf[i] != '\n') || buf[i] == 0x7f)
+			buf[i] = '?';
+	while (len && buf[len - 1] == '\n')
+		len--;
+	buf[len] = 0;
+	pr_info("[%s] console: %s\n", vcpu->vm->name, buf);
+	return (s64)len;
+}
+
+static s64 hc_hv_info(struct vcpu *vcpu, u64 gva, u64 size)
+{
+	struct devirt_hv_info info;
+
+	if (size < sizeof(info))
+		return DEVIRT_EINVAL;
+	memset(&info, 0, sizeof(info));
+	info.abi = (DEVIRT_ABI_MAJOR << 16) | DEVIRT_ABI_MINOR;
+	info.backend = boot_info->backend;
+	info.hyp_base = boot_info->hyp_base;
+	info.hyp_size = boot_info->hyp_size;
+	info.vm_id = vcpu->vm->id;
+	info.refused = vcpu->vm->refused;
+	info.hyp_checksum = text_checksum();
+	info.hyp_checksum_boot = text_checksum_boot;
+	return gva_write(vcpu, gva, &info, sizeof(info));
+}
+
+void handle_hypercall(struct vcpu *vcpu)
+{
+	struct guest_regs *r = &vcpu->regs;
+	s64 ret;
+
+	if (arch->guest_cpl(vcpu) != 0) {
+		ret = DEVIRT_EPERM;
+		goto out;
+	}
+	switch (r->rax) {
+	case DEVIRT_HC_VERSION:
+		ret = (DEVIRT_ABI_MAJOR << 16) | DEVIRT_ABI_MINOR;
+		break;
+	case DEVIRT_HC_CONSOLE_WRITE:
+		ret = hc_console_write(vcpu, r->rdi, r->rsi);
+		break;
+	case DEVIRT_HC_HV_INFO:
+		ret = hc_hv_info(vcpu, r->rdi, r->rsi);
+		break;
+	default:
+		ret = DEVIRT_ENOSYS;
+	}
+out:
+	if (ret < 0)
+		pr_debug("[%s] hypercall %lu failed: %ld\n", vcpu->vm->name,
+			 r->rax, ret);
+	r->rax = (u64)ret;
+	vcpu_skip(vcpu, 0);
+}

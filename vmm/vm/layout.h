@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Pure builders for a VM's physical map, its e820 table and the Linux
+ * boot_params (Documentation/arch/x86/boot.rst and zero-page.rst). No
+ * hardware access: unit-tested natively in tests/unit.
+ */
+#ifndef DEVIRT_LAYOUT_H
+#define DEVIRT_LAYOUT_H
+
+#include <devirt/boot_info.h>
+
+#define MEM_HYPERVISOR 16 /* devirt's reservation: never mapped */
+#define MEM_NOT_OWNED 17 /* RAM of another VM or unassigned: never mapped */
+
+/*
+ * The driver VM's guest-physical map: the firmware map with the hypervisor
+ * carved out and RAM given, lowest first, up to @ram_budget bytes. Returns
+ * the number of ranges, or -1 if @max is too small.
+ */
+int driver_map_build(const struct mem_range *fw, u32 nfw, u64 hyp_base,
+		     u64 hyp_size, u64 ram_budget, struct mem_range *out,
+		     u32 max, u64 *ram_given);
+
+/* e820 types, as Linux reads them from boot_params.e820_table. */
+#define E820_RAM 1
+#define E820_RESERVED 2
+#define E820_ACPI 3
+#define E820_NVS 4
+#define E820_UNUSABLE 5
+u32 mem_to_e820(u32 mem_type);
+
+struct linux_info {
+	u16 version; /* boot protocol */
+	u32 setup_size; /* bytes before the protected-mode kernel */
+	u64 kernel_size; /* protected-mode part */
+	u32 init_size; /* bytes the kernel needs in place to decompress */
+	u32 align;
+	u32 cmdline_max;
+	bool above_4g; /* XLF_CAN_BE_LOADED_ABOVE_4G */
+};
+
+#define BOOT_AREA_PAGES 9 /* page tables, GDT, boot_params, command line */
+
+struct linux_layout {
+	u64 kernel; /* load address (GPA); 64-bit entry is +0x200 */
+	u64 initrd;
+	u64 boot_area; /* BOOT_AREA_PAGES pages */
+};
+
+int linux_parse(const u8 *img, u64 size, struct linux_info *li, char *err,
+		size_t errlen);
+/* Place kernel, initrd and boot area in RAM ranges of @map. */
+int linux_place(const struct linux_info *li, u64 initrd_size,
+		const struct mem_range *map, u32 n, struct linux_layout *lay);
+
+/*
+ * Fill the boot area (BOOT_AREA_PAGES pages at @area, guest address
+ * lay->boot_area): identity page tables for 0-4 GiB, a GDT, boot_params
+ * and the command line. Returns the GPAs an entry state needs.
+ */
+struct linux_entry {
+	u64 rip, rsi, cr3, gdt_base;
+	u16 gdt_limit;
+};
+int linux_build_boot(u8 *area, const u8 *img, const struct linux_info *li,
+		     const struct linux_layout *lay, u64 initrd_size,
+		     const char *cmdline, const struct mem_range *map, u32 n,
+		     u64 rsdp, const struct bi_framebuffer *fb,
+		     struct linux_entry *entry);
+
+#endif

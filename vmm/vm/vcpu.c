@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vendor-neutral exit loop. The back end decodes its exit into a
+ * struct exit_info; everything a guest can ask for is answered here. A
+ * guest event we cannot handle stops that vCPU, never the hypervisor.
+ */
+#include "vm.h"
+#include "../core/lib.h"
+#include "../core/x86.h"
+
+static const char *const exit_names[] = {
+	[EXIT_NONE] = "none",
+	[EXIT_CPUID] = "cpuid",
+	[EXIT_HYPERCALL] = "hypercall",
+	[EXIT_RDMSR] = "rdmsr",
+	[EXIT_WRMSR] = "wrmsr",
+	[EXIT_IO] = "io",
+	[EXIT_STAGE2] = "stage2-fault",
+	[EXIT_TRIPLE_FAULT] = "triple-fault",
+	[EXIT_HLT] = "hlt",
+	[EXIT_XSETBV] = "xsetbv",
+	[EXIT_VIRT_INSN] = "virt-insn",
+	[EXIT_EXTINT] = "extint",
+	[EXIT_NMI] = "nmi",
+	[EXIT_INIT] = "init",
+	[EXIT_CR_ACCESS] = "cr",
+	[EXIT_ENTRY_FAILED] = "entry-failed",
+	[EXIT_UNHANDLED] = "unhandled",
+};
+
+void vcpu_skip(struct vcpu *vcpu, u32 len)
+{
+	vcpu->regs.rip += len ? len : vcpu->exit_len;
+}
+
+static void __attribute__((noreturn)) vcpu_stop(struct vcpu *vcpu,
+						const char *why,
+						const struct exit_info *ex)
+{
+	pr_err("[%s] vCPU %u stopped: %s (exit %s, raw 0x%lx, qual 0x%lx) at rip 0x%lx\n",
+	       vcpu->vm->name, vcpu->id, why,
+	       ex->reason < ARRAY_SIZE(exit_names) ? exit_names[ex->reason] :
+						     "?",
+	       ex->raw, ex->qual, vcpu->regs.rip);
+	arch->dump(vcpu);
+	vcpu->stopped = true;
+	pr_info("[%s] stopped after %lu exits; the hypervisor keeps running\n",
+		vcpu->vm->name, vcpu->exits);
+	/* This CPU belonged to the VM alone: park it. */
+	cpu_halt_forever();
+}
+
+static void handle_xsetbv(struct vcpu *vcpu)
+{
+	u32 idx = (u32)vcpu->regs.rcx;
+	u64 v = (vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax;
+	u32 a, b, c, d;
+
+	/* SDM Vol. 2C XSETBV: only XCR0, x87 set, bits the CPU supports. */
+	cpuid(0xd, 0, &a, &b, &c, &d);
+	if (idx != 0 || !(v & 1) || (v & ~(((u64)d << 32) | a)) ||
+	    ((v & 4) && !(v & 2))) {
+		arch->inject_exception(vcpu, 13, true, 0);
+		return;
+	}
+	asm volatile("xsetbv" : : "c"(idx), "a"((u32)v), "d"((u32)(v >> 32)));
+	vcpu_skip(vcpu, 0);
+}
+
+void vcpu_loop(struct vcpu *vcpu)
+{
+	struct exit_info ex;
+
+	for (;;) {
+		arch->run(vcpu, &ex);
+		vcpu->exits++;
+		if (ex.reason < ARRAY_SIZE(vcpu->exit_count))
+			vcpu->exit_count[ex.reason]++;
+		vcpu->exit_len = ex.insn_len;
+		switch (ex.reason) {
+		case EXIT_CPUID:
+			handle_cpuid(vcpu);
+			vcpu_skip(vcpu, 0);
+			break;
+		case EXIT_HYPERCALL:
+			handle_hypercall(vcpu);
+			break;
+		case EXIT_RDMSR:
+		case EXIT_WRMSR:
+			handle_msr(vcpu, ex.reason == EXIT_WRMSR);
+			break;
+		case EXIT_STAGE2:
+			handle_refused_access(vcpu, &ex);
+			break;
+		case EXIT_XSETBV:
+			handle_xsetbv(vcpu);
+			break;
+		case EXIT_VIRT_INSN:
+			/* No nested virtualization: #UD, as on a CPU without it. */
+			arch->inject_exception(vcpu, 6, false, 0);
+			break;
+		case EXIT_EXTINT:
+		case EXIT_NMI:
+		case EXIT_CR_ACCESS:
+		case EXIT_NONE:
+			break;
+		case EXIT_INIT:
+			pr_info("[%s] INIT signal ignored\n", vcpu->vm->name);
+			break;
+		case EXIT_HLT:
+			vcpu_skip(vcpu, 0);
+			break;
+		case EXIT_IO:
+			/* No port is intercepted for the driver VM yet. */
+			vcpu_stop(vcpu, "unexpected port I/O exit", &ex);
+		case EXIT_TRIPLE_FAULT:
+			vcpu_stop(vcpu, "triple fault (shutdown)", &ex);
+		case EXIT_ENTRY_FAILED:
+			vcpu_stop(vcpu, "VM entry failed", &ex);
+		default:
+			vcpu_stop(vcpu, "unhandled exit", &ex);
+		}
+	}
+}
