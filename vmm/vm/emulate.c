@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Refused guest-physical accesses. A VM that touches memory outside its
- * partition (the hypervisor's reservation, another VM's RAM) takes a
- * second-level fault. We log it, count it, and complete the instruction
- * as if the address were an empty bus: loads return all-ones, stores are
- * dropped. Only plain MOV forms are decoded (what readl/writel and
- * ordinary pointer accesses compile to); anything else gets #GP.
- * Opcodes: SDM Vol. 2, Appendix A "Opcode Map".
+ * Emulation of the MOV forms that touch memory, for the two kinds of
+ * guest-physical access the hypervisor completes itself:
+ *  - refused accesses: memory outside the VM's partition (the hypervisor,
+ *    another VM). Logged and counted; loads return all-ones, as from an
+ *    empty bus, and stores are dropped;
+ *  - trapped MMIO: the xAPIC page, so that ICR writes can be filtered on
+ *    CPUs without x2APIC (apic.c).
+ * Only plain MOV/MOVZX forms are decoded (what readl/writel and ordinary
+ * pointer accesses compile to); anything else gets #GP. Opcodes: SDM
+ * Vol. 2, Appendix A "Opcode Map"; ModRM/SIB: Vol. 2A 2.1.5.
  */
 #include "vm.h"
 #include "../core/lib.h"
@@ -14,36 +17,34 @@
 
 struct insn {
 	u32 len;
-	u32 size; /* operand bytes */
-	bool write; /* store to memory */
-	bool has_reg; /* load into a register */
-	u32 reg; /* destination GPR index (SDM encoding) */
-	bool byte_high; /* AH..BH without REX */
-	bool zero_ext; /* movzx */
+	u32 size; /* bytes accessed in memory */
+	u32 dst_size; /* register width for loads (MOVZX widens) */
+	bool write;
+	bool has_imm;
+	u64 imm;
+	u32 reg; /* ModRM.reg with REX.R: source or destination GPR */
+	bool high_byte; /* AH/CH/DH/BH: 8-bit reg 4-7 without REX */
 };
 
 static u64 *gpr(struct vcpu *vcpu, u32 idx)
 {
-	/* SDM register encoding order: rax rcx rdx rbx rsp rbp rsi rdi r8.. */
-	u64 *base = &vcpu->regs.rax;
-
-	return &base[idx & 15];
+	/* struct guest_regs follows the SDM encoding: rax rcx rdx rbx ... */
+	return &(&vcpu->regs.rax)[idx & 15];
 }
 
-/* Length of a ModRM operand (ModRM byte itself included). */
-static int modrm_len(const u8 *p, u32 avail, bool addr32)
+/* Length of the ModRM operand from the ModRM byte on; -1 if not memory. */
+static int modrm_len(const u8 *p, u32 avail)
 {
 	u8 mod, rm;
 	int len = 1;
 
-	(void)addr32;
 	if (!avail)
 		return -1;
 	mod = p[0] >> 6;
 	rm = p[0] & 7;
 	if (mod == 3)
-		return -1; /* register operand: not a memory access */
-	if (rm == 4) {
+		return -1;
+	if (rm == 4) { /* SIB follows */
 		if (avail < 2)
 			return -1;
 		len++;
@@ -52,131 +53,144 @@ static int modrm_len(const u8 *p, u32 avail, bool addr32)
 	} else if (mod == 0 && rm == 5) {
 		len += 4; /* RIP-relative disp32 */
 	}
-	if (mod == 1)
-		len += 1;
-	else if (mod == 2)
-		len += 4;
-	return len;
+	return len + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
 }
 
 static int decode(const u8 *b, u32 avail, struct insn *in)
 {
-	u32 i = 0, opsize = 4;
-	bool rex_w = false, rex = false, addr32 = false;
+	u32 i = 0, opsize = 4, immsz = 0;
+	bool rex = false;
 	u8 rex_r = 0, op;
 	int ml;
 
 	memset(in, 0, sizeof(*in));
 	for (; i < avail; i++) {
-		u8 c = b[i];
-
-		if (c == 0x66)
+		if (b[i] == 0x66)
 			opsize = 2;
-		else if (c == 0x67)
-			addr32 = true;
-		else if (c == 0x2e || c == 0x3e || c == 0x26 || c == 0x36 ||
-			 c == 0x64 || c == 0x65)
-			continue;
-		else
-			break;
+		else if (b[i] != 0x2e && b[i] != 0x3e && b[i] != 0x26 &&
+			 b[i] != 0x36 && b[i] != 0x64 && b[i] != 0x65)
+			break; /* 0x67 and REP/LOCK are not accepted */
 	}
 	if (i < avail && (b[i] & 0xf0) == 0x40) {
 		rex = true;
-		rex_w = b[i] & 8;
+		if (b[i] & 8)
+			opsize = 8;
 		rex_r = (b[i] & 4) ? 8 : 0;
 		i++;
 	}
-	if (rex_w)
-		opsize = 8;
 	if (i >= avail)
 		return -1;
 	op = b[i++];
-	switch (op) {
-	case 0x88: /* MOV r/m8, r8 */
-	case 0x89: /* MOV r/m, r */
-	case 0x8a: /* MOV r8, r/m8 */
-	case 0x8b: /* MOV r, r/m */
-		in->size = (op & 1) ? opsize : 1;
-		in->write = op < 0x8a;
-		in->has_reg = !in->write;
-		in->reg = ((b[i] >> 3) & 7) | rex_r;
-		in->byte_high = in->size == 1 && !rex && (in->reg & 4);
-		ml = modrm_len(b + i, avail - i, addr32);
-		break;
-	case 0xc6: /* MOV r/m8, imm8 */
-	case 0xc7: /* MOV r/m, imm16/32 */
-		if (i >= avail || ((b[i] >> 3) & 7))
-			return -1;
-		in->size = op == 0xc6 ? 1 : opsize;
-		in->write = true;
-		ml = modrm_len(b + i, avail - i, addr32);
-		if (ml > 0)
-			ml += op == 0xc6 ? 1 : (opsize == 2 ? 2 : 4);
-		break;
-	case 0x0f: /* MOVZX r, r/m8 (B6) or r/m16 (B7) */
+	if (op == 0x0f) { /* MOVZX r, r/m8 (0F B6) or r/m16 (0F B7) */
 		if (i >= avail || (b[i] != 0xb6 && b[i] != 0xb7))
 			return -1;
-		in->size = b[i] == 0xb6 ? 1 : 2;
-		in->zero_ext = true;
-		in->has_reg = true;
-		i++;
-		in->reg = ((b[i] >> 3) & 7) | rex_r;
-		ml = modrm_len(b + i, avail - i, addr32);
-		if (ml > 0)
-			opsize = rex_w ? 8 : (opsize == 2 ? 2 : 4);
-		in->size = in->size; /* source size */
-		in->byte_high = false;
-		if (ml > 0) {
-			in->len = i + (u32)ml;
-			in->zero_ext = true;
-			/* Destination width is opsize; stash in byte_high. */
-			in->write = false;
-			in->size = opsize | (in->size << 8);
-			return 0;
-		}
-		return -1;
-	default:
+		in->size = b[i++] == 0xb6 ? 1 : 2;
+		in->dst_size = opsize;
+	} else if (op >= 0x88 && op <= 0x8b) { /* MOV r/m,r and MOV r,r/m */
+		in->size = (op & 1) ? opsize : 1;
+		in->dst_size = in->size;
+		in->write = op <= 0x89;
+	} else if (op == 0xc6 || op == 0xc7) { /* MOV r/m, imm */
+		in->size = op == 0xc6 ? 1 : opsize;
+		in->write = true;
+		in->has_imm = true;
+		immsz = in->size == 8 ? 4 : in->size;
+	} else {
 		return -1;
 	}
+	if (i >= avail)
+		return -1;
+	in->reg = ((b[i] >> 3) & 7) | rex_r;
+	if (in->has_imm && (in->reg & 7))
+		return -1; /* C6/C7 /0 only */
+	in->high_byte = in->size == 1 && !rex && (in->reg & 4) &&
+			(in->write || in->dst_size == 1);
+	ml = modrm_len(b + i, avail - i);
 	if (ml < 0)
 		return -1;
-	in->len = i + (u32)ml;
+	i += (u32)ml;
+	if (i + immsz > avail)
+		return -1;
+	for (u32 k = 0; k < immsz; k++)
+		in->imm |= (u64)b[i + k] << (8 * k);
+	if (immsz == 4 && in->size == 8)
+		in->imm = (u64)(s64)(s32)in->imm; /* sign-extended imm32 */
+	in->len = i + immsz;
 	return in->len <= 15 ? 0 : -1;
 }
 
-static void complete_load(struct vcpu *vcpu, const struct insn *in)
+static u64 size_mask(u32 size)
 {
-	u64 *r = gpr(vcpu, in->reg);
-	u32 size = in->size & 0xff;
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
 
-	if (in->zero_ext) {
-		u32 src = in->size >> 8;
-		u64 v = src == 1 ? 0xff : 0xffff;
+static u64 store_value(struct vcpu *vcpu, const struct insn *in)
+{
+	u64 v;
 
-		if (size == 2)
-			*r = (*r & ~0xffffULL) | v;
-		else
-			*r = v; /* 32-bit destinations zero-extend (SDM 3.4.1.1) */
+	if (in->has_imm)
+		return in->imm & size_mask(in->size);
+	if (in->high_byte)
+		return (*gpr(vcpu, in->reg & 3) >> 8) & 0xff;
+	v = *gpr(vcpu, in->reg);
+	return v & size_mask(in->size);
+}
+
+static void load_value(struct vcpu *vcpu, const struct insn *in, u64 v)
+{
+	u64 *r;
+
+	v &= size_mask(in->size);
+	if (in->high_byte) {
+		r = gpr(vcpu, in->reg & 3);
+		*r = (*r & ~0xff00ULL) | (v << 8);
 		return;
 	}
-	switch (size) {
-	case 1:
-		if (in->byte_high) {
-			r = gpr(vcpu, in->reg & 3);
-			*r |= 0xff00;
-		} else {
-			*r |= 0xff;
-		}
-		break;
-	case 2:
-		*r |= 0xffff;
-		break;
-	case 4:
-		*r = 0xffffffffULL;
-		break;
-	default:
-		*r = ~0ULL;
+	r = gpr(vcpu, in->reg);
+	/* SDM Vol. 1 3.4.1.1: 32-bit results zero-extend, 8/16 merge. */
+	if (in->dst_size >= 4)
+		*r = v;
+	else
+		*r = (*r & ~size_mask(in->dst_size)) | v;
+}
+
+/* Fetch and decode the instruction at the guest's RIP. */
+static int fetch_decode(struct vcpu *vcpu, struct insn *in)
+{
+	u8 bytes[15];
+	u32 avail = 0;
+	u64 pa;
+
+	while (avail < sizeof(bytes) &&
+	       !gva_to_gpa(vcpu, vcpu->regs.rip + avail, 0, &pa) &&
+	       !gpa_read(vcpu->vm, pa, &bytes[avail], 1))
+		avail++;
+	return decode(bytes, avail, in);
+}
+
+int mmio_emulate(struct vcpu *vcpu, u64 gpa, mmio_fn fn)
+{
+	struct insn in;
+	u64 v = 0;
+
+	if (fetch_decode(vcpu, &in))
+		return -1;
+	if (in.write) {
+		v = store_value(vcpu, &in);
+		fn(vcpu, gpa, in.size, true, &v);
+	} else {
+		fn(vcpu, gpa, in.size, false, &v);
+		load_value(vcpu, &in, v);
 	}
+	vcpu_skip(vcpu, in.len);
+	return 0;
+}
+
+static void empty_bus(struct vcpu *vcpu, u64 gpa, u32 size, bool write,
+		      u64 *val)
+{
+	if (!write)
+		*val = ~0ULL;
 }
 
 static const char *kind_name(u32 type)
@@ -198,19 +212,12 @@ static u32 gpa_kind(struct vm *vm, u64 gpa)
 void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex)
 {
 	struct vm *vm = vcpu->vm;
-	struct insn in;
-	u8 bytes[15];
-	u64 gpa = ex->s2.gpa, pa;
-	u32 avail = 0;
-	bool ok;
+	u64 rip = vcpu->regs.rip;
+	bool ok = !(ex->s2.access & S2_EXEC) &&
+		  !mmio_emulate(vcpu, ex->s2.gpa, empty_bus);
 
 	vm->refused++;
-	/* Fetch as many instruction bytes as the page boundary allows. */
-	while (avail < sizeof(bytes) &&
-	       !gva_to_gpa(vcpu, vcpu->regs.rip + avail, 0, &pa) &&
-	       !gpa_read(vm, pa, &bytes[avail], 1))
-		avail++;
-	ok = (ex->s2.access & S2_EXEC) == 0 && !decode(bytes, avail, &in);
+	/* Rate-limited: a hostile guest must not flood the log. */
 	if (vm->refused_logged < 32 || (vm->refused % 1000) == 0) {
 		vm->refused_logged++;
 		pr_info("[%s] refused %s of %s at 0x%lx (rip 0x%lx): %s\n",
@@ -218,16 +225,11 @@ void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex)
 			(ex->s2.access & S2_WRITE) ? "write" :
 			(ex->s2.access & S2_EXEC)  ? "execute" :
 						     "read",
-			kind_name(gpa_kind(vm, gpa)), gpa, vcpu->regs.rip,
-			ok ? ((ex->s2.access & S2_WRITE) ? "store dropped" :
-							   "load returns all-ones") :
-			     "instruction not emulated, #GP injected");
+			kind_name(gpa_kind(vm, ex->s2.gpa)), ex->s2.gpa, rip,
+			!ok ? "instruction not emulated, #GP injected" :
+			(ex->s2.access & S2_WRITE) ? "store dropped" :
+						     "load returns all-ones");
 	}
-	if (!ok) {
+	if (!ok)
 		arch->inject_exception(vcpu, 13, true, 0);
-		return;
-	}
-	if (in.has_reg)
-		complete_load(vcpu, &in);
-	vcpu_skip(vcpu, in.len);
 }

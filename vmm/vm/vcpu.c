@@ -90,7 +90,8 @@ void vcpu_loop(struct vcpu *vcpu)
 			handle_msr(vcpu, ex.reason == EXIT_WRMSR);
 			break;
 		case EXIT_STAGE2:
-			handle_refused_access(vcpu, &ex);
+			if (!apic_handle_fault(vcpu, &ex))
+				handle_refused_access(vcpu, &ex);
 			break;
 		case EXIT_XSETBV:
 			handle_xsetbv(vcpu);

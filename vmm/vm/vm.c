@@ -149,6 +149,11 @@ int vm_create_driver(struct vm **out)
 		       vm->name, arch->s2_name);
 		return -1;
 	}
+	if (apic_trap_init(vm)) {
+		pr_err("[%s] out of memory for %s tables\n", vm->name,
+		       arch->s2_name);
+		return -1;
+	}
 	pr_info("[%s] %s: %lu table pages\n", vm->name, arch->s2_name,
 		vm->s2.tables);
 	if (cfg->cpus > 1)

@@ -69,4 +69,14 @@ void handle_cpuid(struct vcpu *vcpu);
 void handle_msr(struct vcpu *vcpu, bool write);
 void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex);
 
+/* Complete the guest's MOV to/from @gpa through @fn; -1 if not decodable. */
+typedef void (*mmio_fn)(struct vcpu *vcpu, u64 gpa, u32 size, bool write,
+			u64 *val);
+int mmio_emulate(struct vcpu *vcpu, u64 gpa, mmio_fn fn);
+
+/* apic.c */
+int apic_trap_init(struct vm *vm);
+bool apic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
+bool icr_allowed(struct vcpu *vcpu, u64 *icr, bool x2apic);
+
 #endif
