@@ -176,6 +176,18 @@ static int set_global(struct parser *ps, struct devirt_config *cfg,
 		}
 		return 0;
 	}
+	if (seq(k, klen, "boot")) {
+		if (seq(v, vlen, "hypervisor"))
+			cfg->bare = 0;
+		else if (seq(v, vlen, "bare"))
+			cfg->bare = 1;
+		else {
+			fail(ps, "line %u: boot must be hypervisor or bare%s", "",
+			     ps->line);
+			return -1;
+		}
+		return 0;
+	}
 	fail(ps, "line %u: unknown setting outside a [vm] section%s", "",
 	     ps->line);
 	return -1;

@@ -29,8 +29,8 @@ static void say(const CHAR16 *fmt, ...)
 
 static EFI_STATUS fail(EFI_STATUS st, const char *what)
 {
-	say(L"devirt: ERROR: %a\r\n", what);
-	say(L"devirt: boot aborted, returning to the firmware (status %r)\r\n",
+	say(L"devirt: ERROR: %a\n", what);
+	say(L"devirt: boot aborted, returning to the firmware (status %r)\n",
 	    st);
 	uefi_call_wrapper(BS->Stall, 1, ERR_PAUSE_US);
 	return st;
@@ -228,6 +228,48 @@ static u64 measure_tsc(void)
 	return (t1 - t0) * 50;
 }
 
+/*
+ * boot = bare: start the driver VM's kernel directly through its EFI stub,
+ * with the same firmware, files and command line, for baseline timings.
+ */
+static EFI_STATUS boot_bare(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
+			    struct vm_config *vm)
+{
+	static CHAR16 opts[CFG_PATH_LEN + CFG_CMDLINE_LEN + 16];
+	CHAR16 path[CFG_PATH_LEN];
+	EFI_LOADED_IMAGE *kli;
+	EFI_DEVICE_PATH *dp;
+	EFI_HANDLE kh = NULL;
+	EFI_STATUS st;
+	UINTN n = 0;
+	const char *parts[3] = { vm->initrd[0] ? "initrd=" : "", vm->initrd,
+				 " " };
+
+	for (int p = 0; p < 3; p++)
+		for (const char *c = parts[p]; *c; c++)
+			opts[n++] = *c == '/' ? L'\\' : (CHAR16)*c;
+	for (const char *c = vm->cmdline; *c; c++)
+		opts[n++] = (CHAR16)*c;
+	opts[n] = 0;
+	to_path16(path, CFG_PATH_LEN, vm->kernel);
+	dp = FileDevicePath(li->DeviceHandle, path);
+	if (!dp)
+		return fail(EFI_OUT_OF_RESOURCES, "cannot build the kernel's device path");
+	st = uefi_call_wrapper(BS->LoadImage, 6, FALSE, image, dp, NULL, 0,
+			       &kh);
+	if (EFI_ERROR(st))
+		return fail(st, "boot = bare: cannot load the kernel as an EFI image");
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, kh, &LoadedImageProtocol,
+			       (void **)&kli);
+	if (EFI_ERROR(st))
+		return fail(st, "boot = bare: kernel image has no loaded-image protocol");
+	kli->LoadOptions = opts;
+	kli->LoadOptionsSize = (UINT32)((n + 1) * sizeof(CHAR16));
+	say(L"devirt: boot = bare, entering the kernel without devirt\n");
+	st = uefi_call_wrapper(BS->StartImage, 3, kh, NULL, NULL);
+	return fail(st, "boot = bare: the kernel returned");
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	static struct devirt_config cfg;
@@ -246,7 +288,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	int backend;
 
 	InitializeLib(image, systab);
-	say(L"devirt: UEFI loader, boot ABI %d\r\n", BOOT_INFO_VERSION);
+	say(L"devirt: UEFI loader, boot ABI %d\n", BOOT_INFO_VERSION);
 
 	backend = detect_backend(msg, sizeof(msg));
 	if (backend == BACKEND_NONE)
@@ -279,8 +321,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			   msg);
 		return fail(EFI_INVALID_PARAMETER, full);
 	}
-	say(L"devirt: config: %d VM(s), hypervisor memory %ld MiB\r\n",
+	say(L"devirt: config: %d VM(s), hypervisor memory %ld MiB\n",
 	    cfg.nr_vms, cfg.hyp_memory >> 20);
+
+	if (cfg.bare)
+		return boot_bare(image, li, &cfg.vms[0]);
 
 	/* Open every image first, so that a missing one costs nothing. */
 	st = open_file(VMM_PATH, &files[0].fh, &files[0].size);
@@ -380,7 +425,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	find_rsdp(bi);
 	find_framebuffer(bi);
 	bi->tsc_hz = measure_tsc();
-	say(L"devirt: backend %a, hypervisor at 0x%lx (%ld MiB), entering it\r\n",
+	say(L"devirt: backend %a, hypervisor at 0x%lx (%ld MiB), entering it\n",
 	    backend == BACKEND_VMX ? "vmx" : "svm", bi->hyp_base,
 	    bi->hyp_size >> 20);
 

@@ -33,6 +33,7 @@ struct vm_config {
 struct devirt_config {
 	u32 nr_vms;
 	u32 log_level; /* 0 quiet, 1 info, 2 debug */
+	u32 bare; /* boot = bare: start the driver VM's kernel without devirt */
 	u64 hyp_memory; /* bytes reserved for the hypervisor */
 	struct vm_config vms[CFG_MAX_VMS];
 };
