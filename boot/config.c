@@ -17,6 +17,8 @@
 
 #define MIN_VM_MEMORY (64ULL << 20)
 #define MIN_HYP_MEMORY (16ULL << 20)
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct parser {
 	const char *p, *end;
@@ -318,7 +320,7 @@ int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 		if (s == e || *s == '#')
 			continue;
 		if (*s == '[') {
-			const char *n;
+			const char *n, *ne;
 
 			if (e[-1] != ']' || e - s < 6 || s[1] != 'v' ||
 			    s[2] != 'm' || !is_space(s[3])) {
@@ -329,14 +331,17 @@ int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 			n = s + 4;
 			while (n < e - 1 && is_space(*n))
 				n++;
+			ne = e - 1;
+			while (ne > n && is_space(ne[-1]))
+				ne--;
 			if (cfg->nr_vms == CFG_MAX_VMS) {
-				fail(&ps, "line %u: too many VMs (at most %u)", "",
-				     CFG_MAX_VMS);
+				fail(&ps, "line %u: too many VMs (at most " STR(CFG_MAX_VMS) ")%s",
+				     "", ps.line);
 				return -1;
 			}
 			cur = &cfg->vms[cfg->nr_vms++];
 			if (copy_str(&ps, cur->name, sizeof(cur->name), n,
-				     (size_t)(e - 1 - n), "vm name"))
+				     (size_t)(ne - n), "vm name"))
 				return -1;
 			if (!cur->name[0]) {
 				fail(&ps, "line %u: empty VM name%s", "",

@@ -49,8 +49,11 @@ u32 efi_type_to_mem(u32 t)
 int mem_from_efi(struct boot_info *bi, const void *map, u64 map_size,
 		 u64 desc_size)
 {
-	u32 n = 0;
+	u32 n = 0, m = 0;
 
+	/* UEFI 2.10 7.2: DescriptorSize is at least the struct's size. */
+	if (desc_size < sizeof(struct efi_md))
+		return -1;
 	for (u64 off = 0; off + sizeof(struct efi_md) <= map_size;
 	     off += desc_size) {
 		const struct efi_md *d =
@@ -83,7 +86,16 @@ int mem_from_efi(struct boot_info *bi, const void *map, u64 map_size,
 			bi->mem[j] = bi->mem[j - 1];
 		bi->mem[j] = r;
 	}
-	bi->nr_mem = n;
+	/* Sorting may have put alike ranges side by side: merge those too. */
+	for (u32 i = 0; i < n; i++) {
+		if (m && bi->mem[m - 1].type == bi->mem[i].type &&
+		    bi->mem[m - 1].base + bi->mem[m - 1].size ==
+			    bi->mem[i].base)
+			bi->mem[m - 1].size += bi->mem[i].size;
+		else
+			bi->mem[m++] = bi->mem[i];
+	}
+	bi->nr_mem = m;
 	return 0;
 }
 
