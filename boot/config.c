@@ -158,7 +158,8 @@ static int set_global(struct parser *ps, struct devirt_config *cfg,
 	if (seq(k, klen, "hypervisor_memory")) {
 		if (!parse_size(v, vlen, &cfg->hyp_memory) ||
 		    cfg->hyp_memory < MIN_HYP_MEMORY) {
-			fail(ps, "line %u: hypervisor_memory needs a size of at least 16M%s",
+			fail(ps,
+			     "line %u: hypervisor_memory needs a size of at least 16M%s",
 			     "", ps->line);
 			return -1;
 		}
@@ -184,8 +185,8 @@ static int set_global(struct parser *ps, struct devirt_config *cfg,
 		else if (seq(v, vlen, "bare"))
 			cfg->bare = 1;
 		else {
-			fail(ps, "line %u: boot must be hypervisor or bare%s", "",
-			     ps->line);
+			fail(ps, "line %u: boot must be hypervisor or bare%s",
+			     "", ps->line);
 			return -1;
 		}
 		return 0;
@@ -224,7 +225,8 @@ static int set_vm(struct parser *ps, struct vm_config *vm, const char *k,
 	if (seq(k, klen, "memory")) {
 		if (!parse_size(v, vlen, &vm->memory) ||
 		    vm->memory < MIN_VM_MEMORY || (vm->memory & 0xfff)) {
-			fail(ps, "line %u: memory needs a size of at least 64M, e.g. 512M%s",
+			fail(ps,
+			     "line %u: memory needs a size of at least 64M, e.g. 512M%s",
 			     "", ps->line);
 			return -1;
 		}
@@ -232,7 +234,8 @@ static int set_vm(struct parser *ps, struct vm_config *vm, const char *k,
 	}
 	if (seq(k, klen, "cpus")) {
 		if (!parse_uint(v, vlen, &n) || n < 1 || n > 64) {
-			fail(ps, "line %u: cpus must be a number from 1 to 64%s",
+			fail(ps,
+			     "line %u: cpus must be a number from 1 to 64%s",
 			     "", ps->line);
 			return -1;
 		}
@@ -248,7 +251,8 @@ static int finish(struct parser *ps, struct devirt_config *cfg)
 	u32 drivers = 0;
 
 	if (!cfg->nr_vms) {
-		fail(ps, "no [vm NAME] section: at least the driver VM is needed%s",
+		fail(ps,
+		     "no [vm NAME] section: at least the driver VM is needed%s",
 		     "", 0);
 		return -1;
 	}
@@ -256,8 +260,8 @@ static int finish(struct parser *ps, struct devirt_config *cfg)
 		struct vm_config *vm = &cfg->vms[i];
 
 		if (!vm->role) {
-			fail(ps, "VM '%s' has no role (driver or guest)", vm->name,
-			     0);
+			fail(ps, "VM '%s' has no role (driver or guest)",
+			     vm->name, 0);
 			return -1;
 		}
 		if (vm->role == VM_ROLE_DRIVER && drivers++) {
@@ -306,9 +310,10 @@ int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 		ps.p = e < ps.end ? e + 1 : e;
 		ps.line++;
 		for (const char *c = s; c < e; c++) {
-			if (*c == 0 || ((u8)*c < 0x20 && *c != '\t' &&
-					*c != '\r')) {
-				fail(&ps, "line %u: control or NUL byte in the file%s",
+			if (*c == 0 || *c == 0x7f ||
+			    ((u8)*c < 0x20 && *c != '\t' && *c != '\r')) {
+				fail(&ps,
+				     "line %u: control or NUL byte in the file%s",
 				     "", ps.line);
 				return -1;
 			}
@@ -324,7 +329,8 @@ int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 
 			if (e[-1] != ']' || e - s < 6 || s[1] != 'v' ||
 			    s[2] != 'm' || !is_space(s[3])) {
-				fail(&ps, "line %u: a section must read [vm NAME]%s",
+				fail(&ps,
+				     "line %u: a section must read [vm NAME]%s",
 				     "", ps.line);
 				return -1;
 			}
@@ -335,7 +341,9 @@ int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 			while (ne > n && is_space(ne[-1]))
 				ne--;
 			if (cfg->nr_vms == CFG_MAX_VMS) {
-				fail(&ps, "line %u: too many VMs (at most " STR(CFG_MAX_VMS) ")%s",
+				fail(&ps,
+				     "line %u: too many VMs (at most " STR(
+					     CFG_MAX_VMS) ")%s",
 				     "", ps.line);
 				return -1;
 			}
@@ -351,7 +359,8 @@ int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 			for (u32 j = 0; j + 1 < cfg->nr_vms; j++) {
 				if (seq(cfg->vms[j].name,
 					slen(cfg->vms[j].name), cur->name)) {
-					fail(&ps, "line %u: VM name used twice%s",
+					fail(&ps,
+					     "line %u: VM name used twice%s",
 					     "", ps.line);
 					return -1;
 				}

@@ -71,17 +71,19 @@ static int detect_backend(char *why, UINTN len)
 		u64 ctls2;
 
 		if ((fc & 1) && !(fc & 4)) {
-			loader_fmt(why, len,
-				   "VMX is locked off by the firmware (IA32_FEATURE_CONTROL=0x%x): enable Intel VT-x in the firmware setup",
-				   fc);
+			loader_fmt(
+				why, len,
+				"VMX is locked off by the firmware (IA32_FEATURE_CONTROL=0x%x): enable Intel VT-x in the firmware setup",
+				fc);
 			return BACKEND_NONE;
 		}
 		/* Allowed-1 secondary controls: EPT is bit 1 (SDM A.3.3). */
 		ctls2 = rdmsr(0x48b) >> 32;
 		if (!(ctls2 & 2) || !(ctls2 & 0x80)) {
-			loader_fmt(why, len,
-				   "this CPU has VMX but not EPT with unrestricted guest (secondary controls 0x%x)",
-				   ctls2);
+			loader_fmt(
+				why, len,
+				"this CPU has VMX but not EPT with unrestricted guest (secondary controls 0x%x)",
+				ctls2);
 			return BACKEND_NONE;
 		}
 		return BACKEND_VMX;
@@ -91,24 +93,27 @@ static int detect_backend(char *why, UINTN len)
 		cpuid(0x80000001, &a, &b, &c, &d);
 		if (c & (1u << 2)) { /* CPUID Fn8000_0001 ECX.SVM, APM 15.4 */
 			if (rdmsr(0xc0010114) & (1u << 4)) { /* VM_CR.SVMDIS */
-				loader_fmt(why, len,
-					   "SVM is disabled by the firmware (VM_CR.SVMDIS): enable AMD-V/SVM in the firmware setup%s",
-					   "");
+				loader_fmt(
+					why, len,
+					"SVM is disabled by the firmware (VM_CR.SVMDIS): enable AMD-V/SVM in the firmware setup%s",
+					"");
 				return BACKEND_NONE;
 			}
 			cpuid(0x8000000a, &a, &b, &c, &d);
 			if (!(d & 1)) { /* Fn8000_000A EDX.NP, APM 15.25 */
-				loader_fmt(why, len,
-					   "this CPU has SVM but no nested paging (NPT)%s",
-					   "");
+				loader_fmt(
+					why, len,
+					"this CPU has SVM but no nested paging (NPT)%s",
+					"");
 				return BACKEND_NONE;
 			}
 			return BACKEND_SVM;
 		}
 	}
-	loader_fmt(why, len,
-		   "this CPU (%s) has neither Intel VMX nor AMD SVM: devirt needs hardware virtualization",
-		   vendor);
+	loader_fmt(
+		why, len,
+		"this CPU (%s) has neither Intel VMX nor AMD SVM: devirt needs hardware virtualization",
+		vendor);
 	return BACKEND_NONE;
 }
 
@@ -121,8 +126,7 @@ static void to_path16(CHAR16 *out, UINTN cap, const char *in)
 	out[i] = 0;
 }
 
-static EFI_STATUS open_file(const CHAR16 *path, EFI_FILE_HANDLE *fh,
-			    u64 *size)
+static EFI_STATUS open_file(const CHAR16 *path, EFI_FILE_HANDLE *fh, u64 *size)
 {
 	EFI_FILE_INFO *info;
 	EFI_STATUS st;
@@ -198,8 +202,8 @@ static void find_rsdp(struct boot_info *bi)
 static void find_framebuffer(struct boot_info *bi)
 {
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
-	EFI_STATUS st = LibLocateProtocol(&GraphicsOutputProtocol,
-					  (void **)&gop);
+	EFI_STATUS st =
+		LibLocateProtocol(&GraphicsOutputProtocol, (void **)&gop);
 
 	if (EFI_ERROR(st) || !gop || !gop->Mode || !gop->Mode->Info)
 		return;
@@ -208,7 +212,8 @@ static void find_framebuffer(struct boot_info *bi)
 	bi->fb.width = gop->Mode->Info->HorizontalResolution;
 	bi->fb.height = gop->Mode->Info->VerticalResolution;
 	bi->fb.stride = gop->Mode->Info->PixelsPerScanLine;
-	if (gop->Mode->Info->PixelFormat == PixelRedGreenBlueReserved8BitPerColor)
+	if (gop->Mode->Info->PixelFormat ==
+	    PixelRedGreenBlueReserved8BitPerColor)
 		bi->fb.format = 1;
 	else if (gop->Mode->Info->PixelFormat ==
 		 PixelBlueGreenRedReserved8BitPerColor)
@@ -254,15 +259,20 @@ static EFI_STATUS boot_bare(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	to_path16(path, CFG_PATH_LEN, vm->kernel);
 	dp = FileDevicePath(li->DeviceHandle, path);
 	if (!dp)
-		return fail(EFI_OUT_OF_RESOURCES, "cannot build the kernel's device path");
+		return fail(EFI_OUT_OF_RESOURCES,
+			    "cannot build the kernel's device path");
 	st = uefi_call_wrapper(BS->LoadImage, 6, FALSE, image, dp, NULL, 0,
 			       &kh);
 	if (EFI_ERROR(st))
-		return fail(st, "boot = bare: cannot load the kernel as an EFI image");
+		return fail(
+			st,
+			"boot = bare: cannot load the kernel as an EFI image");
 	st = uefi_call_wrapper(BS->HandleProtocol, 3, kh, &LoadedImageProtocol,
 			       (void **)&kli);
 	if (EFI_ERROR(st))
-		return fail(st, "boot = bare: kernel image has no loaded-image protocol");
+		return fail(
+			st,
+			"boot = bare: kernel image has no loaded-image protocol");
 	kli->LoadOptions = opts;
 	kli->LoadOptionsSize = (UINT32)((n + 1) * sizeof(CHAR16));
 	say(L"devirt: boot = bare, entering the kernel without devirt\n");
@@ -304,9 +314,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	st = open_file(CFG_PATH, &fh, &cfg_size);
 	if (EFI_ERROR(st))
-		return fail(st, "boot config \\EFI\\devirt\\devirt.cfg is missing (see docs/boot-config.md)");
+		return fail(
+			st,
+			"boot config \\EFI\\devirt\\devirt.cfg is missing (see docs/boot-config.md)");
 	if (cfg_size > 64 * 1024)
-		return fail(EFI_BAD_BUFFER_SIZE, "boot config is larger than 64 KiB");
+		return fail(EFI_BAD_BUFFER_SIZE,
+			    "boot config is larger than 64 KiB");
 	cfg_text = AllocatePool(cfg_size + 1);
 	if (!cfg_text)
 		return fail(EFI_OUT_OF_RESOURCES, "out of firmware memory");
@@ -316,9 +329,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (config_parse(cfg_text, cfg_size, &cfg, msg, sizeof(msg))) {
 		char full[300];
 
-		loader_fmt(full, sizeof(full),
-			   "malformed boot config \\EFI\\devirt\\devirt.cfg: %s",
-			   msg);
+		loader_fmt(
+			full, sizeof(full),
+			"malformed boot config \\EFI\\devirt\\devirt.cfg: %s",
+			msg);
 		return fail(EFI_INVALID_PARAMETER, full);
 	}
 	say(L"devirt: config: %d VM(s), hypervisor memory %ld MiB\n",
@@ -330,7 +344,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	/* Open every image first, so that a missing one costs nothing. */
 	st = open_file(VMM_PATH, &files[0].fh, &files[0].size);
 	if (EFI_ERROR(st))
-		return fail(st, "hypervisor image \\EFI\\devirt\\vmm.elf is missing");
+		return fail(
+			st,
+			"hypervisor image \\EFI\\devirt\\vmm.elf is missing");
 	files[0].path = "vmm.elf";
 	files[0].dst = NULL;
 	nfiles = 1;
@@ -347,15 +363,17 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			to_path16(p16, CFG_PATH_LEN, paths[k]);
 			st = open_file(p16, &f->fh, &f->size);
 			if (EFI_ERROR(st)) {
-				loader_fmt(msg, sizeof(msg),
-					   "VM '%s': %s image '%s' not found on the boot device",
-					   cfg.vms[i].name,
-					   k ? "initrd" : "kernel", paths[k]);
+				loader_fmt(
+					msg, sizeof(msg),
+					"VM '%s': %s image '%s' not found on the boot device",
+					cfg.vms[i].name,
+					k ? "initrd" : "kernel", paths[k]);
 				return fail(st, msg);
 			}
 			f->path = paths[k];
 			f->dst = NULL;
-			f->dst = (struct bi_module *)(UINTN)((u64)i * 2 + k + 1);
+			f->dst =
+				(struct bi_module *)(UINTN)((u64)i * 2 + k + 1);
 			total_files += ALIGN_UP(f->size, SZ_2M);
 			nfiles++;
 		}
@@ -370,15 +388,18 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		4096;
 	have_ram = conventional_bytes();
 	if (have_ram < need_ram + pages * 4096) {
-		loader_fmt(msg, sizeof(msg),
-			   "not enough memory: the VMs need %u MiB and the hypervisor %u MiB, but only %u MiB is free",
-			   need_ram >> 20, (pages * 4096) >> 20, have_ram >> 20);
+		loader_fmt(
+			msg, sizeof(msg),
+			"not enough memory: the VMs need %u MiB and the hypervisor %u MiB, but only %u MiB is free",
+			need_ram >> 20, (pages * 4096) >> 20, have_ram >> 20);
 		return fail(EFI_OUT_OF_RESOURCES, msg);
 	}
 	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress,
 			       EfiReservedMemoryType, pages, &resv);
 	if (EFI_ERROR(st))
-		return fail(st, "cannot reserve memory for the hypervisor below 4 GiB");
+		return fail(
+			st,
+			"cannot reserve memory for the hypervisor below 4 GiB");
 	base = ALIGN_UP(resv, SZ_2M);
 
 	bi = (struct boot_info *)(UINTN)(base + vmm_size);
@@ -404,8 +425,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		if (f->dst) {
 			u64 slot = (u64)(UINTN)f->dst - 1;
 			struct bi_module *m = (slot & 1) ?
-				&bi->vm[slot / 2].initrd :
-				&bi->vm[slot / 2].kernel;
+						      &bi->vm[slot / 2].initrd :
+						      &bi->vm[slot / 2].kernel;
 
 			m->addr = off;
 			m->size = f->size;
@@ -433,11 +454,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	for (int tries = 0;; tries++) {
 		map = LibMemoryMap(&map_size, &map_key, &desc_size, &desc_ver);
 		if (!map)
-			return fail(EFI_OUT_OF_RESOURCES, "cannot read the memory map");
+			return fail(EFI_OUT_OF_RESOURCES,
+				    "cannot read the memory map");
 		if (mem_from_efi(bi, map, map_size * desc_size, desc_size))
-			return fail(EFI_BUFFER_TOO_SMALL, "memory map has too many entries");
-		st = uefi_call_wrapper(BS->ExitBootServices, 2, image,
-				       map_key);
+			return fail(EFI_BUFFER_TOO_SMALL,
+				    "memory map has too many entries");
+		st = uefi_call_wrapper(BS->ExitBootServices, 2, image, map_key);
 		if (!EFI_ERROR(st))
 			break;
 		if (tries)

@@ -162,8 +162,8 @@ int elf_load(const void *elf, u64 size, u64 base, u64 max, u64 *entry,
 	if (eh->phoff > size || eh->phnum > 64 ||
 	    eh->phentsize != sizeof(*ph) ||
 	    eh->phoff + (u64)eh->phnum * sizeof(*ph) > size) {
-		loader_fmt(err, errlen, "vmm.elf has a bad program header table%s",
-			   "");
+		loader_fmt(err, errlen,
+			   "vmm.elf has a bad program header table%s", "");
 		return -1;
 	}
 	ph = (const struct elf64_phdr *)((const u8 *)elf + eh->phoff);
@@ -173,9 +173,9 @@ int elf_load(const void *elf, u64 size, u64 base, u64 max, u64 *entry,
 							 ph[i].offset);
 		if (ph[i].type != PT_LOAD)
 			continue;
-		if (ph[i].offset + ph[i].filesz > size ||
-		    ph[i].filesz > ph[i].memsz ||
-		    ph[i].vaddr + ph[i].memsz > max) {
+		if (ph[i].offset > size || ph[i].filesz > size - ph[i].offset ||
+		    ph[i].filesz > ph[i].memsz || ph[i].vaddr > max ||
+		    ph[i].memsz > max - ph[i].vaddr) {
 			loader_fmt(err, errlen,
 				   "vmm.elf segment %u does not fit (%x bytes)",
 				   (u64)i, ph[i].memsz);
@@ -188,8 +188,10 @@ int elf_load(const void *elf, u64 size, u64 base, u64 max, u64 *entry,
 		if (ph[i].vaddr + ph[i].memsz > top)
 			top = ph[i].vaddr + ph[i].memsz;
 	}
-	/* Dynamic section read from the loaded copy, as it is relocated. */
-	for (; dyn && dyn->tag != DT_NULL; dyn++) {
+	/* The dynamic section, from the file, bounded by the file's end. */
+	for (; dyn && (const u8 *)(dyn + 1) <= (const u8 *)elf + size &&
+	       dyn->tag != DT_NULL;
+	     dyn++) {
 		if (dyn->tag == DT_RELA)
 			rela = dyn->val;
 		else if (dyn->tag == DT_RELASZ)
@@ -197,7 +199,8 @@ int elf_load(const void *elf, u64 size, u64 base, u64 max, u64 *entry,
 		else if (dyn->tag == DT_RELAENT)
 			relaent = dyn->val;
 	}
-	if (relasz && (rela + relasz > top || relaent != sizeof(struct elf64_rela))) {
+	if (relasz &&
+	    (rela + relasz > top || relaent != sizeof(struct elf64_rela))) {
 		loader_fmt(err, errlen, "vmm.elf has bad relocations%s", "");
 		return -1;
 	}
@@ -205,17 +208,25 @@ int elf_load(const void *elf, u64 size, u64 base, u64 max, u64 *entry,
 		const struct elf64_rela *r =
 			(const struct elf64_rela *)(uintptr_t)(base + rela + o);
 
-		if ((u32)r->info != R_X86_64_RELATIVE || r->offset + 8 > top) {
-			loader_fmt(err, errlen,
-				   "vmm.elf has an unsupported relocation (type %u)",
-				   (u64)(u32)r->info);
+		if ((u32)r->info != R_X86_64_RELATIVE) {
+			loader_fmt(
+				err, errlen,
+				"vmm.elf has an unsupported relocation (type %u)",
+				(u64)(u32)r->info);
+			return -1;
+		}
+		if (r->offset > top - 8) {
+			loader_fmt(
+				err, errlen,
+				"vmm.elf relocation at 0x%x is outside the image",
+				r->offset);
 			return -1;
 		}
 		*(u64 *)(uintptr_t)(base + r->offset) = base + (u64)r->addend;
 	}
 	if (eh->entry >= top) {
-		loader_fmt(err, errlen, "vmm.elf entry point is outside the image%s",
-			   "");
+		loader_fmt(err, errlen,
+			   "vmm.elf entry point is outside the image%s", "");
 		return -1;
 	}
 	*entry = base + eh->entry;

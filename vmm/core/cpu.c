@@ -120,8 +120,8 @@ int cpu_host_init(u64 phys_limit)
 	gdt[1] = 0x00af9a000000ffffULL; /* 0x08: code, L=1 */
 	gdt[2] = 0x00cf92000000ffffULL; /* 0x10: data */
 	/* 0x18: 64-bit available TSS (SDM 8.2.3), a 16-byte descriptor. */
-	gdt[3] = (sizeof(tss) - 1) | ((tb & 0xffffff) << 16) |
-		 (0x89ULL << 40) | (((tb >> 24) & 0xff) << 56);
+	gdt[3] = (sizeof(tss) - 1) | ((tb & 0xffffff) << 16) | (0x89ULL << 40) |
+		 (((tb >> 24) & 0xff) << 56);
 	gdt[4] = tb >> 32;
 	tss.iomap = sizeof(tss);
 

@@ -80,8 +80,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'x':
 		case 'X':
 			v = lng ? va_arg(ap, u64) : va_arg(ap, unsigned int);
-			put_num(&o, v, *fmt == 'u' ? 10 : 16, false, width, zero,
-				left, *fmt == 'X');
+			put_num(&o, v, *fmt == 'u' ? 10 : 16, false, width,
+				zero, left, *fmt == 'X');
 			break;
 		case 'p':
 			put(&o, '0');

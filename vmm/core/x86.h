@@ -79,15 +79,15 @@ static inline u64 rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
-#define DEFINE_CR(n)                                                 \
-	static inline u64 read_cr##n(void)                           \
-	{                                                            \
-		u64 v;                                               \
-		asm volatile("mov %%cr" #n ", %0" : "=r"(v));        \
-		return v;                                            \
-	}                                                            \
-	static inline void write_cr##n(u64 v)                        \
-	{                                                            \
+#define DEFINE_CR(n)                                                   \
+	static inline u64 read_cr##n(void)                             \
+	{                                                              \
+		u64 v;                                                 \
+		asm volatile("mov %%cr" #n ", %0" : "=r"(v));          \
+		return v;                                              \
+	}                                                              \
+	static inline void write_cr##n(u64 v)                          \
+	{                                                              \
 		asm volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); \
 	}
 DEFINE_CR(0)

@@ -113,17 +113,23 @@ next:
 	return 0;
 }
 
-int s2_map(struct stage2 *s2, u64 gpa, u64 hpa, u64 size, u32 perm,
-	   u32 memtype)
+int s2_map(struct stage2 *s2, u64 gpa, u64 hpa, u64 size, u32 perm, u32 memtype)
 {
-	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || !perm)
+	/*
+	 * 4-level tables cover 48 bits; write without read is an EPT
+	 * misconfiguration (SDM 29.3.3.1) and meaningless for NPT.
+	 */
+	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || !perm ||
+	    gpa + size > S2_LIMIT || gpa + size < gpa ||
+	    ((perm & S2_PERM_W) && !(perm & S2_PERM_R)))
 		return -1;
 	return update(s2, s2->root, 4, gpa, hpa, size, perm, memtype);
 }
 
 int s2_unmap(struct stage2 *s2, u64 gpa, u64 size)
 {
-	if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
+	if (!IS_ALIGNED(gpa | size, PAGE_SIZE) || gpa + size > S2_LIMIT ||
+	    gpa + size < gpa)
 		return -1;
 	return update(s2, s2->root, 4, gpa, 0, size, 0, 0);
 }
@@ -133,6 +139,8 @@ bool s2_translate(const struct stage2 *s2, u64 gpa, struct s2_lookup *out)
 	const struct stage2_format *f = s2->fmt;
 	u64 *table = s2->root;
 
+	if (gpa >= S2_LIMIT)
+		return false;
 	for (u32 level = 4; level >= 1; level--) {
 		u64 e = table[(gpa >> (12 + 9 * (level - 1))) % ENTRIES];
 

@@ -10,6 +10,8 @@
 #include <devirt/types.h>
 #include "../arch/arch.h"
 
+#define S2_LIMIT (1ULL << 48) /* what 4-level tables translate */
+
 struct stage2 {
 	const struct stage2_format *fmt;
 	u64 *root; /* 4-level root table; its address is also its phys */

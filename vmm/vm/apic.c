@@ -16,14 +16,16 @@
 #define APIC_ICR_LO 0x300
 #define APIC_ICR_HI 0x310
 
-#define ICR_VECTOR(v) ((u32)(v) & 0xff)
+#define ICR_VECTOR(v) ((u32)(v)&0xff)
 #define ICR_MODE(v) (((v) >> 8) & 7) /* 5 INIT, 6 SIPI */
 #define ICR_LOGICAL (1ULL << 11)
 #define ICR_SHORTHAND(v) (((v) >> 18) & 3) /* 1 self, 2 all, 3 others */
 
 static const char *const mode_names[8] = {
-	"fixed IPI", "lowest-priority IPI", "SMI", "reserved IPI",
-	"NMI",	     "INIT",		    "SIPI", "reserved IPI",
+	"fixed IPI", "lowest-priority IPI",
+	"SMI",	     "reserved IPI",
+	"NMI",	     "INIT",
+	"SIPI",	     "reserved IPI",
 };
 
 static u64 apic_page; /* host xAPIC base, when trapped */
@@ -47,8 +49,7 @@ static bool owns_x2apic_logical(struct vm *vm, u32 dest)
 	u32 cluster = dest >> 16, bits = dest & 0xffff;
 
 	for (u32 i = 0; i < 16; i++)
-		if ((bits & (1u << i)) &&
-		    !owns_apic_id(vm, (cluster << 4) | i))
+		if ((bits & (1u << i)) && !owns_apic_id(vm, (cluster << 4) | i))
 			return false;
 	return bits != 0;
 }
@@ -101,10 +102,11 @@ bool icr_allowed(struct vcpu *vcpu, u64 *icr, bool x2apic)
 			pr_info("[%s] refused %s (vector 0x%x) to %s 0x%x: not a CPU of this VM\n",
 				vm->name, mode_names[ICR_MODE(v)],
 				ICR_VECTOR(v),
-				ICR_SHORTHAND(v) ? "APIC shorthand" :
+				ICR_SHORTHAND(v)  ? "APIC shorthand" :
 				(v & ICR_LOGICAL) ? "logical APIC" :
 						    "APIC ID",
-				ICR_SHORTHAND(v) ? (u32)ICR_SHORTHAND(v) : dest);
+				ICR_SHORTHAND(v) ? (u32)ICR_SHORTHAND(v) :
+						   dest);
 	}
 	return ok;
 }

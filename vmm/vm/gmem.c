@@ -67,14 +67,14 @@ int gva_to_gpa(struct vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
 		levels = (cr4 & CR4_LA57) ? 5 : 4;
 		shift = 12 + 9 * (levels - 1);
 		/* Non-canonical addresses fault (SDM 3.3.7.1). */
-		if (levels == 4 &&
-		    (u64)((s64)(gva << 16) >> 16) != gva)
+		if (levels == 4 && (u64)((s64)(gva << 16) >> 16) != gva)
 			return DEVIRT_EFAULT;
 	} else {
 		u64 pdpte;
 
-		if (gpa_read(vcpu->vm, (arch->guest_cr3(vcpu) & ~0x1fULL) +
-					       ((gva >> 30) & 3) * 8,
+		if (gpa_read(vcpu->vm,
+			     (arch->guest_cr3(vcpu) & ~0x1fULL) +
+				     ((gva >> 30) & 3) * 8,
 			     &pdpte, 8) ||
 		    !(pdpte & 1))
 			return DEVIRT_EFAULT;
@@ -105,8 +105,7 @@ int gva_to_gpa(struct vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
 	return 0;
 }
 
-static int gva_copy(struct vcpu *vcpu, u64 gva, void *buf, u64 len,
-		    bool write)
+static int gva_copy(struct vcpu *vcpu, u64 gva, void *buf, u64 len, bool write)
 {
 	u8 *b = buf;
 

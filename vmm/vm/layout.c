@@ -39,8 +39,8 @@ static int emit(struct mem_range *out, u32 *n, u32 max, u64 base, u64 size,
 }
 
 /* Emit [base, end) of firmware type @type, with the RAM budget applied. */
-static int emit_owned(struct mem_range *out, u32 *n, u32 max, u64 base,
-		      u64 end, u32 type, u64 *budget, u64 *given)
+static int emit_owned(struct mem_range *out, u32 *n, u32 max, u64 base, u64 end,
+		      u32 type, u64 *budget, u64 *given)
 {
 	u64 take;
 
@@ -51,8 +51,7 @@ static int emit_owned(struct mem_range *out, u32 *n, u32 max, u64 base,
 	*given += take;
 	if (emit(out, n, max, base, take, MEM_RAM))
 		return -1;
-	return emit(out, n, max, base + take, end - base - take,
-		    MEM_NOT_OWNED);
+	return emit(out, n, max, base + take, end - base - take, MEM_NOT_OWNED);
 }
 
 int driver_map_build(const struct mem_range *fw, u32 nfw, u64 hyp_base,
@@ -73,9 +72,8 @@ int driver_map_build(const struct mem_range *fw, u32 nfw, u64 hyp_base,
 			    emit_owned(out, &n, max, b, hyp_base, fw[i].type,
 				       &budget, ram_given))
 				return -1;
-			if (!hyp_done &&
-			    emit(out, &n, max, hyp_base, hyp_size,
-				 MEM_HYPERVISOR))
+			if (!hyp_done && emit(out, &n, max, hyp_base, hyp_size,
+					      MEM_HYPERVISOR))
 				return -1;
 			hyp_done = true;
 			if (e > hyp_end &&
@@ -225,7 +223,8 @@ int linux_parse(const u8 *img, u64 size, struct linux_info *li, char *err,
 	li->cmdline_max = rd32(img, HDR_CMDLINE_SIZE);
 	li->above_4g = rd16(img, HDR_XLOADFLAGS) & XLF_CAN_BE_LOADED_ABOVE_4G;
 	if (li->init_size < li->kernel_size) {
-		set_err(err, errlen, "bzImage init_size is smaller than the kernel");
+		set_err(err, errlen,
+			"bzImage init_size is smaller than the kernel");
 		return -1;
 	}
 	return 0;

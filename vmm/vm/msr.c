@@ -38,8 +38,8 @@ void handle_msr(struct vcpu *vcpu, bool write)
 		break;
 	}
 	default:
-		pr_err("[%s] unexpected WRMSR 0x%x exit: #GP\n",
-		       vcpu->vm->name, msr);
+		pr_err("[%s] unexpected WRMSR 0x%x exit: #GP\n", vcpu->vm->name,
+		       msr);
 		arch->inject_exception(vcpu, 13, true, 0);
 		return;
 	}

@@ -33,9 +33,8 @@ void vcpu_skip(struct vcpu *vcpu, u32 len)
 	vcpu->regs.rip += len ? len : vcpu->exit_len;
 }
 
-static void __attribute__((noreturn)) vcpu_stop(struct vcpu *vcpu,
-						const char *why,
-						const struct exit_info *ex)
+static void __attribute__((noreturn))
+vcpu_stop(struct vcpu *vcpu, const char *why, const struct exit_info *ex)
 {
 	pr_err("[%s] vCPU %u stopped: %s (exit %s, raw 0x%lx, qual 0x%lx) at rip 0x%lx\n",
 	       vcpu->vm->name, vcpu->id, why,

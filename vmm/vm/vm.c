@@ -9,9 +9,12 @@
 static struct vm vms[CFG_MAX_VMS];
 
 static const char *const mem_names[] = {
-	[MEM_RAM] = "RAM",	 [MEM_RESERVED] = "reserved",
-	[MEM_ACPI] = "ACPI",	 [MEM_NVS] = "ACPI NVS",
-	[MEM_UNUSABLE] = "bad",	 [MEM_MMIO] = "MMIO",
+	[MEM_RAM] = "RAM",
+	[MEM_RESERVED] = "reserved",
+	[MEM_ACPI] = "ACPI",
+	[MEM_NVS] = "ACPI NVS",
+	[MEM_UNUSABLE] = "bad",
+	[MEM_MMIO] = "MMIO",
 	[MEM_HYPERVISOR] = "devirt (unmapped)",
 	[MEM_NOT_OWNED] = "not this VM's (unmapped)",
 };

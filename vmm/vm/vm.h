@@ -12,7 +12,6 @@
 #define VM_MAX_VCPUS 8
 #define VM_MAX_MEM 64
 
-
 struct vm;
 
 struct vcpu {

@@ -94,8 +94,7 @@ static void set_msr_bits(u8 *msrpm, u32 msr, bool read, bool write)
 				 << (bit % 8);
 }
 
-static void svm_msr_intercept(struct vcpu *vcpu, u32 msr, bool read,
-			      bool write)
+static void svm_msr_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write)
 {
 	set_msr_bits(to_svm(vcpu)->msrpm, msr, read, write);
 }
@@ -178,8 +177,8 @@ static void svm_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
 {
 	/* EVENTINJ, APM 15.20: type 3 = exception, bit 31 valid. */
 	to_svm(vcpu)->vmcb->ctl.event_inj = vector | (3u << 8) |
-					     (has_err ? (1u << 11) : 0) |
-					     (1u << 31) | ((u64)err << 32);
+					    (has_err ? (1u << 11) : 0) |
+					    (1u << 31) | ((u64)err << 32);
 }
 
 /* SVM-internal exits, handled without the generic loop. */
@@ -191,8 +190,7 @@ static bool svm_internal(struct vcpu *vcpu, struct vmcb *v)
 		return false;
 	if (msr == MSR_EFER && v->ctl.exit_info1 == 1) {
 		/* Guest EFER.SVME must stay set for VMRUN (APM 15.5.1). */
-		v->save.efer = ((vcpu->regs.rdx << 32) |
-				(u32)vcpu->regs.rax) |
+		v->save.efer = ((vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax) |
 			       EFER_SVME;
 	} else if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA) {
 		/* Look like SVM locked off by firmware; writes ignored. */
@@ -364,9 +362,9 @@ static void svm_dump(struct vcpu *vcpu)
 	       v->save.cr0, v->save.cr2, v->save.cr3, v->save.cr4,
 	       v->save.efer);
 	pr_err("svm: cs %x/%x ss %x/%x exit 0x%lx info1 0x%lx info2 0x%lx intinfo 0x%lx\n",
-	       v->save.cs.sel, v->save.cs.attr, v->save.ss.sel,
-	       v->save.ss.attr, v->ctl.exit_code, v->ctl.exit_info1,
-	       v->ctl.exit_info2, v->ctl.exit_int_info);
+	       v->save.cs.sel, v->save.cs.attr, v->save.ss.sel, v->save.ss.attr,
+	       v->ctl.exit_code, v->ctl.exit_info1, v->ctl.exit_info2,
+	       v->ctl.exit_int_info);
 }
 
 const struct arch_ops svm_ops = {

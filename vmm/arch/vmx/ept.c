@@ -28,7 +28,8 @@ static u64 ept_leaf(u64 pa, u32 perm, u32 memtype, u32 level)
 {
 	u64 e = pa & EPT_ADDR_MASK;
 	u64 mt = memtype == S2_MT_UC ? MT_UC :
-		 memtype == S2_MT_WC ? MT_WC : MT_WB;
+		 memtype == S2_MT_WC ? MT_WC :
+				       MT_WB;
 
 	if (perm & S2_PERM_R)
 		e |= EPT_R;
