@@ -130,7 +130,7 @@ unit: $(UNIT_TESTS)
 
 PYTEST_ARGS := $(if $(T),-k "$(T)")
 systest: image
-	$(Q)$(PYTHON) -m pytest -c tests/pytest.ini tests $(PYTEST_ARGS); \
+	$(Q)$(PYTHON) -m pytest -p no:cacheprovider tests $(PYTEST_ARGS); \
 		rc=$$?; if [ $$rc -eq 5 ]; then \
 		echo "no test matched '$(T)'"; exit 0; fi; exit $$rc
 

@@ -12,9 +12,6 @@ DEVIRT-CHECK lines and loads the devirt_test module.
 
 import pytest
 
-from conftest import (CFG, PCI_SOUND, PCI_VGA, cfg_vm_memory, module_failures,
-                      parse_checks, parse_module_results)
-
 MIB = 1 << 20
 
 BACKENDS = [
@@ -30,62 +27,64 @@ def boot(request):
     return backend, request.getfixturevalue(f"{backend}_boot")
 
 
-def _checks(result):
-    checks = parse_checks(result)
+def _checks(result, harness):
+    checks = harness.parse_checks(result)
     assert checks, (f"no DEVIRT-CHECK lines: the driver VM's /init did not "
                     f"run ({result.describe()})")
     return checks
 
 
-def test_boot_reaches_driver_done(boot):
+def test_boot_reaches_driver_done(boot, harness):
     backend, result = boot
     assert result.reason == "end", result.describe()
 
 
-def test_banner(boot):
+def test_banner(boot, harness):
     backend, result = boot
     assert f"devirt: backend={backend}" in result, (
         f"no 'devirt: backend={backend}' banner ({result.describe()})")
 
 
-def test_init_started(boot):
+def test_init_started(boot, harness):
     backend, result = boot
     assert "DEVIRT-INIT-START" in result, result.describe()
 
 
-def test_hypervisor_flag(boot):
+def test_hypervisor_flag(boot, harness):
     backend, result = boot
-    assert _checks(result).get("hypervisor_flag") == "yes"
+    assert _checks(result, harness).get("hypervisor_flag") == "yes"
 
 
-def test_signature(boot):
+def test_signature(boot, harness):
     backend, result = boot
-    assert _checks(result).get("sig") == "DevirtDevirt"
+    assert _checks(result, harness).get("sig") == "DevirtDevirt"
 
 
-def test_cpu_vendor_matches_backend(boot):
+def test_cpu_vendor_matches_backend(boot, harness):
     backend, result = boot
-    assert _checks(result).get("backend") == backend
+    assert _checks(result, harness).get("backend") == backend
 
 
-def test_pci_devices(boot):
+def test_pci_devices(boot, harness):
     backend, result = boot
-    pci = _checks(result).get("pci", "")
+    pci = _checks(result, harness).get("pci", "")
     devices = set(filter(None, pci.split(",")))
-    sound = PCI_SOUND[result.emulator]
-    assert PCI_VGA in devices, f"no VGA {PCI_VGA} in driver VM PCI list {pci!r}"
+    sound = harness.PCI_SOUND[result.emulator]
+    vga = harness.PCI_VGA
+    assert vga in devices, f"no VGA {vga} in driver VM PCI list {pci!r}"
     assert sound in devices, (
         f"no sound device {sound} ({result.emulator}) in driver VM PCI "
         f"list {pci!r}")
 
 
-def test_ram_matches_config(boot):
+def test_ram_matches_config(boot, harness):
     backend, result = boot
-    if not CFG.exists():
-        pytest.fail(f"{CFG} missing: the harness reads the driver VM's "
+    cfg = harness.CFG
+    if not cfg.exists():
+        pytest.fail(f"{cfg} missing: the harness reads the driver VM's "
                     f"configured memory from it")
-    configured = cfg_vm_memory("driver", CFG)
-    checks = _checks(result)
+    configured = harness.cfg_vm_memory("driver", cfg)
+    checks = _checks(result, harness)
     assert "ram_bytes" in checks, "no DEVIRT-CHECK ram_bytes line"
     ram = int(checks["ram_bytes"])
     assert configured - 2 * MIB <= ram <= configured, (
@@ -94,13 +93,13 @@ def test_ram_matches_config(boot):
         f"expected within 2 MiB below it")
 
 
-def test_hypercall_module(boot):
+def test_hypercall_module(boot, harness):
     backend, result = boot
-    failures = module_failures(result)
-    failed = [" ".join(r) for r in parse_module_results(result)
+    failures = harness.module_failures(result)
+    failed = [" ".join(r) for r in harness.parse_module_results(result)
               if r[3] == "FAIL"]
     assert failures is not None, (
         f"no 'devirt-test: done' line: module not run or crashed; "
-        f"insmod={parse_checks(result).get('insmod')}")
+        f"insmod={harness.parse_checks(result).get('insmod')}")
     assert failures == 0 and not failed, (
         f"devirt-test: done failures={failures}: " + "; ".join(failed))

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What the driver VM must not be able to do, checked on both back ends.
+
+The devirt_test module (tests/modules/devirt_test.c) runs inside the
+driver VM during the shared boot; these tests read what it reported and
+what the hypervisor logged about the same attempts, and that both kept
+running afterwards.
+"""
+
+import re
+
+import pytest
+
+BACKENDS = [
+    pytest.param("svm", id="svm"),
+    pytest.param("vmx", id="vmx", marks=[pytest.mark.vmx, pytest.mark.slow]),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def boot(request):
+    return request.getfixturevalue(f"{request.param}_boot")
+
+
+def results(harness, text, test):
+    """{name: (value, verdict)} for one module test."""
+    return {n: (v, ok) for t, n, v, ok in harness.parse_module_results(text)
+            if t == test}
+
+
+def hv_range(text):
+    m = re.search(r"hypmem\.before\.hyp_base=(0x[0-9a-f]+) "
+                  r"hypmem\.before\.hyp_size=(0x[0-9a-f]+)", text)
+    assert m, "the module did not report the hypervisor's range"
+    return int(m.group(1), 16), int(m.group(2), 16)
+
+
+def test_hypervisor_memory_reads_are_refused(boot, harness):
+    r = results(harness, boot, "hypmem")
+    base, size = hv_range(boot)
+    for page in ("lo", "mid"):
+        assert r[f"read_{page}"] == ("0xffffffff", "PASS")
+        assert r[f"reread_{page}"] == ("0xffffffff", "PASS"), \
+            "a write to hypervisor memory became visible"
+    refused = re.findall(r"devirt: \[driver\] refused read of hypervisor "
+                         r"memory at (0x[0-9a-f]+) \(rip [^)]*\): load "
+                         r"returns all-ones", boot)
+    assert len(refused) >= 4
+    assert all(base <= int(gpa, 16) < base + size for gpa in refused)
+
+
+def test_hypervisor_memory_writes_are_dropped(boot, harness):
+    base, size = hv_range(boot)
+    dropped = re.findall(r"devirt: \[driver\] refused write of hypervisor "
+                         r"memory at (0x[0-9a-f]+) \(rip [^)]*\): store "
+                         r"dropped", boot)
+    assert len(dropped) >= 2
+    assert all(base <= int(gpa, 16) < base + size for gpa in dropped)
+    r = results(harness, boot, "hypmem")
+    # The hypervisor counted the attempts and its code is intact.
+    assert r["refused"][1] == "PASS", r["refused"]
+    assert r["checksum"][1] == "PASS", r["checksum"]
+    a, b = r["checksum"][0].split("/")
+    assert a == b
+
+
+def test_both_keep_running_after_refusals(boot):
+    last_refusal = boot.rfind("refused write of hypervisor memory")
+    assert last_refusal != -1
+    # The driver VM went on to finish /init, and the hypervisor to log.
+    assert boot.find("DEVIRT-DRIVER-DONE", last_refusal) != -1
+    assert "devirt: PANIC" not in boot and "devirt: FATAL" not in boot
+
+
+def test_ipis_to_other_cpus_are_refused(boot, harness):
+    r = results(harness, boot, "ipi")
+    assert r, "the module's ipi test did not run"
+    for name in ("init", "sipi", "fixed", "refused"):
+        assert r[name][1] == "PASS", (name, r[name])
+    for kind in ("INIT", "SIPI", "fixed IPI"):
+        assert re.search(rf"devirt: \[driver\] refused {kind} \(vector "
+                         rf"0x[0-9a-f]+\) to APIC ID 0x1: not a CPU of "
+                         rf"this VM", boot), f"no refusal logged for {kind}"
+    # The CPU kept for guests was hidden from the driver VM as well.
+    assert "CPU(s) hidden from the driver VM" in boot or \
+        "no MADT to filter" in boot
+
+
+def test_hypercall_errors(boot, harness):
+    r = results(harness, boot, "abi")
+    assert r["version"] == ("0x1", "PASS")
+    assert r["unknown_call"] == ("-38", "PASS")
+    assert r["console_bad_ptr"] == ("-14", "PASS")
+    assert r["console_too_long"] == ("-22", "PASS")
+    assert "devirt: [driver] console: hello from driver VM" in boot
