@@ -155,6 +155,18 @@ int cpu_host_init(u64 phys_limit)
 	asm volatile("ltr %w0" : : "r"(HOST_TSS));
 	asm volatile("lidt %0" : : "m"(ip));
 
+	/*
+	 * CR4.OSXSAVE lets the hypervisor read a guest's XCR0 with XGETBV
+	 * (SDM Vol. 1 13.3); it never saves extended state itself.
+	 */
+	{
+		u32 a, b, c, d;
+
+		cpuid(1, 0, &a, &b, &c, &d);
+		if (c & (1u << 26))
+			write_cr4(read_cr4() | CR4_OSXSAVE);
+	}
+
 	cr3 = build_identity(phys_limit);
 	if (!cr3)
 		return -1;

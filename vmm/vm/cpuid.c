@@ -10,6 +10,38 @@
 
 #define KVM_CPUID_BASE 0x40000100u
 
+/*
+ * Extended state offered to VMs: x87, SSE and AVX only, in the standard
+ * (non-compacted) XSAVE layout. Emulated CPUs disagree with the kernel
+ * about the rest (Bochs tigerlake reports PKRU and AVX-512 offsets that
+ * make Linux warn "misordered xstate" and later hang), and nothing a
+ * driver VM needs depends on them. SDM Vol. 1 13.2 "Enumeration of CPU
+ * Support for XSAVE Instructions and XSAVE-Supported Features".
+ */
+#define VM_XCR0_MASK 0x7ULL
+
+u64 vm_xcr0_allowed(void)
+{
+	u32 a, b, c, d;
+
+	cpuid(0xd, 0, &a, &b, &c, &d);
+	return (((u64)d << 32) | a) & VM_XCR0_MASK;
+}
+
+static u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((u64)hi << 32) | lo;
+}
+
+/* Bytes of a standard-format XSAVE area for the components in @xcr0. */
+static u32 xsave_size(u64 xcr0)
+{
+	return 576 + ((xcr0 & 4) ? 256 : 0);
+}
+
 static void sig(const char *s, u32 *b, u32 *c, u32 *d)
 {
 	memcpy(b, s, 4);
@@ -49,10 +81,39 @@ void handle_cpuid(struct vcpu *vcpu)
 		switch (leaf) {
 		case 1:
 			c |= 1u << 31; /* hypervisor present (SDM CPUID) */
+			/* OSXSAVE mirrors the guest's CR4, not ours. */
+			c &= ~(1u << 27);
+			if (arch->guest_cr4(vcpu) & CR4_OSXSAVE)
+				c |= 1u << 27;
 			c &= ~(1u << 5); /* VMX: no nested virtualization */
 			c &= ~(1u << 6); /* SMX */
 			/* Initial APIC ID of the vCPU, not of the host CPU. */
 			b = (b & 0x00ffffffu) | (vcpu->apic_id << 24);
+			break;
+		case 7:
+			if (sub == 0) {
+				/* AVX-512 (EBX 16,17,21,26-28,30,31), MPX (14), PT (25) */
+				b &= ~0xde234000u;
+				/* AVX-512 (ECX 1,6,11,12,14), PKU/OSPKE (3,4), CET (7) */
+				c &= ~0x000058dau;
+				/* AVX-512 (EDX 2,3,8,23), CET-IBT (20), AMX (22,24,25) */
+				d &= ~0x03d0010cu;
+			} else if (sub == 1) {
+				a &= ~(1u << 5); /* AVX512_BF16 */
+			}
+			break;
+		case 0xd:
+			if (sub == 0) {
+				a &= (u32)VM_XCR0_MASK;
+				d = 0;
+				b = xsave_size(xgetbv0() & vm_xcr0_allowed());
+				c = xsave_size(vm_xcr0_allowed());
+			} else if (sub == 1) {
+				a &= 1u | 4u; /* XSAVEOPT, XGETBV(1); no XSAVEC/S */
+				b = c = d = 0;
+			} else if (sub >= 3 || !((VM_XCR0_MASK >> sub) & 1)) {
+				a = b = c = d = 0;
+			}
 			break;
 		case 0x80000001:
 			c &= ~(1u << 2); /* SVM (APM CPUID Fn8000_0001_ECX) */

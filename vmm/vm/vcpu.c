@@ -53,11 +53,8 @@ static void handle_xsetbv(struct vcpu *vcpu)
 {
 	u32 idx = (u32)vcpu->regs.rcx;
 	u64 v = (vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax;
-	u32 a, b, c, d;
-
-	/* SDM Vol. 2C XSETBV: only XCR0, x87 set, bits the CPU supports. */
-	cpuid(0xd, 0, &a, &b, &c, &d);
-	if (idx != 0 || !(v & 1) || (v & ~(((u64)d << 32) | a)) ||
+	/* SDM Vol. 2C XSETBV: only XCR0, x87 set, bits offered (cpuid.c). */
+	if (idx != 0 || !(v & 1) || (v & ~vm_xcr0_allowed()) ||
 	    ((v & 4) && !(v & 2))) {
 		arch->inject_exception(vcpu, 13, true, 0);
 		return;

@@ -65,6 +65,7 @@ int gva_write(struct vcpu *vcpu, u64 gva, const void *buf, u64 len);
 /* hypercall.c, cpuid.c, msr.c, emulate.c */
 void handle_hypercall(struct vcpu *vcpu);
 void handle_cpuid(struct vcpu *vcpu);
+u64 vm_xcr0_allowed(void);
 void handle_msr(struct vcpu *vcpu, bool write);
 void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex);
 

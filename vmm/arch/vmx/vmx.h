@@ -361,4 +361,8 @@ struct guest_regs;
 int vmx_enter(struct guest_regs *regs, u64 launched);
 void vmx_exit_stub(void);
 
+/* Not in arch_ops yet: make IN/OUT on @port exit (user guests' UART). */
+struct vcpu;
+void vmx_io_intercept(struct vcpu *vcpu, u16 port, bool intercept);
+
 #endif
