@@ -441,6 +441,15 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		}
 		off += ALIGN_UP(f->size, SZ_2M);
 	}
+	/*
+	 * APs start in real mode: their first page must be below 1 MiB, and
+	 * below where the EBDA and option ROMs live, which an OS scans.
+	 */
+	bi->trampoline = 0x6f000;
+	if (EFI_ERROR(uefi_call_wrapper(
+		    BS->AllocatePages, 4, AllocateMaxAddress,
+		    EfiReservedMemoryType, 1, &bi->trampoline)))
+		bi->trampoline = 0;
 	bi->heap_base = off;
 	bi->heap_size = resv + pages * 4096 - off;
 	find_rsdp(bi);

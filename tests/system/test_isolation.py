@@ -81,6 +81,9 @@ def test_ipis_to_other_cpus_are_refused(boot, harness):
         assert re.search(rf"devirt: \[driver\] refused {kind} \(vector "
                          rf"0x[0-9a-f]+\) to APIC ID 0x1: not a CPU of "
                          rf"this VM", boot), f"no refusal logged for {kind}"
+    # The target CPU runs devirt's code, parked, not the firmware's.
+    assert "devirt: CPU 1 (APIC ID 1) started, parked for user guests" \
+        in boot
     # The CPU kept for guests was hidden from the driver VM as well.
     assert "CPU(s) hidden from the driver VM" in boot or \
         "no MADT to filter" in boot

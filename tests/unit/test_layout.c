@@ -999,6 +999,45 @@ static void test_build_boot_fb(void)
 	boot_free(&b);
 }
 
+/* map_carve: a page inside one range, across two, and outside the map. */
+static void test_map_carve(void)
+{
+	struct mem_range m[8] = {
+		{ 0x0, 0xa0000, MEM_RAM, 0 },
+		{ 0x100000, 0x100000, MEM_RAM, 0 },
+		{ 0x200000, 0x100000, MEM_RESERVED, 0 },
+	};
+	int n;
+
+	n = map_carve(m, 3, 8, 0x6f000, 0x1000, MEM_HYPERVISOR);
+	CHECK_EQ(n, 5);
+	CHECK_EQ(m[0].base, 0);
+	CHECK_EQ(m[0].size, 0x6f000);
+	CHECK_EQ(m[1].base, 0x6f000);
+	CHECK_EQ(m[1].size, 0x1000);
+	CHECK_EQ(m[1].type, MEM_HYPERVISOR);
+	CHECK_EQ(m[2].base, 0x70000);
+	CHECK_EQ(m[2].size, 0x30000);
+	CHECK_EQ(m[2].type, MEM_RAM);
+
+	/* Spanning the RAM/reserved boundary: both sides are split. */
+	n = map_carve(m, (u32)n, 8, 0x1ff000, 0x2000, MEM_HYPERVISOR);
+	CHECK_EQ(n, 6); /* the two hypervisor pieces merge */
+	CHECK_EQ(m[3].base, 0x100000);
+	CHECK_EQ(m[3].size, 0xff000);
+	CHECK_EQ(m[4].base, 0x1ff000);
+	CHECK_EQ(m[4].size, 0x2000);
+	CHECK_EQ(m[4].type, MEM_HYPERVISOR);
+	CHECK_EQ(m[5].base, 0x201000);
+	CHECK_EQ(m[5].type, MEM_RESERVED);
+
+	/* Outside every range: nothing is added. */
+	CHECK_EQ(map_carve(m, (u32)n, 8, 0xc0000, 0x1000, MEM_HYPERVISOR), n);
+	/* No room for the split. */
+	CHECK_EQ(map_carve(m, (u32)n, (u32)n, 0x10000, 0x1000, MEM_HYPERVISOR),
+		 -1);
+}
+
 int main(void)
 {
 	test_driver_map_ovmf();
@@ -1011,5 +1050,6 @@ int main(void)
 	test_build_boot();
 	test_build_boot_variants();
 	test_build_boot_fb();
+	test_map_carve();
 	return unit_done();
 }

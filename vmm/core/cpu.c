@@ -34,10 +34,12 @@ struct desc_ptr {
 	u64 base;
 } __attribute__((packed));
 
-static u64 gdt[8] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
+/* One GDT and TSS per CPU: LTR marks a TSS descriptor busy. */
+static u64 gdt[MAX_CPUS][8] __attribute__((aligned(16)));
+static struct tss64 tss[MAX_CPUS] __attribute__((aligned(16)));
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 extern const u64 trap_table[32];
+u64 host_cr3;
 
 struct trap_frame {
 	u64 vector, error, rip, cs, rflags, rsp, ss;
@@ -110,31 +112,22 @@ static u64 build_identity(u64 limit)
 	return virt_to_phys(pml4);
 }
 
-int cpu_host_init(u64 phys_limit)
+/* Load this CPU's descriptor tables; @cpu indexes the per-CPU copies. */
+void cpu_host_load(u32 cpu)
 {
-	struct desc_ptr gp = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt };
+	struct desc_ptr gp = { sizeof(gdt[0]) - 1, (u64)(uintptr_t)gdt[cpu] };
 	struct desc_ptr ip = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
-	u64 tb = (u64)(uintptr_t)&tss, cr3;
+	u64 tb = (u64)(uintptr_t)&tss[cpu], *g = gdt[cpu];
+	u32 a, b, c, d;
 
 	/* SDM Vol. 3A 3.4.5: flat 64-bit code and data descriptors. */
-	gdt[1] = 0x00af9a000000ffffULL; /* 0x08: code, L=1 */
-	gdt[2] = 0x00cf92000000ffffULL; /* 0x10: data */
+	g[1] = 0x00af9a000000ffffULL; /* 0x08: code, L=1 */
+	g[2] = 0x00cf92000000ffffULL; /* 0x10: data */
 	/* 0x18: 64-bit available TSS (SDM 8.2.3), a 16-byte descriptor. */
-	gdt[3] = (sizeof(tss) - 1) | ((tb & 0xffffff) << 16) | (0x89ULL << 40) |
-		 (((tb >> 24) & 0xff) << 56);
-	gdt[4] = tb >> 32;
-	tss.iomap = sizeof(tss);
-
-	for (u32 v = 0; v < 32; v++) {
-		u64 h = trap_table[v];
-
-		idt[v].off0 = (u16)h;
-		idt[v].sel = HOST_CS;
-		idt[v].ist = 0;
-		idt[v].type = 0x8e; /* present 64-bit interrupt gate */
-		idt[v].off1 = (u16)(h >> 16);
-		idt[v].off2 = (u32)(h >> 32);
-	}
+	g[3] = (sizeof(tss[0]) - 1) | ((tb & 0xffffff) << 16) |
+	       (0x89ULL << 40) | (((tb >> 24) & 0xff) << 56);
+	g[4] = tb >> 32;
+	tss[cpu].iomap = sizeof(tss[0]);
 
 	asm volatile("lgdt %0" : : "m"(gp));
 	asm volatile("pushq %0\n\t"
@@ -159,17 +152,27 @@ int cpu_host_init(u64 phys_limit)
 	 * CR4.OSXSAVE lets the hypervisor read a guest's XCR0 with XGETBV
 	 * (SDM Vol. 1 13.3); it never saves extended state itself.
 	 */
-	{
-		u32 a, b, c, d;
+	cpuid(1, 0, &a, &b, &c, &d);
+	if (c & (1u << 26))
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+}
 
-		cpuid(1, 0, &a, &b, &c, &d);
-		if (c & (1u << 26))
-			write_cr4(read_cr4() | CR4_OSXSAVE);
+int cpu_host_init(u64 phys_limit)
+{
+	for (u32 v = 0; v < 32; v++) {
+		u64 h = trap_table[v];
+
+		idt[v].off0 = (u16)h;
+		idt[v].sel = HOST_CS;
+		idt[v].ist = 0;
+		idt[v].type = 0x8e; /* present 64-bit interrupt gate */
+		idt[v].off1 = (u16)(h >> 16);
+		idt[v].off2 = (u32)(h >> 32);
 	}
-
-	cr3 = build_identity(phys_limit);
-	if (!cr3)
+	cpu_host_load(0);
+	host_cr3 = build_identity(phys_limit);
+	if (!host_cr3)
 		return -1;
-	write_cr3(cr3);
+	write_cr3(host_cr3);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "x86.h"
 #include "cpu.h"
 #include "palloc.h"
+#include "smp.h"
 #include "../vm/vm.h"
 
 struct boot_info *boot_info;
@@ -45,6 +46,13 @@ static void enable_x2apic(void)
 		wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
 }
 
+/* CPUs no VM owns yet wait here, interrupts off, for user guests. */
+static void ap_park(struct pcpu *cpu)
+{
+	pr_info("CPU %u (APIC ID %u) started, parked for user guests\n",
+		cpu->index, cpu->apic_id);
+}
+
 void vmm_main(struct boot_info *bi)
 {
 	char feat[160];
@@ -81,6 +89,10 @@ void vmm_main(struct boot_info *bi)
 		bi->hyp_size >> 20, bi->image_size >> 10);
 	enable_x2apic();
 	hypercall_init();
+	smp_discover(bi->acpi_rsdp);
+	if (nr_pcpus > 1)
+		pr_info("%u of %u CPU(s) started by devirt\n",
+			smp_start_aps(ap_park), nr_pcpus - 1);
 
 	if (vm_create_driver(&driver))
 		fatal("cannot create the driver VM (see above)");

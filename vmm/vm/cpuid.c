@@ -109,7 +109,8 @@ void handle_cpuid(struct vcpu *vcpu)
 				b = xsave_size(xgetbv0() & vm_xcr0_allowed());
 				c = xsave_size(vm_xcr0_allowed());
 			} else if (sub == 1) {
-				a &= 1u | 4u; /* XSAVEOPT, XGETBV(1); no XSAVEC/S */
+				a &= 1u |
+				     4u; /* XSAVEOPT, XGETBV(1); no XSAVEC/S */
 				b = c = d = 0;
 			} else if (sub >= 3 || !((VM_XCR0_MASK >> sub) & 1)) {
 				a = b = c = d = 0;

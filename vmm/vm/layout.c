@@ -97,6 +97,34 @@ int driver_map_build(const struct mem_range *fw, u32 nfw, u64 hyp_base,
 	return (int)n;
 }
 
+int map_carve(struct mem_range *m, u32 n, u32 max, u64 base, u64 size, u32 type)
+{
+	struct mem_range out[BI_MAX_MEM];
+	u64 end = base + size;
+	u32 k = 0;
+
+	if (n > BI_MAX_MEM)
+		return -1;
+	for (u32 i = 0; i < n; i++) {
+		u64 b = m[i].base, e = m[i].base + m[i].size;
+		u64 lo = b > base ? b : base, hi = e < end ? e : end;
+
+		if (lo >= hi) {
+			if (emit(out, &k, BI_MAX_MEM, b, e - b, m[i].type))
+				return -1;
+			continue;
+		}
+		if (emit(out, &k, BI_MAX_MEM, b, lo - b, m[i].type) ||
+		    emit(out, &k, BI_MAX_MEM, lo, hi - lo, type) ||
+		    emit(out, &k, BI_MAX_MEM, hi, e - hi, m[i].type))
+			return -1;
+	}
+	if (k > max)
+		return -1;
+	copy(m, out, k * sizeof(out[0]));
+	return (int)k;
+}
+
 u32 mem_to_e820(u32 t)
 {
 	switch (t) {

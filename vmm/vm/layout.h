@@ -21,6 +21,14 @@ int driver_map_build(const struct mem_range *fw, u32 nfw, u64 hyp_base,
 		     u64 hyp_size, u64 ram_budget, struct mem_range *out,
 		     u32 max, u64 *ram_given);
 
+/*
+ * Give [base, base+size) the type @type in a sorted map of @n ranges,
+ * splitting what it overlaps. Returns the new count, or -1 if @max is
+ * too small. Ranges outside the map are not added.
+ */
+int map_carve(struct mem_range *m, u32 n, u32 max, u64 base, u64 size,
+	      u32 type);
+
 /* e820 types, as Linux reads them from boot_params.e820_table. */
 #define E820_RAM 1
 #define E820_RESERVED 2

@@ -131,6 +131,14 @@ int vm_create_driver(struct vm **out)
 		pr_err("[%s] memory map too fragmented\n", vm->name);
 		return -1;
 	}
+	/* The AP start-up page is devirt's, wherever the firmware put it. */
+	if (boot_info->trampoline)
+		n = map_carve(vm->mem, (u32)n, VM_MAX_MEM,
+			      boot_info->trampoline, PAGE_SIZE, MEM_HYPERVISOR);
+	if (n < 0) {
+		pr_err("[%s] memory map too fragmented\n", vm->name);
+		return -1;
+	}
 	vm->nr_mem = (u32)n;
 	vm->ram_bytes = given;
 	if (given < cfg->memory) {
