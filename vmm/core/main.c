@@ -31,21 +31,6 @@ static void __attribute__((noreturn)) fatal(const char *what)
 	cpu_halt_forever();
 }
 
-static void enable_x2apic(void)
-{
-	u32 a, b, c, d;
-	u64 base = rdmsr(MSR_IA32_APIC_BASE);
-
-	cpuid(1, 0, &a, &b, &c, &d);
-	if (!(c & (1u << 21))) {
-		pr_info("no x2APIC: IPI filtering for the driver VM is unavailable\n");
-		return;
-	}
-	/* SDM 10.12.5: xAPIC -> x2APIC keeps EN and sets EXTD. */
-	if (!(base & APIC_BASE_EXTD))
-		wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
-}
-
 /* CPUs no VM owns yet wait here, interrupts off, for user guests. */
 static void ap_park(struct pcpu *cpu)
 {
@@ -87,7 +72,6 @@ void vmm_main(struct boot_info *bi)
 	pr_info("hypervisor memory: 0x%lx-0x%lx (%lu MiB), image %lu KiB\n",
 		bi->hyp_base, bi->hyp_base + bi->hyp_size - 1,
 		bi->hyp_size >> 20, bi->image_size >> 10);
-	enable_x2apic();
 	hypercall_init();
 	smp_discover(bi->acpi_rsdp);
 	if (nr_pcpus > 1)

@@ -140,10 +140,17 @@ int apic_trap_init(struct vm *vm)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
 
-	if (base & APIC_BASE_EXTD)
-		return 0; /* x2APIC: the ICR MSR intercept is enough */
+	/*
+	 * VMs start in xAPIC mode, as after reset, with the APIC page trapped.
+	 * A VM may switch to x2APIC itself (msr.c); from then on the page is
+	 * inert (SDM 10.12.2) and the ICR MSR intercept does the filtering.
+	 */
+	if (base & APIC_BASE_EXTD) {
+		pr_err("[%s] the APIC is already in x2APIC mode\n", vm->name);
+		return -1;
+	}
 	apic_page = base & 0x000ffffffffff000ULL;
-	pr_info("[%s] xAPIC at 0x%lx: trapped to filter IPIs (no x2APIC)\n",
+	pr_info("[%s] xAPIC at 0x%lx: page trapped to filter IPIs\n",
 		vm->name, apic_page);
 	return s2_unmap(&vm->s2, apic_page, PAGE_SIZE);
 }

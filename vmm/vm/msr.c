@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The MSRs the generic code intercepts (vendor MSRs are the back end's):
- * IA32_APIC_BASE, so a VM cannot leave x2APIC mode and reach the xAPIC
- * MMIO page, and the x2APIC ICR, so a VM can only signal its own CPUs.
+ * IA32_APIC_BASE, so a VM cannot disable, move or leave x2APIC mode and
+ * so escape the ICR filtering, and the x2APIC ICR, so a VM can only
+ * signal its own CPUs.
  * SDM Vol. 3A 10.12 "Extended XAPIC (x2APIC)".
  */
 #include "vm.h"
@@ -28,13 +29,25 @@ void handle_msr(struct vcpu *vcpu, bool write)
 		break;
 	case MSR_IA32_APIC_BASE: {
 		u64 cur = rdmsr(MSR_IA32_APIC_BASE);
+		u64 to_x2 = cur | APIC_BASE_EXTD;
 
-		/* Only the BSP flag may differ; keep base, EN and EXTD. */
-		if ((v ^ cur) & ~(1ULL << 8)) {
-			vcpu->vm->refused++;
-			pr_info("[%s] refused IA32_APIC_BASE write 0x%lx (now 0x%lx): the APIC stays in x2APIC mode\n",
-				vcpu->vm->name, v, cur);
+		/*
+		 * SDM 10.12.5: the one transition allowed is xAPIC -> x2APIC
+		 * at the same base; disabling, relocating or going back would
+		 * escape the ICR filtering. The BSP flag is read-only anyway.
+		 */
+		if ((v & ~(1ULL << 8)) == (cur & ~(1ULL << 8)))
+			break;
+		if ((v & ~(1ULL << 8)) == (to_x2 & ~(1ULL << 8)) &&
+		    (cur & APIC_BASE_EN)) {
+			wrmsr(MSR_IA32_APIC_BASE, to_x2);
+			pr_info("[%s] switched its APIC to x2APIC mode\n",
+				vcpu->vm->name);
+			break;
 		}
+		vcpu->vm->refused++;
+		pr_info("[%s] refused IA32_APIC_BASE write 0x%lx (now 0x%lx)\n",
+			vcpu->vm->name, v, cur);
 		break;
 	}
 	default:

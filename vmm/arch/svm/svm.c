@@ -69,7 +69,7 @@ static int svm_cpu_init(void)
 
 static void svm_features(char *buf, size_t len)
 {
-	snprintf(buf, len, "NPT%s ASID%s nrip-save:%s x2apic-passthrough",
+	snprintf(buf, len, "NPT%s ASID%s nrip-save:%s",
 		 npt_format_rw.has_1g ? " 1G-pages" : "",
 		 svm.flush_by_asid ? " flush-by-asid" : "",
 		 svm.nrips ? "yes" : "no");
