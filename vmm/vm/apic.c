@@ -150,8 +150,8 @@ int apic_trap_init(struct vm *vm)
 		return -1;
 	}
 	apic_page = base & 0x000ffffffffff000ULL;
-	pr_info("[%s] xAPIC at 0x%lx: page trapped to filter IPIs\n",
-		vm->name, apic_page);
+	pr_info("[%s] xAPIC at 0x%lx: page trapped to filter IPIs\n", vm->name,
+		apic_page);
 	return s2_unmap(&vm->s2, apic_page, PAGE_SIZE);
 }
 

@@ -90,6 +90,13 @@ void handle_cpuid(struct vcpu *vcpu)
 			/* Initial APIC ID of the vCPU, not of the host CPU. */
 			b = (b & 0x00ffffffu) | (vcpu->apic_id << 24);
 			break;
+		case 6:
+			/*
+			 * No APERF/MPERF: Bochs advertises them without the
+			 * MSRs, and Linux reads them on every scheduler tick.
+			 */
+			c &= ~1u;
+			break;
 		case 7:
 			if (sub == 0) {
 				/* AVX-512 (EBX 16,17,21,26-28,30,31), MPX (14), PT (25) */

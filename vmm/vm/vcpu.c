@@ -73,6 +73,14 @@ void vcpu_loop(struct vcpu *vcpu)
 		if (ex.reason < ARRAY_SIZE(vcpu->exit_count))
 			vcpu->exit_count[ex.reason]++;
 		vcpu->exit_len = ex.insn_len;
+		if (log_level >= LOG_DEBUG && vcpu->exits <= 20000)
+			pr_debug(
+				"[%s] exit %s raw 0x%lx qual 0x%lx rip 0x%lx\n",
+				vcpu->vm->name,
+				ex.reason < ARRAY_SIZE(exit_names) ?
+					exit_names[ex.reason] :
+					"?",
+				ex.raw, ex.qual, vcpu->regs.rip);
 		switch (ex.reason) {
 		case EXIT_CPUID:
 			handle_cpuid(vcpu);
