@@ -75,8 +75,7 @@ void vmm_main(struct boot_info *bi)
 	hypercall_init();
 	smp_discover(bi->acpi_rsdp);
 	if (nr_pcpus > 1)
-		pr_info("%u of %u CPU(s) started by devirt\n",
-			smp_start_aps(ap_park), nr_pcpus - 1);
+		smp_start_aps(ap_park);
 
 	if (vm_create_driver(&driver))
 		fatal("cannot create the driver VM (see above)");

@@ -23,6 +23,9 @@ struct pcpu pcpus[MAX_CPUS];
 u32 nr_pcpus;
 static u8 ap_stacks[MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(16)));
 static void (*ap_main_fn)(struct pcpu *cpu);
+static bool probing; /* CPUs are guesses: drop those that do not start */
+
+#define NO_ACPI_PROBE 4
 
 void udelay(u64 us)
 {
@@ -101,14 +104,17 @@ void smp_discover(u64 rsdp)
 	nr_pcpus = 0;
 	add_cpu(boot_apic_id()); /* index 0: the boot CPU */
 	if (!madt_cpus(rsdp)) {
-		u32 a, b, c, d, n;
-
-		/* No ACPI: assume APIC IDs 0..n-1 from CPUID.1:EBX[23:16]. */
-		cpuid(1, 0, &a, &b, &c, &d);
-		n = (d & (1u << 28)) ? (b >> 16) & 0xff : 1;
-		for (u32 i = 0; i < n; i++)
+		/*
+		 * No ACPI (OVMF under Bochs): CPUID only describes one
+		 * package, so offer a few low APIC IDs to smp_start_aps,
+		 * which keeps those that answer INIT-SIPI.
+		 */
+		for (u32 i = 0; i < NO_ACPI_PROBE; i++)
 			add_cpu(i);
-		how = "CPUID (no ACPI)";
+		probing = true;
+		pr_info("no ACPI MADT: probing APIC IDs 0-%u for CPUs\n",
+			NO_ACPI_PROBE - 1);
+		return;
 	}
 	pr_info("%u CPU(s) found by %s\n", nr_pcpus, how);
 }
@@ -172,9 +178,13 @@ u32 smp_start_aps(void (*ap_fn)(struct pcpu *cpu))
 			udelay(100);
 		if (cpu->online)
 			up++;
-		else
+		else if (!probing)
 			pr_err("CPU %u (APIC ID %u) did not start\n", i,
 			       cpu->apic_id);
 	}
+	if (probing)
+		pr_info("%u other CPU(s) answered the probe\n", up);
+	else
+		pr_info("%u of %u other CPU(s) started\n", up, nr_pcpus - 1);
 	return up;
 }

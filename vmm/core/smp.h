@@ -8,7 +8,7 @@
 struct pcpu {
 	u32 index; /* 0 is the boot CPU */
 	u32 apic_id;
-	volatile u32 online;
+	volatile u32 online; /* set by the CPU itself once it runs our code */
 	const char *owner; /* the VM running here, or NULL: parked */
 };
 
