@@ -11,6 +11,11 @@
 #define KVM_CPUID_BASE 0x40000100u
 
 /*
+ * Leaf 7 hides what a driver VM does not need and emulators get wrong:
+ * with Bochs 2.7's tigerlake model the stock kernel hangs in early boot
+ * unless UMIP, LA57, the Ice Lake vector extensions, FSRM and friends are
+ * hidden (the same kernel hangs there without devirt, too).
+ *
  * Extended state offered to VMs: x87, SSE and AVX only, in the standard
  * (non-compacted) XSAVE layout. Emulated CPUs disagree with the kernel
  * about the rest (Bochs tigerlake reports PKRU and AVX-512 offsets that
@@ -101,10 +106,19 @@ void handle_cpuid(struct vcpu *vcpu)
 			if (sub == 0) {
 				/* AVX-512 (EBX 16,17,21,26-28,30,31), MPX (14), PT (25) */
 				b &= ~0xde234000u;
+				/* SHA (EBX 29) */
+				b &= ~(1u << 29);
 				/* AVX-512 (ECX 1,6,11,12,14), PKU/OSPKE (3,4), CET (7) */
 				c &= ~0x000058dau;
+				/*
+				 * UMIP (2), WAITPKG (5), GFNI/VAES/VPCLMULQDQ (8-10),
+				 * LA57 (16), RDPID (22), MOVDIRI/64B (27, 28).
+				 */
+				c &= ~0x18410724u;
 				/* AVX-512 (EDX 2,3,8,23), CET-IBT (20), AMX (22,24,25) */
 				d &= ~0x03d0010cu;
+				/* FSRM (4), SERIALIZE (14), PCONFIG (18) */
+				d &= ~0x00044010u;
 			} else if (sub == 1) {
 				a &= ~(1u << 5); /* AVX512_BF16 */
 			}
