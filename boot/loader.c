@@ -159,7 +159,8 @@ static EFI_STATUS read_all(EFI_FILE_HANDLE fh, void *buf, u64 size)
 struct pending {
 	EFI_FILE_HANDLE fh;
 	u64 size;
-	struct bi_module *dst;
+	int vm; /* -1: the hypervisor image, else the VM it belongs to */
+	bool initrd;
 	const char *path;
 };
 
@@ -348,7 +349,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 			st,
 			"hypervisor image \\EFI\\devirt\\vmm.elf is missing");
 	files[0].path = "vmm.elf";
-	files[0].dst = NULL;
+	files[0].vm = -1;
+	files[0].initrd = false;
 	nfiles = 1;
 	for (u32 i = 0; i < cfg.nr_vms; i++) {
 		const char *paths[2] = { cfg.vms[i].kernel, cfg.vms[i].initrd };
@@ -371,9 +373,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 				return fail(st, msg);
 			}
 			f->path = paths[k];
-			f->dst = NULL;
-			f->dst =
-				(struct bi_module *)(UINTN)((u64)i * 2 + k + 1);
+			f->vm = (int)i;
+			f->initrd = k == 1;
 			total_files += ALIGN_UP(f->size, SZ_2M);
 			nfiles++;
 		}
@@ -422,11 +423,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 				   f->path);
 			return fail(st, msg);
 		}
-		if (f->dst) {
-			u64 slot = (u64)(UINTN)f->dst - 1;
-			struct bi_module *m = (slot & 1) ?
-						      &bi->vm[slot / 2].initrd :
-						      &bi->vm[slot / 2].kernel;
+		if (f->vm >= 0) {
+			struct bi_module *m = f->initrd ?
+						      &bi->vm[f->vm].initrd :
+						      &bi->vm[f->vm].kernel;
 
 			m->addr = off;
 			m->size = f->size;

@@ -16,7 +16,6 @@ trap_\vec:
 
 TRAP 0,0
 TRAP 1,0
-TRAP 2,0
 TRAP 3,0
 TRAP 4,0
 TRAP 5,0
@@ -47,6 +46,17 @@ TRAP 29,1
 TRAP 30,1
 TRAP 31,0
 
+/*
+ * NMI while in the hypervisor (VMX root: NMI exiting is off so that the
+ * driver VM receives its NMIs directly). Count it and return; SVM holds
+ * NMIs pending while GIF is 0, so only VMX sees this.
+ * TODO: re-inject it into the guest that owns this CPU.
+ */
+	.balign 16
+trap_2:
+	lock incq host_nmis(%rip)
+	iretq
+
 trap_common:
 	/* (%rsp): vector, error, rip, cs, rflags, rsp, ss */
 	movq	%rsp, %rdi
@@ -54,6 +64,12 @@ trap_common:
 	call	host_trap
 1:	hlt
 	jmp	1b
+
+	.bss
+	.balign 8
+	.globl host_nmis
+host_nmis:
+	.quad 0
 
 	.section .data.rel.ro, "aw"
 	.globl trap_table
