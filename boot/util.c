@@ -99,39 +99,6 @@ int mem_from_efi(struct boot_info *bi, const void *map, u64 map_size,
 	return 0;
 }
 
-/* ELF-64 structures, System V gABI and the x86-64 psABI. */
-struct elf64_ehdr {
-	u8 ident[16];
-	u16 type, machine;
-	u32 version;
-	u64 entry, phoff, shoff;
-	u32 flags;
-	u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	u32 type, flags;
-	u64 offset, vaddr, paddr, filesz, memsz, align;
-};
-
-struct elf64_dyn {
-	s64 tag;
-	u64 val;
-};
-
-struct elf64_rela {
-	u64 offset, info;
-	s64 addend;
-};
-
-#define PT_LOAD 1
-#define PT_DYNAMIC 2
-#define DT_NULL 0
-#define DT_RELA 7
-#define DT_RELASZ 8
-#define DT_RELAENT 9
-#define R_X86_64_RELATIVE 8
-
 static void bytes_copy(u8 *d, const u8 *s, u64 n)
 {
 	while (n--)

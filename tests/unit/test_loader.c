@@ -252,30 +252,6 @@ static void test_mem_from_efi_limits(void)
 
 /* --- elf_load --- */
 
-struct ehdr {
-	u8 ident[16];
-	u16 type, machine;
-	u32 version;
-	u64 entry, phoff, shoff;
-	u32 flags;
-	u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct phdr {
-	u32 type, flags;
-	u64 offset, vaddr, paddr, filesz, memsz, align;
-};
-
-struct dyn {
-	s64 tag;
-	u64 val;
-};
-
-struct rela {
-	u64 offset, info;
-	s64 addend;
-};
-
 /*
  * A minimal PIE as ld -pie lays it out, all in one PT_LOAD:
  *   0x000 ELF header, 0x040 program headers (PT_LOAD, PT_DYNAMIC)
@@ -293,19 +269,19 @@ struct rela {
 
 struct elf {
 	u8 *file;
-	struct ehdr *eh;
-	struct phdr *ph;
-	struct rela *rela;
-	struct dyn *dyn;
+	struct elf64_ehdr *eh;
+	struct elf64_phdr *ph;
+	struct elf64_rela *rela;
+	struct elf64_dyn *dyn;
 };
 
 static void elf_build(struct elf *e)
 {
 	u8 *f = calloc(1, ELF_SIZE);
-	struct ehdr *eh = (struct ehdr *)f;
-	struct phdr *ph = (struct phdr *)(f + sizeof(*eh));
-	struct rela *rela = (struct rela *)(f + ELF_RELA);
-	struct dyn *dyn = (struct dyn *)(f + ELF_DYN);
+	struct elf64_ehdr *eh = (struct elf64_ehdr *)f;
+	struct elf64_phdr *ph = (struct elf64_phdr *)(f + sizeof(*eh));
+	struct elf64_rela *rela = (struct elf64_rela *)(f + ELF_RELA);
+	struct elf64_dyn *dyn = (struct elf64_dyn *)(f + ELF_DYN);
 
 	memcpy(eh->ident,
 	       "\x7f"
@@ -320,31 +296,35 @@ static void elf_build(struct elf *e)
 	eh->phentsize = sizeof(*ph);
 	eh->phnum = 2;
 
-	ph[0] = (struct phdr){ .type = 1, /* PT_LOAD */
-			       .flags = 7,
-			       .offset = 0,
-			       .vaddr = 0,
-			       .paddr = 0,
-			       .filesz = ELF_SIZE,
-			       .memsz = ELF_MEMSZ,
-			       .align = 0x1000 };
-	ph[1] = (struct phdr){ .type = 2, /* PT_DYNAMIC */
-			       .flags = 6,
-			       .offset = ELF_DYN,
-			       .vaddr = ELF_DYN,
-			       .paddr = ELF_DYN,
-			       .filesz = 4 * sizeof(*dyn),
-			       .memsz = 4 * sizeof(*dyn),
-			       .align = 8 };
+	ph[0] = (struct elf64_phdr){ .type = 1, /* PT_LOAD */
+				     .flags = 7,
+				     .offset = 0,
+				     .vaddr = 0,
+				     .paddr = 0,
+				     .filesz = ELF_SIZE,
+				     .memsz = ELF_MEMSZ,
+				     .align = 0x1000 };
+	ph[1] = (struct elf64_phdr){ .type = 2, /* PT_DYNAMIC */
+				     .flags = 6,
+				     .offset = ELF_DYN,
+				     .vaddr = ELF_DYN,
+				     .paddr = ELF_DYN,
+				     .filesz = 4 * sizeof(*dyn),
+				     .memsz = 4 * sizeof(*dyn),
+				     .align = 8 };
 
 	for (u32 i = ELF_TEXT; i < ELF_RELA; i++)
 		f[i] = (u8)(i * 7 + 1); /* "code" */
-	rela[0] = (struct rela){ ELF_DATA, 8, ELF_TEXT + 0x10 };
-	rela[1] = (struct rela){ ELF_BSS_PTR, 8, 0x1234 };
-	dyn[0] = (struct dyn){ 7, ELF_RELA }; /* DT_RELA */
-	dyn[1] = (struct dyn){ 8, 2 * sizeof(struct rela) }; /* DT_RELASZ */
-	dyn[2] = (struct dyn){ 9, sizeof(struct rela) }; /* DT_RELAENT */
-	dyn[3] = (struct dyn){ 0, 0 }; /* DT_NULL */
+	rela[0] = (struct elf64_rela){ ELF_DATA, 8, ELF_TEXT + 0x10 };
+	rela[1] = (struct elf64_rela){ ELF_BSS_PTR, 8, 0x1234 };
+	dyn[0] = (struct elf64_dyn){ 7, ELF_RELA }; /* DT_RELA */
+	dyn[1] = (struct elf64_dyn){
+		8, 2 * sizeof(struct elf64_rela)
+	}; /* DT_RELASZ */
+	dyn[2] = (struct elf64_dyn){
+		9, sizeof(struct elf64_rela)
+	}; /* DT_RELAENT */
+	dyn[3] = (struct elf64_dyn){ 0, 0 }; /* DT_NULL */
 	memset(f + ELF_DATA, 0xee, 16); /* link-time garbage */
 
 	e->file = f;
@@ -580,7 +560,7 @@ static void test_elf_rejects(void)
 		   __LINE__);
 	reject_elf(machine_aarch64, ELF_SIZE, MAX_IMAGE,
 		   "not an x86-64 PIE ELF", __LINE__);
-	reject_elf(nothing, sizeof(struct ehdr) - 1, MAX_IMAGE,
+	reject_elf(nothing, sizeof(struct elf64_ehdr) - 1, MAX_IMAGE,
 		   "not an x86-64 PIE ELF", __LINE__);
 	reject_elf(nothing, 0, MAX_IMAGE, "not an x86-64 PIE ELF", __LINE__);
 	reject_elf(phentsize, ELF_SIZE, MAX_IMAGE, "bad program header table",
@@ -589,7 +569,7 @@ static void test_elf_rejects(void)
 		   __LINE__);
 	reject_elf(phoff_out, ELF_SIZE, MAX_IMAGE, "bad program header table",
 		   __LINE__);
-	reject_elf(nothing, sizeof(struct ehdr) + 56, MAX_IMAGE,
+	reject_elf(nothing, sizeof(struct elf64_ehdr) + 56, MAX_IMAGE,
 		   "bad program header table", __LINE__);
 	reject_elf(nothing, ELF_SIZE, 0x1000,
 		   "segment 0 does not fit (2000 bytes)", __LINE__);
