@@ -195,7 +195,10 @@ def main():
         json.dumps({"date": stamp, "runs": RUNS, "results": results},
                    indent=2) + "\n")
     has_plot = plot(results, RESULTS / "boot.png")
+    env = " ".join(f"{k}={os.environ[k]}" for k in sorted(os.environ)
+                   if k.startswith("DEVIRT_BENCH"))
     md = ["# Boot benchmark (`make bench`)", "",
+          f"Command: `{(env + ' ') if env else ''}make bench`", "",
           f"Measured {stamp}, " + ", ".join(
               f"{len(r['devirt'])} run(s) per image for {n}"
               for n, r in results.items()) + ", both images in the "

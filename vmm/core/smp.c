@@ -8,6 +8,7 @@
 #include "smp.h"
 #include "lib.h"
 #include "x86.h"
+#include "acpi.h"
 #include <devirt/boot_info.h>
 
 extern struct boot_info *boot_info;
@@ -62,33 +63,14 @@ static void add_cpu(u32 apic_id)
 /* ACPI 6.5 5.2.12: enabled Processor Local APIC and x2APIC entries. */
 static bool madt_cpus(u64 rsdp_pa)
 {
-	const u8 *rsdp = phys_to_virt(rsdp_pa);
-	const u8 *root, *madt = NULL;
-	u32 step, len;
+	const u8 *madt = (const u8 *)acpi_find_table(rsdp_pa, "APIC");
+	u32 len;
 
-	if (!rsdp_pa || memcmp(rsdp, "RSD PTR ", 8))
-		return false;
-	if (rsdp[15] >= 2 && *(const u64 *)(rsdp + 24)) {
-		root = phys_to_virt(*(const u64 *)(rsdp + 24));
-		step = 8;
-	} else {
-		root = phys_to_virt(*(const u32 *)(rsdp + 16));
-		step = 4;
-	}
-	len = *(const u32 *)(root + 4);
-	for (u32 off = 36; off + step <= len; off += step) {
-		u64 pa = step == 8 ? *(const u64 *)(root + off) :
-				     *(const u32 *)(root + off);
-		const u8 *t = phys_to_virt(pa);
-
-		if (!memcmp(t, "APIC", 4))
-			madt = t;
-	}
 	if (!madt)
 		return false;
-	len = *(const u32 *)(madt + 4);
-	for (const u8 *p = madt + 44; p + 2 <= madt + len && p[1] >= 2;
-	     p += p[1]) {
+	len = ((const struct sdt_hdr *)madt)->len;
+	for (const u8 *p = madt + MADT_ENTRIES_OFFSET;
+	     p + 2 <= madt + len && p[1] >= 2; p += p[1]) {
 		if (p[0] == 0 && p[1] >= 8 && (*(const u32 *)(p + 4) & 1))
 			add_cpu(p[3]);
 		else if (p[0] == 9 && p[1] >= 16 && (*(const u32 *)(p + 8) & 1))

@@ -8,18 +8,7 @@
 #include "vm.h"
 #include "../core/lib.h"
 #include "../core/x86.h"
-
-struct sdt_hdr {
-	char sig[4];
-	u32 len;
-	u8 rev;
-	u8 csum;
-	char oem[6];
-	char oem_table[8];
-	u32 oem_rev;
-	u32 creator;
-	u32 creator_rev;
-} __attribute__((packed));
+#include "../core/acpi.h"
 
 static void fix_checksum(struct sdt_hdr *h)
 {
@@ -33,7 +22,7 @@ static void fix_checksum(struct sdt_hdr *h)
 
 static void filter_madt(struct sdt_hdr *madt, u32 keep_apic)
 {
-	u8 *p = (u8 *)madt + sizeof(*madt) + 8, *end = (u8 *)madt + madt->len;
+	u8 *p = (u8 *)madt + MADT_ENTRIES_OFFSET, *end = (u8 *)madt + madt->len;
 	u32 hidden = 0;
 
 	for (; p + 2 <= end && p[1] >= 2; p += p[1]) {
@@ -60,32 +49,11 @@ static void filter_madt(struct sdt_hdr *madt, u32 keep_apic)
 
 void madt_keep_only(u64 rsdp_pa, u32 apic_id)
 {
-	const u8 *rsdp = phys_to_virt(rsdp_pa);
-	u64 tables[64];
-	u32 n = 0, step;
-	struct sdt_hdr *root;
+	struct sdt_hdr *madt = acpi_find_table(rsdp_pa, "APIC");
 
-	if (!rsdp_pa || memcmp(rsdp, "RSD PTR ", 8)) {
-		pr_info("no ACPI RSDP: no MADT to filter\n");
+	if (!madt) {
+		pr_info("no ACPI MADT found: no MADT to filter\n");
 		return;
 	}
-	if (rsdp[15] >= 2 && *(const u64 *)(rsdp + 24)) {
-		root = phys_to_virt(*(const u64 *)(rsdp + 24)); /* XSDT */
-		step = 8;
-	} else {
-		root = phys_to_virt(*(const u32 *)(rsdp + 16)); /* RSDT */
-		step = 4;
-	}
-	for (u32 off = sizeof(*root); off + step <= root->len && n < 64;
-	     off += step) {
-		const u8 *e = (const u8 *)root + off;
-
-		tables[n++] = step == 8 ? *(const u64 *)e : *(const u32 *)e;
-	}
-	for (u32 i = 0; i < n; i++) {
-		struct sdt_hdr *h = phys_to_virt(tables[i]);
-
-		if (!memcmp(h->sig, "APIC", 4))
-			filter_madt(h, apic_id);
-	}
+	filter_madt(madt, apic_id);
 }
