@@ -228,10 +228,42 @@ static u64 measure_tsc(void)
 
 	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	t0 = ((u64)hi << 32) | lo;
-	uefi_call_wrapper(BS->Stall, 1, 20000);
+	uefi_call_wrapper(BS->Stall, 1, 50000);
 	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	t1 = ((u64)hi << 32) | lo;
-	return (t1 - t0) * 50;
+	return (t1 - t0) * 20;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian calendar). */
+static u64 days_from_civil(u32 y, u32 m, u32 d)
+{
+	u32 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (u64)era * 146097 + doe - 719468;
+}
+
+/* The firmware's clock, for the guests' kvmclock wall time (UTC). */
+static void read_wall_clock(struct boot_info *bi)
+{
+	EFI_TIME t;
+	u32 lo, hi;
+	s64 sec;
+
+	if (EFI_ERROR(uefi_call_wrapper(RT->GetTime, 2, &t, NULL)) ||
+	    t.Year < 1970 || t.Month < 1 || t.Month > 12 || t.Day < 1)
+		return;
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	sec = (s64)days_from_civil(t.Year, t.Month, t.Day) * 86400 +
+	      t.Hour * 3600 + t.Minute * 60 + t.Second;
+	if (t.TimeZone != EFI_UNSPECIFIED_TIMEZONE)
+		sec += (s64)t.TimeZone * 60; /* local = UTC - TimeZone */
+	bi->wall_sec = (u64)sec;
+	bi->wall_tsc = ((u64)hi << 32) | lo;
 }
 
 /*
@@ -455,6 +487,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	find_rsdp(bi);
 	find_framebuffer(bi);
 	bi->tsc_hz = measure_tsc();
+	read_wall_clock(bi);
 	say(L"devirt: backend %a, hypervisor at 0x%lx (%ld MiB), entering it\n",
 	    backend == BACKEND_VMX ? "vmx" : "svm", bi->hyp_base,
 	    bi->hyp_size >> 20);

@@ -121,6 +121,8 @@ struct arch_ops {
 	/* Make RDMSR/WRMSR of @msr exit (true) or pass through (false). */
 	void (*msr_intercept)(struct vcpu *vcpu, u32 msr, bool read,
 			      bool write);
+	/* Make IN/OUT on ports [port, port+count) exit (true) or not. */
+	void (*io_intercept)(struct vcpu *vcpu, u32 port, u32 count, bool on);
 	/* Guest paging state, for guest page-table walks. */
 	u64 (*guest_cr0)(struct vcpu *vcpu);
 	u64 (*guest_cr3)(struct vcpu *vcpu);

@@ -28,6 +28,10 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 extern u32 log_level;
 void console_init(void);
 void console_write(const char *s, size_t len);
+void guest_console_init(void);
+bool guest_console_on_com2(void);
+/* One whole line of a user guest's console, tagged with its name. */
+void guest_console_line(const char *vm, const char *s, size_t len);
 void printk(u32 level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define pr_err(...) printk(LOG_ERR, __VA_ARGS__)

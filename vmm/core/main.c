@@ -6,6 +6,7 @@
 #include "palloc.h"
 #include "smp.h"
 #include "../vm/vm.h"
+#include <devirt/hypercall.h>
 
 struct boot_info *boot_info;
 const struct arch_ops *arch;
@@ -36,6 +37,7 @@ static void ap_park(struct pcpu *cpu)
 {
 	pr_info("CPU %u (APIC ID %u) started, parked for user guests\n",
 		cpu->index, cpu->apic_id);
+	smp_ap_wait(cpu);
 }
 
 void vmm_main(struct boot_info *bi)
@@ -66,7 +68,8 @@ void vmm_main(struct boot_info *bi)
 	if (arch->cpu_init())
 		fatal("cannot enable hardware virtualization");
 	arch->features(feat, sizeof(feat));
-	pr_info("devirt hypervisor, hypercall ABI %u.%u\n", 0, 1);
+	pr_info("devirt hypervisor, hypercall ABI %u.%u\n", DEVIRT_ABI_MAJOR,
+		DEVIRT_ABI_MINOR);
 	pr_info("backend=%s (%s) features: %s\n", arch->name, arch->s2_name,
 		feat);
 	pr_info("hypervisor memory: 0x%lx-0x%lx (%lu MiB), image %lu KiB\n",
@@ -77,8 +80,11 @@ void vmm_main(struct boot_info *bi)
 	if (nr_pcpus > 1)
 		smp_start_aps(ap_park);
 
+	apic_timer_calibrate();
+	guest_console_init();
 	if (vm_create_driver(&driver))
 		fatal("cannot create the driver VM (see above)");
+	guests_create();
 	pr_info("resident: image %lu KiB + heap %lu KiB in use of %lu KiB reserved\n",
 		(u64)(__image_end - __image_start) >> 10,
 		palloc_used_pages() * 4, bi->hyp_size >> 10);

@@ -170,3 +170,33 @@ u32 smp_start_aps(void (*ap_fn)(struct pcpu *cpu))
 		pr_info("%u of %u other CPU(s) started\n", up, nr_pcpus - 1);
 	return up;
 }
+
+static void idle_halt(void *arg)
+{
+	(void)arg;
+	cpu_halt_forever();
+}
+
+void smp_run_on(struct pcpu *cpu, void (*fn)(void *arg), void *arg)
+{
+	cpu->work_arg = arg;
+	__atomic_store_n(&cpu->work, fn, __ATOMIC_RELEASE);
+}
+
+void smp_release_idle(void)
+{
+	for (u32 i = 1; i < nr_pcpus; i++)
+		if (pcpus[i].online && !pcpus[i].work)
+			smp_run_on(&pcpus[i], idle_halt, NULL);
+}
+
+void smp_ap_wait(struct pcpu *cpu)
+{
+	void (*fn)(void *arg);
+
+	/* Interrupts stay off: nothing but the boot CPU talks to us. */
+	while (!(fn = __atomic_load_n(&cpu->work, __ATOMIC_ACQUIRE)))
+		cpu_relax();
+	fn(cpu->work_arg);
+	cpu_halt_forever();
+}

@@ -10,6 +10,9 @@ struct pcpu {
 	u32 apic_id;
 	volatile u32 online; /* set by the CPU itself once it runs our code */
 	const char *owner; /* the VM running here, or NULL: parked */
+	/* Work handed to a parked AP (smp_run_on); it never returns. */
+	void (*volatile work)(void *arg);
+	void *work_arg;
 };
 
 extern struct pcpu pcpus[MAX_CPUS];
@@ -20,5 +23,11 @@ void smp_discover(u64 rsdp);
 /* Start every AP into ap_fn on its own stack; returns how many came up. */
 u32 smp_start_aps(void (*ap_fn)(struct pcpu *cpu));
 void udelay(u64 us);
+/* Make the parked @cpu run @fn(@arg), forever. */
+void smp_run_on(struct pcpu *cpu, void (*fn)(void *arg), void *arg);
+/* Parked CPUs without work halt for good. */
+void smp_release_idle(void);
+/* What a started AP does: wait for work from smp_run_on. */
+void __attribute__((noreturn)) smp_ap_wait(struct pcpu *cpu);
 
 #endif

@@ -9,6 +9,10 @@
 #include <devirt/hypercall.h>
 
 #define KVM_CPUID_BASE 0x40000100u
+/* Documentation/virt/kvm/x86/cpuid.rst */
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
+#define KVM_HINTS_REALTIME (1u << 0) /* vCPUs are never preempted */
 
 /*
  * Leaf 7 hides what a driver VM does not need and emulators get wrong:
@@ -58,6 +62,7 @@ void handle_cpuid(struct vcpu *vcpu)
 {
 	u32 leaf = (u32)vcpu->regs.rax, sub = (u32)vcpu->regs.rcx;
 	u32 a = 0, b = 0, c = 0, d = 0;
+	bool guest = vcpu->vm->role == VM_ROLE_GUEST;
 
 	if (leaf >= 0x40000000u && leaf < 0x40010000u) {
 		switch (leaf) {
@@ -78,6 +83,14 @@ void handle_cpuid(struct vcpu *vcpu)
 			a = KVM_CPUID_BASE + 1;
 			sig("KVMKVMKVM\0\0\0", &b, &c, &d);
 			break;
+		case KVM_CPUID_BASE + 1:
+			/* User guests get kvmclock: their only way to the TSC rate. */
+			if (guest) {
+				a = KVM_FEATURE_CLOCKSOURCE2 |
+				    KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+				d = KVM_HINTS_REALTIME;
+			}
+			break;
 		default:
 			break; /* unknown hypervisor leaves read as zero */
 		}
@@ -94,6 +107,12 @@ void handle_cpuid(struct vcpu *vcpu)
 			c &= ~(1u << 6); /* SMX */
 			/* Initial APIC ID of the vCPU, not of the host CPU. */
 			b = (b & 0x00ffffffu) | (vcpu->apic_id << 24);
+			if (guest) {
+				/* TSC-deadline: native or emulated (apic.c). */
+				c |= 1u << 24;
+				/* No machine check: the banks are shared. */
+				d &= ~((1u << 7) | (1u << 14));
+			}
 			break;
 		case 6:
 			/*
@@ -101,6 +120,14 @@ void handle_cpuid(struct vcpu *vcpu)
 			 * MSRs, and Linux reads them on every scheduler tick.
 			 */
 			c &= ~1u;
+			/* ARAT: a guest's LAPIC timer never stops (no C-states). */
+			if (guest)
+				a |= 1u << 2;
+			break;
+		case 0xa:
+			/* No performance counters for user guests. */
+			if (guest)
+				a = b = c = d = 0;
 			break;
 		case 7:
 			if (sub == 0) {
@@ -139,6 +166,8 @@ void handle_cpuid(struct vcpu *vcpu)
 			break;
 		case 0x80000001:
 			c &= ~(1u << 2); /* SVM (APM CPUID Fn8000_0001_ECX) */
+			if (guest)
+				c &= ~(1u << 23); /* PerfCtrExtCore */
 			break;
 		case 0x8000000a:
 			a = b = c = d = 0; /* SVM features */

@@ -216,20 +216,18 @@ void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex)
 	bool ok = !(ex->s2.access & S2_EXEC) &&
 		  !mmio_emulate(vcpu, ex->s2.gpa, empty_bus);
 
-	vm->refused++;
-	/* Rate-limited: a hostile guest must not flood the log. */
-	if (vm->refused_logged < 32 || (vm->refused % 1000) == 0) {
-		vm->refused_logged++;
-		pr_info("[%s] refused %s of %s at 0x%lx (rip 0x%lx): %s\n",
-			vm->name,
-			(ex->s2.access & S2_WRITE) ? "write" :
-			(ex->s2.access & S2_EXEC)  ? "execute" :
-						     "read",
-			kind_name(gpa_kind(vm, ex->s2.gpa)), ex->s2.gpa, rip,
-			!ok ? "instruction not emulated, #GP injected" :
-			(ex->s2.access & S2_WRITE) ? "store dropped" :
-						     "load returns all-ones");
-	}
+	/* Rate-limited in vm_refuse: a hostile guest must not flood the log. */
+	vm_refuse(vm, REFUSE_MEM, "%s of %s at 0x%lx (rip 0x%lx): %s",
+		  (ex->s2.access & S2_WRITE) ? "write" :
+		  (ex->s2.access & S2_EXEC)  ? "execute" :
+					       "read",
+		  vm->role == VM_ROLE_GUEST ?
+			  "guest-physical memory outside this guest" :
+			  kind_name(gpa_kind(vm, ex->s2.gpa)),
+		  ex->s2.gpa, rip,
+		  !ok ? "instruction not emulated, #GP injected" :
+		  (ex->s2.access & S2_WRITE) ? "store dropped" :
+					       "load returns all-ones");
 	if (!ok)
 		arch->inject_exception(vcpu, 13, true, 0);
 }

@@ -46,19 +46,39 @@ static s64 hc_console_write(struct vcpu *vcpu, u64 gva, u64 len)
 static s64 hc_hv_info(struct vcpu *vcpu, u64 gva, u64 size)
 {
 	struct devirt_hv_info info;
+	struct vm *vm = vcpu->vm;
 
-	if (size < sizeof(info))
+	if (size < DEVIRT_HV_INFO_SIZE_V01)
 		return DEVIRT_EINVAL;
 	memset(&info, 0, sizeof(info));
 	info.abi = (DEVIRT_ABI_MAJOR << 16) | DEVIRT_ABI_MINOR;
 	info.backend = boot_info->backend;
 	info.hyp_base = boot_info->hyp_base;
 	info.hyp_size = boot_info->hyp_size;
-	info.vm_id = vcpu->vm->id;
-	info.refused = vcpu->vm->refused;
+	info.vm_id = vm->id;
+	info.refused = vm->refused + vm->refused_io + vm->refused_msr +
+		       vm->refused_ipi;
 	info.hyp_checksum = text_checksum();
 	info.hyp_checksum_boot = text_checksum_boot;
-	return gva_write(vcpu, gva, &info, sizeof(info));
+	info.refused_io = vm->refused_io;
+	info.refused_msr = vm->refused_msr;
+	info.refused_ipi = vm->refused_ipi;
+	info.tsc_khz = boot_info->tsc_hz / 1000;
+	/* The layout is not a secret; what is in it is protected. */
+	for (u32 i = 0; i < vm_count() && i < DEVIRT_MAX_VMS; i++) {
+		struct vm *o = vm_get(i);
+		struct devirt_vm_desc *d = &info.vm[i];
+
+		strlcpy(d->name, o->name, sizeof(d->name));
+		d->role = o->role;
+		d->state = o->state;
+		d->ram_lo = o->ram_lo;
+		d->ram_hi = o->ram_hi;
+		d->ram_bytes = o->ram_bytes;
+		d->apic_id = o->nr_vcpus ? o->vcpus[0].apic_id : ~0ULL;
+		info.nr_vms++;
+	}
+	return gva_write(vcpu, gva, &info, MIN(size, (u64)sizeof(info)));
 }
 
 void handle_hypercall(struct vcpu *vcpu)

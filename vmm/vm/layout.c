@@ -397,3 +397,83 @@ int linux_build_boot(u8 *area, const u8 *img, const struct linux_info *li,
 	(void)li;
 	return 0;
 }
+
+static u8 checksum(const u8 *p, u32 n)
+{
+	u8 s = 0;
+
+	while (n--)
+		s += *p++;
+	return (u8)-s;
+}
+
+/* MP spec 1.4 section 4: floating pointer and configuration table. */
+#define MPC_HDR 44
+#define MPC_CPU 20
+#define MPC_SHORT 8
+
+int mptable_build(u8 *buf, u32 size, u32 gpa, const struct mp_params *p)
+{
+	u32 need = 16 + MPC_HDR + p->nr_cpus * MPC_CPU + 3 * MPC_SHORT;
+	u8 *mpf = buf, *mpc = buf + 16, *e;
+	u16 entries = 0;
+
+	if (size < need || !p->nr_cpus)
+		return -1;
+	zero(buf, need);
+
+	/* 4.1 floating pointer: no default configuration, no IMCR. */
+	copy(mpf, "_MP_", 4);
+	wr32(mpf, 4, gpa + 16);
+	mpf[8] = 1; /* length in 16-byte units */
+	mpf[9] = 4; /* spec revision 1.4 */
+	mpf[10] = checksum(mpf, 16);
+
+	e = mpc + MPC_HDR;
+	for (u32 i = 0; i < p->nr_cpus; i++, entries++, e += MPC_CPU) {
+		e[0] = 0; /* 4.3.1 processor */
+		e[1] = (u8)p->apic_ids[i];
+		e[2] = 0x14; /* local APIC version: integrated */
+		e[3] = 1 | (i == 0 ? 2 : 0); /* enabled, bootstrap */
+		wr32(e, 4, p->cpu_signature);
+		wr32(e, 8, p->cpu_features);
+	}
+	e[0] = 1; /* 4.3.2 bus 0: ISA */
+	copy(e + 2, "ISA   ", 6);
+	e += MPC_SHORT, entries++;
+	e[0] = 2; /* 4.3.3 I/O APIC, enabled */
+	e[1] = (u8)p->ioapic_id;
+	e[2] = 0x11;
+	e[3] = 1;
+	wr32(e, 4, p->ioapic_addr);
+	e += MPC_SHORT, entries++;
+	e[0] = 3; /* 4.3.4 I/O interrupt: vectored, bus polarity/trigger */
+	e[4] = 0; /* source bus */
+	e[5] = (u8)p->uart_irq;
+	e[6] = (u8)p->ioapic_id;
+	e[7] = (u8)p->uart_irq; /* pin */
+	e += MPC_SHORT, entries++;
+
+	/* 4.2 configuration table header. */
+	copy(mpc, "PCMP", 4);
+	wr16(mpc, 4, (u16)(e - mpc));
+	mpc[6] = 4;
+	copy(mpc + 8, "DEVIRT  ", 8);
+	copy(mpc + 16, "USER GUEST  ", 12);
+	wr16(mpc, 34, entries);
+	wr32(mpc, 36, 0xfee00000u); /* local APIC address */
+	mpc[7] = checksum(mpc, (u32)(e - mpc));
+	return (int)(e - buf);
+}
+
+int guest_map_build(u64 bytes, struct mem_range *out, u32 max)
+{
+	u32 n = 0;
+
+	/* Conventional memory, the MP table page end, the BIOS hole, RAM. */
+	if (bytes < (2ULL << 20) || emit(out, &n, max, 0, 0x9fc00, MEM_RAM) ||
+	    emit(out, &n, max, 0x9fc00, 0x100000 - 0x9fc00, MEM_RESERVED) ||
+	    emit(out, &n, max, 0x100000, bytes - 0x100000, MEM_RAM))
+		return -1;
+	return (int)n;
+}

@@ -11,6 +11,7 @@
 
 #define MEM_HYPERVISOR 16 /* devirt's reservation: never mapped */
 #define MEM_NOT_OWNED 17 /* RAM of another VM or unassigned: never mapped */
+#define MEM_GUEST 18 /* a user guest's partition (in the driver's map) */
 
 /*
  * The driver VM's guest-physical map: the firmware map with the hypervisor
@@ -77,3 +78,26 @@ int linux_build_boot(u8 *area, const u8 *img, const struct linux_info *li,
 		     struct linux_entry *entry);
 
 #endif
+
+/*
+ * An Intel MultiProcessor Specification 1.4 table for a user guest: the
+ * floating pointer at @gpa, the configuration table right after it, with
+ * one processor entry per APIC ID (the first is the BSP), an ISA bus, one
+ * I/O APIC and the COM1 interrupt (ISA IRQ 4) wired to its pin 4. Fills
+ * @buf (guest address @gpa) and returns the bytes used, or -1 if @size is
+ * too small.
+ */
+struct mp_params {
+	const u32 *apic_ids;
+	u32 nr_cpus;
+	u32 cpu_signature; /* CPUID.1:EAX */
+	u32 cpu_features; /* CPUID.1:EDX */
+	u32 ioapic_id;
+	u32 ioapic_addr;
+	u32 uart_irq;
+};
+int mptable_build(u8 *buf, u32 size, u32 gpa, const struct mp_params *p);
+
+/* The guest-physical map of a user guest of @bytes: RAM from 0 with the
+ * MP table and the legacy BIOS hole marked reserved. Returns the count. */
+int guest_map_build(u64 bytes, struct mem_range *out, u32 max);

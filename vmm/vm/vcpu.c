@@ -7,6 +7,7 @@
 #include "vm.h"
 #include "../core/lib.h"
 #include "../core/x86.h"
+#include <devirt/hypercall.h>
 
 static const char *const exit_names[] = {
 	[EXIT_NONE] = "none",
@@ -42,9 +43,20 @@ vcpu_stop(struct vcpu *vcpu, const char *why, const struct exit_info *ex)
 						     "?",
 	       ex->raw, ex->qual, vcpu->regs.rip);
 	arch->dump(vcpu);
+	vcpu_stop_vm(vcpu, why);
+}
+
+void vcpu_stop_vm(struct vcpu *vcpu, const char *why)
+{
+	struct vm *vm = vcpu->vm;
+
 	vcpu->stopped = true;
-	pr_info("[%s] stopped after %lu exits; the hypervisor keeps running\n",
-		vcpu->vm->name, vcpu->exits);
+	vm->state = DEVIRT_VM_STOPPED;
+	pr_info("[%s] VM stopped (%s) after %lu exits; %s\n", vm->name, why,
+		vcpu->exits,
+		vm->role == VM_ROLE_GUEST ?
+			"the hypervisor and the other VMs keep running" :
+			"the hypervisor keeps running");
 	/* This CPU belonged to the VM alone: park it. */
 	cpu_halt_forever();
 }
@@ -94,7 +106,8 @@ void vcpu_loop(struct vcpu *vcpu)
 			handle_msr(vcpu, ex.reason == EXIT_WRMSR);
 			break;
 		case EXIT_STAGE2:
-			if (!apic_handle_fault(vcpu, &ex))
+			if (!apic_handle_fault(vcpu, &ex) &&
+			    !ioapic_handle_fault(vcpu, &ex))
 				handle_refused_access(vcpu, &ex);
 			break;
 		case EXIT_XSETBV:
@@ -116,8 +129,8 @@ void vcpu_loop(struct vcpu *vcpu)
 			vcpu_skip(vcpu, 0);
 			break;
 		case EXIT_IO:
-			/* No port is intercepted for the driver VM yet. */
-			vcpu_stop(vcpu, "unexpected port I/O exit", &ex);
+			handle_io(vcpu, &ex);
+			break;
 		case EXIT_TRIPLE_FAULT:
 			vcpu_stop(vcpu, "triple fault (shutdown)", &ex);
 		case EXIT_ENTRY_FAILED:

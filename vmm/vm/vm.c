@@ -5,8 +5,76 @@
 #include "../core/x86.h"
 #include "../core/cpu.h"
 #include "../core/palloc.h"
+#include <devirt/hypercall.h>
+#include <stdarg.h>
 
 static struct vm vms[CFG_MAX_VMS];
+static u32 nr_vms;
+
+struct vm *vm_get(u32 id)
+{
+	return id < nr_vms ? &vms[id] : NULL;
+}
+
+u32 vm_count(void)
+{
+	return nr_vms;
+}
+
+/* The VM's memory as the hypervisor reaches it (identity-mapped host). */
+void *gpa_to_hva(struct vm *vm, u64 gpa)
+{
+	return phys_to_virt(gpa + vm->hpa_offset);
+}
+
+#define LOG_BURST 24 /* lines a VM may log at once */
+#define LOG_PER_SEC 4 /* lines a second after that */
+
+void vm_refuse(struct vm *vm, u32 kind, const char *fmt, ...)
+{
+	u64 now = rdtsc(), hz = boot_info->tsc_hz ? boot_info->tsc_hz : 1;
+	char buf[200];
+	va_list ap;
+
+	switch (kind) {
+	case REFUSE_IO:
+		vm->refused_io++;
+		break;
+	case REFUSE_MSR:
+		vm->refused_msr++;
+		break;
+	case REFUSE_IPI:
+		vm->refused_ipi++;
+		break;
+	default:
+		vm->refused++;
+	}
+	/* Token bucket: a hostile guest must not flood the log or stall. */
+	if (!vm->log_stamp) {
+		vm->log_stamp = now;
+		vm->log_tokens = LOG_BURST;
+	}
+	if (now - vm->log_stamp >= hz / LOG_PER_SEC) {
+		u64 add = (now - vm->log_stamp) / (hz / LOG_PER_SEC);
+
+		vm->log_tokens = MIN(vm->log_tokens + add, (u64)LOG_BURST);
+		vm->log_stamp = now;
+	}
+	if (!vm->log_tokens) {
+		vm->log_dropped++;
+		return;
+	}
+	vm->log_tokens--;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (vm->log_dropped) {
+		pr_info("[%s] (%lu refusals not logged: rate limit)\n",
+			vm->name, vm->log_dropped);
+		vm->log_dropped = 0;
+	}
+	pr_info("[%s] refused %s\n", vm->name, buf);
+}
 
 static const char *const mem_names[] = {
 	[MEM_RAM] = "RAM",
@@ -17,6 +85,7 @@ static const char *const mem_names[] = {
 	[MEM_MMIO] = "MMIO",
 	[MEM_HYPERVISOR] = "devirt (unmapped)",
 	[MEM_NOT_OWNED] = "not this VM's (unmapped)",
+	[MEM_GUEST] = "a user guest's (unmapped)",
 };
 
 static u32 this_apic_id(void)
@@ -69,7 +138,7 @@ static int map_driver(struct vm *vm)
 	return 0;
 }
 
-static int load_linux(struct vm *vm, struct entry_state *st)
+int load_linux(struct vm *vm, struct entry_state *st)
 {
 	struct bi_vm *img = &boot_info->vm[vm->id];
 	struct vm_config *cfg = &boot_info->cfg.vms[vm->id];
@@ -88,15 +157,17 @@ static int load_linux(struct vm *vm, struct entry_state *st)
 		       vm->name, li.init_size, img->initrd.size);
 		return -1;
 	}
-	/* The driver VM is identity-mapped: its GPAs are host addresses. */
-	memcpy(phys_to_virt(lay.kernel), k + li.setup_size, li.kernel_size);
+	/* Ranges are contiguous in host memory: identity or one offset. */
+	memcpy(gpa_to_hva(vm, lay.kernel), k + li.setup_size, li.kernel_size);
 	if (img->initrd.size)
-		memcpy(phys_to_virt(lay.initrd), phys_to_virt(img->initrd.addr),
-		       img->initrd.size);
-	if (linux_build_boot(phys_to_virt(lay.boot_area), k, &li, &lay,
-			     img->initrd.size, cfg->cmdline, vm->mem,
-			     vm->nr_mem, boot_info->acpi_rsdp, &boot_info->fb,
-			     &le)) {
+		memcpy(gpa_to_hva(vm, lay.initrd),
+		       phys_to_virt(img->initrd.addr), img->initrd.size);
+	/* Only the driver VM sees the firmware's ACPI and framebuffer. */
+	if (linux_build_boot(
+		    gpa_to_hva(vm, lay.boot_area), k, &li, &lay,
+		    img->initrd.size, cfg->cmdline, vm->mem, vm->nr_mem,
+		    vm->role == VM_ROLE_DRIVER ? boot_info->acpi_rsdp : 0,
+		    vm->role == VM_ROLE_DRIVER ? &boot_info->fb : NULL, &le)) {
 		pr_err("[%s] memory map has too many entries for e820\n",
 		       vm->name);
 		return -1;
@@ -121,6 +192,7 @@ int vm_create_driver(struct vm **out)
 	u64 given;
 	int n;
 
+	nr_vms = boot_info->cfg.nr_vms;
 	vm->id = 0;
 	strlcpy(vm->name, cfg->name, sizeof(vm->name));
 	vm->role = cfg->role;
@@ -141,6 +213,13 @@ int vm_create_driver(struct vm **out)
 	}
 	vm->nr_mem = (u32)n;
 	vm->ram_bytes = given;
+	for (u32 i = 0; i < vm->nr_mem; i++) {
+		if (vm->mem[i].type != MEM_RAM)
+			continue;
+		if (!vm->ram_hi)
+			vm->ram_lo = vm->mem[i].base;
+		vm->ram_hi = vm->mem[i].base + vm->mem[i].size;
+	}
 	if (given < cfg->memory) {
 		pr_err("[%s] only %lu MiB of RAM left for it, %lu MiB configured\n",
 		       vm->name, given >> 20, cfg->memory >> 20);
@@ -186,6 +265,10 @@ int vm_create_driver(struct vm **out)
 	/* SDM 10.12: writes that could leave x2APIC mode or IPI others. */
 	arch->msr_intercept(vcpu, MSR_IA32_APIC_BASE, false, true);
 	arch->msr_intercept(vcpu, MSR_X2APIC_ICR, false, true);
+	/* COM2 carries the guests' consoles: not the driver VM's (io.c). */
+	if (guest_console_on_com2())
+		arch->io_intercept(vcpu, 0x2f8, 8, true);
+	vm->state = DEVIRT_VM_RUNNING;
 	*out = vm;
 	return 0;
 }

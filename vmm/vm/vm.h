@@ -21,7 +21,13 @@ struct vcpu {
 	u32 apic_id;
 	void *arch; /* back-end private state (VMCS/VMCB and friends) */
 	bool stopped;
+	u32 pcpu; /* index of the physical CPU it runs on */
 	u32 exit_len; /* length of the instruction that exited */
+	/* Guest timer state (apic.c): emulated TSC-deadline mode. */
+	u32 lvtt; /* the LVT timer value the guest wrote */
+	u32 ldr; /* user guests: the xAPIC LDR the guest wrote (apic.c) */
+	u64 tsc_deadline; /* IA32_TSC_DEADLINE as the guest sees it */
+	u64 pvclock_gpa; /* kvmclock time page, 0 when off */
 	u64 exits;
 	u64 exit_count[32]; /* per enum exit_reason */
 };
@@ -36,12 +42,46 @@ struct vm {
 	struct mem_range mem[VM_MAX_MEM]; /* guest-physical map, e820 types */
 	u32 nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
-	u64 refused; /* accesses refused by second-level protection */
-	u64 refused_logged;
+	u64 hpa_offset; /* user guests: host address = GPA + hpa_offset */
+	u64 ram_lo, ram_hi; /* host-physical span of its RAM */
+	u32 state; /* DEVIRT_VM_* (hypercall.h) */
+	/* Refused accesses, by kind (hypercall HV_INFO reports them). */
+	u64 refused; /* memory outside the VM */
+	u64 refused_io;
+	u64 refused_msr;
+	u64 refused_ipi;
+	/* Log rate limit: a token bucket refilled with time (vm_refuse). */
+	u64 log_tokens, log_stamp, log_dropped;
+	u64 boot_tsc; /* kvmclock time zero */
+	struct uart_state {
+		u8 ier, lcr, mcr, scr, dll, dlm;
+		bool thre_pending; /* THR-empty interrupt not yet read in IIR */
+		bool irq_line;
+		u32 len;
+		char line[160];
+	} uart;
+	u32 rtc_index; /* CMOS register selected at port 0x70 (rtc.c) */
+	struct ioapic_state {
+		u32 sel;
+		u64 rte[24];
+	} ioapic;
 };
+
+/* Guest-physical layout of a user guest (guest.c). */
+#define GUEST_MPTABLE_GPA 0x9fc00ULL
+#define GUEST_LOWMEM_END 0xa0000ULL
+#define GUEST_HIGHMEM 0x100000ULL
+#define IOAPIC_GPA 0xfec00000ULL
 
 extern const struct arch_ops *arch;
 extern struct boot_info *boot_info;
+
+enum refuse_kind { REFUSE_MEM, REFUSE_IO, REFUSE_MSR, REFUSE_IPI };
+/* Count a refused access and log it, rate-limited per VM. */
+void vm_refuse(struct vm *vm, u32 kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+struct vm *vm_get(u32 id);
+u32 vm_count(void);
 
 /* vcpu.c */
 void __attribute__((noreturn)) vcpu_loop(struct vcpu *vcpu);
@@ -50,6 +90,19 @@ void vcpu_skip(struct vcpu *vcpu, u32 len);
 
 /* vm.c */
 int vm_create_driver(struct vm **out);
+/* guest.c: user guests, each on a CPU of its own. */
+void guests_create(void);
+void __attribute__((noreturn)) vcpu_stop_vm(struct vcpu *vcpu, const char *why);
+int load_linux(struct vm *vm, struct entry_state *st);
+void *gpa_to_hva(struct vm *vm, u64 gpa);
+/* io.c, uart.c, ioapic.c, kvmclock.c */
+void handle_io(struct vcpu *vcpu, const struct exit_info *ex);
+bool uart_io(struct vcpu *vcpu, u16 port, bool in, u32 *val);
+bool rtc_io(struct vcpu *vcpu, u16 port, bool in, u32 *val);
+void ioapic_set_irq(struct vcpu *vcpu, u32 pin, bool level);
+bool ioapic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
+bool kvmclock_msr(struct vcpu *vcpu, u32 msr, bool write, u64 *val);
+void pvclock_scale(u64 tsc_hz, u32 *mul, s8 *shift);
 void hypercall_init(void);
 void madt_keep_only(u64 rsdp, u32 apic_id);
 
@@ -67,6 +120,8 @@ void handle_hypercall(struct vcpu *vcpu);
 void handle_cpuid(struct vcpu *vcpu);
 u64 vm_xcr0_allowed(void);
 void handle_msr(struct vcpu *vcpu, bool write);
+/* User guests: MSR writes that could reach beyond their CPU exit. */
+void msr_guest_policy(struct vcpu *vcpu);
 void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex);
 
 /* Complete the guest's MOV to/from @gpa through @fn; -1 if not decodable. */
@@ -78,5 +133,13 @@ int mmio_emulate(struct vcpu *vcpu, u64 gpa, mmio_fn fn);
 int apic_trap_init(struct vm *vm);
 bool apic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
 bool icr_allowed(struct vcpu *vcpu, u64 *icr, bool x2apic);
+void apic_self_ipi(u8 vector);
+/* Emulated TSC-deadline timer on the real LAPIC timer (no native one). */
+extern bool tsc_deadline_native;
+extern u64 lapic_timer_hz;
+void apic_timer_calibrate(void);
+void tsc_deadline_write(struct vcpu *vcpu, u64 deadline);
+u64 tsc_deadline_read(struct vcpu *vcpu);
+void lvtt_write(struct vcpu *vcpu, u32 val);
 
 #endif

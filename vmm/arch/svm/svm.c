@@ -20,7 +20,6 @@ struct svm_vcpu {
 static struct {
 	bool nrips; /* next-RIP save (CPUID Fn8000_000A EDX[3]) */
 	bool flush_by_asid; /* EDX[6] */
-	void *hsave;
 } svm;
 
 static struct svm_vcpu svm_vcpus[VM_MAX_VCPUS * CFG_MAX_VMS];
@@ -34,6 +33,7 @@ static inline struct svm_vcpu *to_svm(struct vcpu *vcpu)
 static int svm_cpu_init(void)
 {
 	u32 a, b, c, d;
+	void *hsave;
 
 	cpuid(0x80000001, 0, &a, &b, &c, &d);
 	if (!(c & (1u << 2))) {
@@ -52,13 +52,14 @@ static int svm_cpu_init(void)
 	}
 	svm.nrips = d & (1u << 3);
 	svm.flush_by_asid = d & (1u << 6);
-	svm.hsave = page_alloc();
-	if (!svm.hsave)
+	/* Called once on each CPU that runs a VM: its own host-save area. */
+	hsave = page_alloc();
+	if (!hsave)
 		return -1;
 	/* APM 15.4: EFER.SVME enables the SVM instructions. */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	/* APM 15.30.4: where VMRUN saves host state. */
-	wrmsr(MSR_VM_HSAVE_PA, virt_to_phys(svm.hsave));
+	wrmsr(MSR_VM_HSAVE_PA, virt_to_phys(hsave));
 	/*
 	 * Host PAT entry 1 becomes WC so NPT leaves can ask for WC with PWT
 	 * alone (npt.c); entry 0 stays WB, entry 3 UC (SDM 11.12.2 layout).
@@ -96,7 +97,28 @@ static void set_msr_bits(u8 *msrpm, u32 msr, bool read, bool write)
 
 static void svm_msr_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write)
 {
+	/* EFER keeps SVME (svm_internal); SVM's own MSRs stay hidden. */
+	if (msr == MSR_EFER)
+		write = true;
+	if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA)
+		read = write = true;
 	set_msr_bits(to_svm(vcpu)->msrpm, msr, read, write);
+}
+
+static void svm_io_intercept(struct vcpu *vcpu, u32 port, u32 count, bool on)
+{
+	u8 *iopm = to_svm(vcpu)->iopm;
+
+	/* APM 15.10.1: one bit per port; a multi-byte access checks all. */
+	for (u32 p = port; p < port + count && p < 0x10000; p++) {
+		if (on)
+			iopm[p / 8] |= (u8)(1u << (p % 8));
+		else
+			iopm[p / 8] &= (u8) ~(1u << (p % 8));
+	}
+	/* The bits past port 0xffff catch accesses that wrap around. */
+	if (on && port + count >= 0x10000)
+		iopm[0x2000] = 0xff;
 }
 
 static void seg(struct vmcb_seg *s, u16 sel, u16 attr, u32 limit)
@@ -377,6 +399,7 @@ const struct arch_ops svm_ops = {
 	.run = svm_run,
 	.inject_exception = svm_inject_exception,
 	.msr_intercept = svm_msr_intercept,
+	.io_intercept = svm_io_intercept,
 	.guest_cr0 = svm_guest_cr0,
 	.guest_cr3 = svm_guest_cr3,
 	.guest_cr4 = svm_guest_cr4,

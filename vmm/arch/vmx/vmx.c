@@ -988,16 +988,21 @@ static void vmx_msr_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write)
 			(u8) ~(1u << (bit % 8));
 }
 
-/* Make IN/OUT on @port exit (true) or not; for guests with emulated I/O. */
-void vmx_io_intercept(struct vcpu *vcpu, u16 port, bool intercept)
+/* Make IN/OUT on ports [port, port+count) exit (true) or not. */
+static void vmx_io_intercept(struct vcpu *vcpu, u32 port, u32 count, bool on)
 {
 	struct vmx_vcpu *v = vcpu->arch;
 
-	/* 25.6.4: bitmap A covers ports 0-7fff, B 8000-ffff, contiguous. */
-	if (intercept)
-		v->io_bitmap[port / 8] |= (u8)(1u << (port % 8));
-	else
-		v->io_bitmap[port / 8] &= (u8) ~(1u << (port % 8));
+	/*
+	 * 25.6.4: bitmap A covers ports 0-7fff, B 8000-ffff, contiguous
+	 * here; an access that wraps past ffff exits unconditionally.
+	 */
+	for (u32 p = port; p < port + count && p < 0x10000; p++) {
+		if (on)
+			v->io_bitmap[p / 8] |= (u8)(1u << (p % 8));
+		else
+			v->io_bitmap[p / 8] &= (u8) ~(1u << (p % 8));
+	}
 }
 
 static void vmx_s2_flush(struct vcpu *vcpu)
@@ -1355,6 +1360,7 @@ const struct arch_ops vmx_ops = {
 	.run = vmx_run,
 	.inject_exception = vmx_inject_exception,
 	.msr_intercept = vmx_msr_intercept,
+	.io_intercept = vmx_io_intercept,
 	.guest_cr0 = vmx_guest_cr0,
 	.guest_cr3 = vmx_guest_cr3,
 	.guest_cr4 = vmx_guest_cr4,

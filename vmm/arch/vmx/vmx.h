@@ -363,6 +363,5 @@ void vmx_exit_stub(void);
 
 /* Not in arch_ops yet: make IN/OUT on @port exit (user guests' UART). */
 struct vcpu;
-void vmx_io_intercept(struct vcpu *vcpu, u16 port, bool intercept);
 
 #endif

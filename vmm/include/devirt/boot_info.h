@@ -12,7 +12,7 @@
 #include <devirt/config.h>
 
 #define BOOT_INFO_MAGIC 0x7472697665640a00ULL /* "\0\ndevirt" */
-#define BOOT_INFO_VERSION 2
+#define BOOT_INFO_VERSION 3
 
 #define BI_MAX_MEM 256
 
@@ -71,6 +71,8 @@ struct boot_info {
 	u64 acpi_rsdp;
 	u64 tsc_hz; /* measured by the loader with gBS->Stall; 0 if unknown */
 	u64 trampoline; /* a reserved page below 1 MiB for AP start-up, or 0 */
+	u64 wall_sec; /* UTC seconds since 1970 at wall_tsc; 0 if unknown */
+	u64 wall_tsc;
 	struct bi_framebuffer fb;
 	u32 nr_mem;
 	u32 pad;

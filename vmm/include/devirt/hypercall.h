@@ -12,7 +12,7 @@
 #define DEVIRT_HYPERCALL_H
 
 #define DEVIRT_ABI_MAJOR 0
-#define DEVIRT_ABI_MINOR 1
+#define DEVIRT_ABI_MINOR 2
 
 /* CPUID leaf 0x40000000: ebx,ecx,edx spell this. */
 #define DEVIRT_CPUID_SIGNATURE "DevirtDevirt"
@@ -31,15 +31,38 @@
 #define DEVIRT_EINVAL (-22) /* bad length or argument */
 #define DEVIRT_EPERM (-1) /* caller not allowed (CPL != 0) */
 
+#define DEVIRT_MAX_VMS 4
+#define DEVIRT_VM_NOT_STARTED 0
+#define DEVIRT_VM_RUNNING 1
+#define DEVIRT_VM_STOPPED 2
+
 struct devirt_hv_info {
 	unsigned long long abi; /* (major << 16) | minor */
 	unsigned long long backend; /* 1 VMX/EPT, 2 SVM/NPT */
 	unsigned long long hyp_base; /* hypervisor physical range */
 	unsigned long long hyp_size;
 	unsigned long long vm_id;
-	unsigned long long refused; /* this VM's refused accesses so far */
+	unsigned long long refused; /* this VM's refused accesses, all kinds */
 	unsigned long long hyp_checksum; /* of the vmm's code, now */
 	unsigned long long hyp_checksum_boot; /* the same, at boot */
+	/* ABI 0.2: a caller passing the 0.1 size gets the fields above. */
+	unsigned long long refused_io; /* this VM's refused port accesses */
+	unsigned long long refused_msr; /* its refused MSR writes */
+	unsigned long long refused_ipi; /* its refused IPIs, INITs, SIPIs */
+	unsigned long long tsc_khz; /* TSC rate given to guests (kvmclock) */
+	unsigned long long nr_vms; /* entries used in vm[] */
+	struct devirt_vm_desc {
+		char name[16]; /* NUL-terminated */
+		unsigned long long role; /* 1 driver VM, 2 user guest */
+		unsigned long long state; /* DEVIRT_VM_* */
+		/* Host-physical span of its RAM: [ram_lo, ram_hi). */
+		unsigned long long ram_lo;
+		unsigned long long ram_hi;
+		unsigned long long ram_bytes;
+		unsigned long long apic_id; /* of its first CPU */
+	} vm[DEVIRT_MAX_VMS];
 };
+
+#define DEVIRT_HV_INFO_SIZE_V01 64 /* sizeof the ABI 0.1 structure */
 
 #endif
