@@ -79,11 +79,14 @@ $(BUILD)/cpuid: tests/guest/cpuid.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -static -O2 -Wall -o $@ $<
 
+# Both test modules come from one Kbuild run in a copy of tests/modules.
 MODDIR := $(BUILD)/modules
-$(MODDIR)/devirt_test.ko: tests/modules/devirt_test.c tests/modules/Kbuild \
+MOD_SRCS := tests/modules/Kbuild tests/modules/devirt_hc.h \
+	tests/modules/devirt_test.c tests/modules/devirt_guest_test.c
+$(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko &: $(MOD_SRCS) \
 		vmm/include/devirt/hypercall.h $(CACHE)/kernel.mk
 	@mkdir -p $(MODDIR)
-	$(Q)cp tests/modules/devirt_test.c tests/modules/Kbuild $(MODDIR)/
+	$(Q)cp $(MOD_SRCS) $(MODDIR)/
 	$(Q)$(MAKE) -s -C $(KHDR) M=$(abspath $(MODDIR)) \
 		DEVIRT_INC=$(abspath vmm/include) modules
 

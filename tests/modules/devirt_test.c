@@ -14,8 +14,9 @@
  * from the kernel log, or -EINVAL when @tests names an unknown test.
  *
  * A hypercall instruction that faults (#UD: no hypervisor, or the wrong one
- * for this vendor) is caught through the exception table and reported as
- * HC_FAULTED instead of oopsing, so the module is safe to load anywhere.
+ * for this vendor) is caught through the exception table (devirt_hc.h) and
+ * reported as "faulted" instead of oopsing, so the module is safe to load
+ * anywhere.
  */
 #define pr_fmt(fmt) "devirt-test: " fmt
 
@@ -25,59 +26,22 @@
 #include <linux/string.h>
 #include <linux/io.h>
 #include <linux/mm.h>
-#include <asm/asm.h>
 #include <asm/processor.h>
 #include <asm/msr.h>
 #include <asm/apicdef.h>
 
-#include <devirt/hypercall.h>
+#include "devirt_hc.h"
 
 static char *tests = "all";
 module_param(tests, charp, 0444);
 MODULE_PARM_DESC(tests, "comma list of abi,hypmem,ipi; or all, or none");
 
-/* rax after a hypercall instruction that raised an exception. */
-#define HC_FAULTED (-4095)
-
-#define MSR_X2APIC_ICR 0x830
-#define ICR_INIT_ASSERT 0x4500 /* delivery mode 5, level assert */
-#define ICR_SIPI 0x4600 /* delivery mode 6, | vector */
-#define ICR_FIXED 0x4000 /* delivery mode 0, level assert, | vector */
 #define SIPI_VECTOR 0x10
 #define FIXED_VECTOR 0xf0
 #define IPI_TARGET_APIC_ID 1
 
-static bool use_vmmcall;
 static char vendor[13];
 static int failures;
-
-/* A fault on the hypercall instruction (#UD) resumes at 2: with rax set. */
-/* clang-format off */
-#define HC_ASM(insn)							\
-	"1: " insn "\n"							\
-	"2:\n"								\
-	_ASM_EXTABLE_TYPE_REG(1b, 2b,					\
-			      EX_TYPE_IMM_REG | EX_DATA_IMM(HC_FAULTED),	\
-			      %%rax)
-/* clang-format on */
-
-static long devirt_hypercall(unsigned long nr, unsigned long a0,
-			     unsigned long a1, unsigned long a2)
-{
-	long ret;
-
-	if (use_vmmcall)
-		asm volatile(HC_ASM("vmmcall")
-			     : "=a"(ret)
-			     : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
-			     : "memory");
-	else
-		asm volatile(HC_ASM("vmcall")
-			     : "=a"(ret)
-			     : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
-			     : "memory");
-	return ret;
-}
 
 static __printf(4, 5) void check(const char *test, const char *name, bool ok,
 				 const char *fmt, ...)
@@ -95,17 +59,10 @@ static __printf(4, 5) void check(const char *test, const char *name, bool ok,
 
 static void check_ret(const char *test, const char *name, long ret, bool ok)
 {
-	if (ret == HC_FAULTED)
+	if (ret == DEVIRT_HC_FAULTED)
 		check(test, name, false, "faulted");
 	else
 		check(test, name, ok, "%ld", ret);
-}
-
-static long hv_info(struct devirt_hv_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	return devirt_hypercall(DEVIRT_HC_HV_INFO, (unsigned long)info,
-				sizeof(*info), 0);
 }
 
 static void print_hv_info(const char *tag, const struct devirt_hv_info *info)
@@ -125,12 +82,12 @@ static int test_abi(void)
 	static const char msg[] = "hello from driver VM\n";
 	const unsigned long expect_abi = (DEVIRT_ABI_MAJOR << 16) |
 					 DEVIRT_ABI_MINOR;
-	const unsigned long expect_backend = use_vmmcall ? 2 : 1;
+	const unsigned long expect_backend = devirt_hc_vmmcall ? 2 : 1;
 	struct devirt_hv_info *info;
 	long ret;
 
 	ret = devirt_hypercall(DEVIRT_HC_VERSION, 0, 0, 0);
-	if (ret == HC_FAULTED)
+	if (ret == DEVIRT_HC_FAULTED)
 		check("abi", "version", false, "faulted");
 	else
 		check("abi", "version", ret == expect_abi, "0x%lx", ret);
@@ -155,7 +112,7 @@ static int test_abi(void)
 		check("abi", "hv_info", false, "kmalloc-failed");
 		return 0;
 	}
-	ret = hv_info(info);
+	ret = devirt_hv_info(info);
 	check_ret("abi", "hv_info", ret, ret == DEVIRT_EOK);
 	if (ret == DEVIRT_EOK) {
 		print_hv_info("hv_info", info);
@@ -207,7 +164,7 @@ static int test_hypmem(void)
 		goto out;
 	}
 
-	ret = hv_info(before);
+	ret = devirt_hv_info(before);
 	check_ret("hypmem", "hv_info_before", ret, ret == DEVIRT_EOK);
 	if (ret != DEVIRT_EOK)
 		goto out;
@@ -222,7 +179,7 @@ static int test_hypmem(void)
 	probe_hyp_page("lo", lo);
 	probe_hyp_page("mid", mid);
 
-	ret = hv_info(after);
+	ret = devirt_hv_info(after);
 	check_ret("hypmem", "hv_info_after", ret, ret == DEVIRT_EOK);
 	if (ret != DEVIRT_EOK)
 		goto out;
@@ -244,15 +201,8 @@ out:
  */
 static void send_ipi(const char *name, u32 icr_lo, void __iomem *xapic)
 {
-	int ret = 0;
+	int ret = devirt_send_ipi(xapic, IPI_TARGET_APIC_ID, icr_lo);
 
-	if (xapic) {
-		writel(IPI_TARGET_APIC_ID << 24, xapic + 0x310); /* ICR high */
-		writel(icr_lo, xapic + 0x300); /* ICR low: sends */
-	} else {
-		ret = native_write_msr_safe(MSR_X2APIC_ICR, icr_lo,
-					    IPI_TARGET_APIC_ID);
-	}
 	/* The hypervisor drops it (0); a #GP (-EIO) would also be a refusal. */
 	check("ipi", name, ret == 0 || ret == -EIO, "%d", ret);
 }
@@ -283,12 +233,12 @@ static int test_ipi(void)
 	}
 	pr_info("info ipi target_apic_id=%d apicbase=0x%llx mode=%s\n",
 		IPI_TARGET_APIC_ID, apicbase, xapic ? "xapic" : "x2apic");
-	ret = hv_info(before);
+	ret = devirt_hv_info(before);
 	check_ret("ipi", "hv_info_before", ret, ret == DEVIRT_EOK);
-	send_ipi("init", ICR_INIT_ASSERT, xapic);
-	send_ipi("sipi", ICR_SIPI | SIPI_VECTOR, xapic);
-	send_ipi("fixed", ICR_FIXED | FIXED_VECTOR, xapic);
-	ret = hv_info(after);
+	send_ipi("init", DEVIRT_ICR_INIT_ASSERT, xapic);
+	send_ipi("sipi", DEVIRT_ICR_SIPI | SIPI_VECTOR, xapic);
+	send_ipi("fixed", DEVIRT_ICR_FIXED | FIXED_VECTOR, xapic);
+	ret = devirt_hv_info(after);
 	check_ret("ipi", "hv_info_after", ret, ret == DEVIRT_EOK);
 	/* All three must have been refused and counted by the hypervisor. */
 	check("ipi", "refused", after->refused >= before->refused + 3,
@@ -352,34 +302,20 @@ static int parse_tests(const char *list, unsigned long *mask)
 
 static int __init devirt_test_init(void)
 {
-	unsigned int eax, ebx, ecx, edx;
 	unsigned long mask;
+	char sig[13];
 	int i, ret;
 
 	ret = parse_tests(tests, &mask);
 	if (ret)
 		return ret;
 
-	cpuid(0, &eax, &ebx, &ecx, &edx);
-	memcpy(vendor + 0, &ebx, 4);
-	memcpy(vendor + 4, &edx, 4);
-	memcpy(vendor + 8, &ecx, 4);
-	vendor[12] = '\0';
-	use_vmmcall = !strcmp(vendor, "AuthenticAMD");
-
-	cpuid(DEVIRT_CPUID_LEAF, &eax, &ebx, &ecx, &edx);
-	{
-		char sig[13];
-
-		memcpy(sig + 0, &ebx, 4);
-		memcpy(sig + 4, &ecx, 4);
-		memcpy(sig + 8, &edx, 4);
-		sig[12] = '\0';
-		pr_info("info vendor=%s insn=%s sig=%s tests=%s\n", vendor,
-			use_vmmcall ? "vmmcall" : "vmcall",
-			strcmp(sig, DEVIRT_CPUID_SIGNATURE) ? "other" : sig,
-			tests ? tests : "");
-	}
+	devirt_hc_setup(vendor);
+	devirt_hc_signature(sig);
+	pr_info("info vendor=%s insn=%s sig=%s tests=%s\n", vendor,
+		devirt_hc_vmmcall ? "vmmcall" : "vmcall",
+		strcmp(sig, DEVIRT_CPUID_SIGNATURE) ? "other" : sig,
+		tests ? tests : "");
 
 	failures = 0;
 	for (i = 0; i < ARRAY_SIZE(all_tests); i++) {

@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * devirt_guest_test - isolation tests run inside a devirt user guest.
+ *
+ *   insmod devirt_guest_test.ko tests=all|none|triple|mem,io,ipi,msr
+ *
+ * Every attempt to reach something outside the guest's partition prints
+ * one line
+ *   devirt-guest-test: <test> <target>.<op> <detail> PASS|FAIL|SKIP
+ * where <detail> is one token, a comma-separated list of key=value pairs;
+ * d_<counter>=N in it is how much the hypervisor's refusal counter grew
+ * over the attempt (DEVIRT_HC_HV_INFO right before and right after it,
+ * interrupts off in between). Extra facts print as
+ *   devirt-guest-test: info <key>=<value> ...
+ * and the run ends with
+ *   devirt-guest-test: done failures=N
+ * An attempt PASSes when its counter grew by at least 1 and, for a read,
+ * the value was all-ones (no device, no data). SKIP lines are not
+ * failures. tests=triple is never part of "all": it triple-faults this
+ * CPU and does not return. The module init returns 0 after running, or
+ * -EINVAL when @tests names an unknown test. docs/guest-tests.md has the
+ * full list of lines.
+ */
+#define pr_fmt(fmt) "devirt-guest-test: " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/ctype.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/ioport.h>
+#include <linux/irqflags.h>
+#include <linux/smp.h>
+#include <asm/processor.h>
+#include <asm/msr.h>
+#include <asm/apicdef.h>
+#include <asm/desc.h>
+
+#include "devirt_hc.h"
+
+static char *tests = "all";
+module_param(tests, charp, 0444);
+MODULE_PARM_DESC(tests,
+		 "comma list of mem,io,ipi,msr; or all, none, or triple");
+
+#define FIXED_VECTOR 0xf0
+#define SIPI_VECTOR 0x10
+#define MEM_PATTERN 0x5a5a5a5aa5a5a5a5ULL
+/* Guest-physical window of the IOAPIC, local APIC and firmware. */
+#define APIC_WINDOW_LO 0xfec00000ULL
+#define APIC_WINDOW_HI 0x100000000ULL
+
+enum result { RES_PASS, RES_FAIL, RES_SKIP };
+
+enum counter { CNT_REFUSED, CNT_IO, CNT_MSR, CNT_IPI };
+
+static const char *const counter_names[] = {
+	[CNT_REFUSED] = "refused",
+	[CNT_IO] = "refused_io",
+	[CNT_MSR] = "refused_msr",
+	[CNT_IPI] = "refused_ipi",
+};
+
+static char vendor[13];
+static int failures;
+/* HV_INFO snapshots: at load, and around each attempt. */
+static struct devirt_hv_info *hv, *hv_before, *hv_after;
+static long hv_before_ret;
+
+static __printf(4, 5) void report(const char *test, const char *name,
+				  enum result res, const char *fmt, ...)
+{
+	static const char *const words[] = { "PASS", "FAIL", "SKIP" };
+	char detail[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (res == RES_FAIL)
+		failures++;
+	pr_info("%s %s %s %s\n", test, name, detail, words[res]);
+}
+
+static u64 counter_value(const struct devirt_hv_info *info, enum counter c)
+{
+	switch (c) {
+	case CNT_IO:
+		return info->refused_io;
+	case CNT_MSR:
+		return info->refused_msr;
+	case CNT_IPI:
+		return info->refused_ipi;
+	default:
+		return info->refused;
+	}
+}
+
+/*
+ * An attempt runs between attempt_begin() and attempt_end() with local
+ * interrupts off, so that nothing else on this CPU moves the counters.
+ */
+static void attempt_begin(unsigned long *flags)
+{
+	local_irq_save(*flags);
+	hv_before_ret = devirt_hv_info(hv_before);
+}
+
+/*
+ * Ends the attempt and writes ",d_<counter>=N" (or ",hv_info=<ret>" when a
+ * snapshot failed) to @buf. Returns the counter's growth, or -1.
+ */
+static long long attempt_end(unsigned long flags, enum counter c, char *buf,
+			     size_t len)
+{
+	long ret = devirt_hv_info(hv_after);
+	long long delta;
+
+	local_irq_restore(flags);
+	if (hv_before_ret != DEVIRT_EOK || ret != DEVIRT_EOK) {
+		snprintf(buf, len, ",hv_info=%ld/%ld", hv_before_ret, ret);
+		return -1;
+	}
+	delta = counter_value(hv_after, c) - counter_value(hv_before, c);
+	snprintf(buf, len, ",d_%s=%lld", counter_names[c], delta);
+	return delta;
+}
+
+/* Copies a VM name into @out as one token: [A-Za-z0-9_-], others '_'. */
+static void vm_name(const struct devirt_vm_desc *vm, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && i < sizeof(vm->name) && vm->name[i]; i++)
+		out[i] = (isalnum(vm->name[i]) || vm->name[i] == '-') ?
+				 vm->name[i] :
+				 '_';
+	if (!i && len > 1)
+		out[i++] = '?';
+	out[i] = '\0';
+}
+
+static u64 own_ram_bytes(void)
+{
+	return hv->vm[hv->vm_id].ram_bytes;
+}
+
+/* --- mem: other VMs' and the hypervisor's host-physical memory ---------- */
+
+/*
+ * Sets *@pa to the first page of [lo, hi) at or above this guest's own RAM
+ * size and outside the APIC window; false (with *@why) if there is none.
+ */
+static bool mem_pick(u64 lo, u64 hi, u64 *pa, const char **why)
+{
+	*pa = round_up(max(lo, own_ram_bytes()), PAGE_SIZE);
+	if (*pa >= APIC_WINDOW_LO && *pa < APIC_WINDOW_HI)
+		*pa = APIC_WINDOW_HI;
+	if (hi <= lo)
+		*why = "empty-range";
+	else if (*pa + sizeof(u64) > hi)
+		*why = "range-below-own-ram";
+	else if (*pa >> boot_cpu_data.x86_phys_bits)
+		*why = "beyond-phys-bits"; /* ioremap would WARN */
+	else if (region_intersects(*pa, PAGE_SIZE, IORESOURCE_SYSTEM_RAM,
+				   IORES_DESC_NONE) != REGION_DISJOINT)
+		*why = "guest-ram";
+	else
+		return true;
+	return false;
+}
+
+static void mem_read(const char *target, const char *op, void __iomem *p,
+		     u64 pa)
+{
+	char name[48], d[48];
+	unsigned long flags;
+	long long delta;
+	u64 val;
+
+	attempt_begin(&flags);
+	val = readq(p);
+	delta = attempt_end(flags, CNT_REFUSED, d, sizeof(d));
+	snprintf(name, sizeof(name), "%s.%s", target, op);
+	report("mem", name, val == ~0ULL && delta >= 1 ? RES_PASS : RES_FAIL,
+	       "pa=0x%llx,val=0x%llx%s", pa, val, d);
+}
+
+static void mem_target(const char *target, u64 lo, u64 hi)
+{
+	const char *why = "";
+	char name[48], d[48];
+	unsigned long flags;
+	void __iomem *p;
+	long long delta;
+	u64 pa;
+
+	snprintf(name, sizeof(name), "%s.map", target);
+	if (!mem_pick(lo, hi, &pa, &why)) {
+		report("mem", name, RES_SKIP,
+		       "range=0x%llx-0x%llx,own=0x%llx,%s", lo, hi,
+		       own_ram_bytes(), why);
+		return;
+	}
+	p = ioremap(pa, PAGE_SIZE);
+	if (!p) {
+		report("mem", name, RES_FAIL, "pa=0x%llx,ioremap-failed", pa);
+		return;
+	}
+	pr_info("info mem target=%s pa=0x%llx range=0x%llx-0x%llx own=0x%llx\n",
+		target, pa, lo, hi, own_ram_bytes());
+
+	mem_read(target, "read", p, pa);
+
+	attempt_begin(&flags);
+	writeq(MEM_PATTERN, p);
+	delta = attempt_end(flags, CNT_REFUSED, d, sizeof(d));
+	snprintf(name, sizeof(name), "%s.write", target);
+	report("mem", name, delta >= 1 ? RES_PASS : RES_FAIL, "pa=0x%llx%s", pa,
+	       d);
+
+	mem_read(target, "reread", p, pa);
+	iounmap(p);
+}
+
+static void test_mem(void)
+{
+	char name[24];
+	u64 i;
+
+	for (i = 0; i < hv->nr_vms; i++) {
+		if (i == hv->vm_id)
+			continue;
+		vm_name(&hv->vm[i], name, sizeof(name));
+		mem_target(name, hv->vm[i].ram_lo, hv->vm[i].ram_hi);
+	}
+	mem_target("hypervisor", hv->hyp_base, hv->hyp_base + hv->hyp_size);
+}
+
+/* --- io: ports of real devices ------------------------------------------ */
+
+struct io_access {
+	const char *name;
+	u16 port;
+	u8 width; /* 1 or 4 bytes */
+	bool out;
+	u32 val; /* written by an out */
+};
+
+/* No 0xfe to port 0x64: that is the keyboard controller's reset pulse. */
+static const struct io_access io_accesses[] = {
+	{ "pci_cf8.outl", 0xcf8, 4, true, 0x80000000 },
+	{ "pci_cfc.inl", 0xcfc, 4, false, 0 },
+	{ "pit_cmd.outb", 0x43, 1, true, 0x34 },
+	{ "pit_ch0.inb", 0x40, 1, false, 0 },
+	{ "ps2_status.inb", 0x64, 1, false, 0 },
+	{ "ps2_data.inb", 0x60, 1, false, 0 },
+	{ "ps2_cmd.outb", 0x64, 1, true, 0xad }, /* disable keyboard */
+};
+
+static void test_io(void)
+{
+	const struct io_access *a;
+	unsigned long flags;
+	long long delta;
+	char d[48];
+	u32 val = 0, ones;
+	bool ok;
+
+	for (a = io_accesses; a < io_accesses + ARRAY_SIZE(io_accesses); a++) {
+		ones = a->width == 4 ? 0xffffffff : 0xff;
+		attempt_begin(&flags);
+		if (a->out && a->width == 4)
+			outl(a->val, a->port);
+		else if (a->out)
+			outb(a->val, a->port);
+		else if (a->width == 4)
+			val = inl(a->port);
+		else
+			val = inb(a->port);
+		delta = attempt_end(flags, CNT_IO, d, sizeof(d));
+		ok = delta >= 1 && (a->out || val == ones);
+		if (a->out)
+			report("io", a->name, ok ? RES_PASS : RES_FAIL,
+			       "port=0x%x,wrote=0x%x%s", a->port, a->val, d);
+		else
+			report("io", a->name, ok ? RES_PASS : RES_FAIL,
+			       "port=0x%x,val=0x%x%s", a->port, val, d);
+	}
+}
+
+/* --- ipi: fixed, NMI, INIT, SIPI to the other VMs' CPUs ------------------ */
+
+static const struct {
+	const char *name;
+	u32 icr_lo;
+} ipi_kinds[] = {
+	{ "fixed", DEVIRT_ICR_FIXED | FIXED_VECTOR },
+	{ "nmi", DEVIRT_ICR_NMI },
+	{ "init", DEVIRT_ICR_INIT_ASSERT },
+	{ "sipi", DEVIRT_ICR_SIPI | SIPI_VECTOR },
+};
+
+/*
+ * Why not to send to APIC ID @id, or NULL: never INIT ourselves, nor every
+ * CPU (the broadcast ID; ~0 is a VM without a CPU), because of a bad table.
+ */
+static const char *ipi_skip(u64 id, u32 self, bool xapic)
+{
+	if (id == self || id == hv->vm[hv->vm_id].apic_id)
+		return "own-apic-id";
+	if (id >= (xapic ? 0xff : 0xffffffff))
+		return "no-apic-id";
+	return NULL;
+}
+
+static void test_ipi(void)
+{
+	void __iomem *xapic = NULL;
+	char target[24], name[48], d[48];
+	const char *why;
+	unsigned long flags;
+	long long delta;
+	u32 dest, self;
+	u64 apicbase, i;
+	int k, ret, cpu;
+
+	if (rdmsrl_safe(MSR_IA32_APICBASE, &apicbase)) {
+		report("ipi", "apicbase.rdmsr", RES_FAIL, "rdmsr-faulted");
+		return;
+	}
+	if (!(apicbase & X2APIC_ENABLE)) {
+		xapic = ioremap(apicbase & MSR_IA32_APICBASE_BASE, PAGE_SIZE);
+		if (!xapic) {
+			report("ipi", "apic.map", RES_FAIL, "ioremap-failed");
+			return;
+		}
+	}
+	cpu = get_cpu();
+	self = cpu_data(cpu).apicid;
+	put_cpu();
+	pr_info("info ipi apicbase=0x%llx mode=%s self_apic_id=%u\n", apicbase,
+		xapic ? "xapic" : "x2apic", self);
+
+	for (i = 0; i < hv->nr_vms; i++) {
+		if (i == hv->vm_id)
+			continue;
+		vm_name(&hv->vm[i], target, sizeof(target));
+		why = ipi_skip(hv->vm[i].apic_id, self, xapic);
+		dest = hv->vm[i].apic_id;
+		for (k = 0; k < ARRAY_SIZE(ipi_kinds); k++) {
+			snprintf(name, sizeof(name), "%s.%s", target,
+				 ipi_kinds[k].name);
+			if (why) {
+				report("ipi", name, RES_SKIP, "apic=0x%llx,%s",
+				       hv->vm[i].apic_id, why);
+				continue;
+			}
+			attempt_begin(&flags);
+			ret = devirt_send_ipi(xapic, dest, ipi_kinds[k].icr_lo);
+			delta = attempt_end(flags, CNT_IPI, d, sizeof(d));
+			report("ipi", name, delta >= 1 ? RES_PASS : RES_FAIL,
+			       "apic=0x%x,icr=0x%x%s%s", dest,
+			       ipi_kinds[k].icr_lo, d, ret ? ",gp" : "");
+		}
+	}
+	if (xapic)
+		iounmap(xapic);
+}
+
+/* --- msr: writes of machine-wide MSRs, with the value they hold ---------- */
+
+static const struct {
+	const char *name;
+	u32 msr;
+	bool amd_only;
+} msr_targets[] = {
+	{ .name = "mtrr_def_type", .msr = 0x2ff },
+	{ .name = "mcg_ctl", .msr = 0x17b },
+	{ .name = "misc_enable", .msr = 0x1a0 },
+	{ .name = "tsc", .msr = 0x10 },
+	{ .name = "hwcr", .msr = 0xc0010015, .amd_only = true },
+	{ .name = "syscfg", .msr = 0xc0010010, .amd_only = true },
+};
+
+static void test_msr(void)
+{
+	bool amd = !strcmp(vendor, "AuthenticAMD");
+	unsigned long flags;
+	long long delta;
+	char name[48], d[48];
+	int i, rerr, werr;
+	u64 val;
+
+	for (i = 0; i < ARRAY_SIZE(msr_targets); i++) {
+		if (msr_targets[i].amd_only && !amd)
+			continue;
+		snprintf(name, sizeof(name), "%s.wrmsr", msr_targets[i].name);
+		val = native_read_msr_safe(msr_targets[i].msr, &rerr);
+		if (rerr) {
+			report("msr", name, RES_SKIP, "msr=0x%x,rdmsr-faulted",
+			       msr_targets[i].msr);
+			continue;
+		}
+		attempt_begin(&flags);
+		werr = native_write_msr_safe(msr_targets[i].msr, (u32)val,
+					     (u32)(val >> 32));
+		delta = attempt_end(flags, CNT_MSR, d, sizeof(d));
+		report("msr", name, !werr && delta >= 1 ? RES_PASS : RES_FAIL,
+		       "msr=0x%x,val=0x%llx%s%s", msr_targets[i].msr, val, d,
+		       werr ? ",gp" : "");
+	}
+}
+
+/* --- triple: shut this CPU down ------------------------------------------ */
+
+static void test_triple(void)
+{
+	struct desc_ptr old;
+
+	pr_info("info triple=now (int3 with an empty IDT)\n");
+	local_irq_disable();
+	store_idt(&old);
+	/* #BP is past the IDT limit: #GP, then #DF, then shutdown. */
+	native_idt_invalidate();
+	asm volatile("int3");
+	/* Only a broken CPU model gets here. */
+	native_load_idt(&old);
+	local_irq_enable();
+	report("triple", "int3", RES_FAIL, "returned");
+}
+
+/* --- driver --------------------------------------------------------------- */
+
+struct guest_test {
+	const char *name;
+	void (*fn)(void);
+	bool in_all;
+};
+
+static const struct guest_test all_tests[] = {
+	{ .name = "mem", .fn = test_mem, .in_all = true },
+	{ .name = "io", .fn = test_io, .in_all = true },
+	{ .name = "ipi", .fn = test_ipi, .in_all = true },
+	{ .name = "msr", .fn = test_msr, .in_all = true },
+	{ .name = "triple", .fn = test_triple }, /* last: see the init */
+};
+
+/* Sets bit i of *mask for each test named in @list; -EINVAL if unknown. */
+static int parse_tests(const char *list, unsigned long *mask)
+{
+	char *copy, *cur, *tok;
+	int i, ret = 0;
+
+	*mask = 0;
+	if (!list)
+		return 0;
+	copy = kstrdup(list, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	cur = copy;
+	while ((tok = strsep(&cur, ",")) != NULL) {
+		tok = strim(tok);
+		if (!*tok || !strcmp(tok, "none"))
+			continue;
+		if (!strcmp(tok, "all")) {
+			for (i = 0; i < ARRAY_SIZE(all_tests); i++)
+				if (all_tests[i].in_all)
+					*mask |= 1UL << i;
+			continue;
+		}
+		for (i = 0; i < ARRAY_SIZE(all_tests); i++) {
+			if (!strcmp(tok, all_tests[i].name)) {
+				*mask |= 1UL << i;
+				break;
+			}
+		}
+		if (i == ARRAY_SIZE(all_tests)) {
+			pr_err("unknown test '%s' (known: mem, io, ipi, msr, triple, all, none)\n",
+			       tok);
+			ret = -EINVAL;
+			break;
+		}
+	}
+	kfree(copy);
+	return ret;
+}
+
+/* Reads HV_INFO once and checks that it has what the tests need. */
+static bool setup(void)
+{
+	char name[24];
+	long ret;
+	u64 i;
+
+	ret = devirt_hv_info(hv);
+	if (ret != DEVIRT_EOK) {
+		if (ret == DEVIRT_HC_FAULTED)
+			report("setup", "hv_info", RES_FAIL, "faulted");
+		else
+			report("setup", "hv_info", RES_FAIL, "%ld", ret);
+		return false;
+	}
+	pr_info("info abi=0x%llx backend=%llu vm_id=%llu nr_vms=%llu tsc_khz=%llu\n",
+		hv->abi, hv->backend, hv->vm_id, hv->nr_vms, hv->tsc_khz);
+	pr_info("info hyp_base=0x%llx hyp_size=0x%llx refused=%llu refused_io=%llu refused_msr=%llu refused_ipi=%llu\n",
+		hv->hyp_base, hv->hyp_size, hv->refused, hv->refused_io,
+		hv->refused_msr, hv->refused_ipi);
+	/* The per-kind counters and vm[] came with ABI 0.2. */
+	if ((hv->abi >> 16) != DEVIRT_ABI_MAJOR || (hv->abi & 0xffff) < 2) {
+		report("setup", "abi", RES_FAIL, "0x%llx", hv->abi);
+		return false;
+	}
+	if (hv->nr_vms > DEVIRT_MAX_VMS || hv->vm_id >= hv->nr_vms) {
+		report("setup", "vm_table", RES_FAIL, "vm_id=%llu,nr_vms=%llu",
+		       hv->vm_id, hv->nr_vms);
+		return false;
+	}
+	for (i = 0; i < hv->nr_vms; i++) {
+		vm_name(&hv->vm[i], name, sizeof(name));
+		pr_info("info vm%llu name=%s role=%llu state=%llu ram=0x%llx-0x%llx ram_bytes=0x%llx apic_id=%llu%s\n",
+			i, name, hv->vm[i].role, hv->vm[i].state,
+			hv->vm[i].ram_lo, hv->vm[i].ram_hi, hv->vm[i].ram_bytes,
+			hv->vm[i].apic_id, i == hv->vm_id ? " self" : "");
+	}
+	return true;
+}
+
+static int __init devirt_guest_test_init(void)
+{
+	/* triple is the last entry of all_tests[]. */
+	const unsigned long triple = 1UL << (ARRAY_SIZE(all_tests) - 1);
+	unsigned long mask;
+	char sig[13];
+	int i, ret;
+
+	ret = parse_tests(tests, &mask);
+	if (ret)
+		return ret;
+
+	devirt_hc_setup(vendor);
+	devirt_hc_signature(sig);
+	pr_info("info vendor=%s insn=%s sig=%s tests=%s\n", vendor,
+		devirt_hc_vmmcall ? "vmmcall" : "vmcall",
+		strcmp(sig, DEVIRT_CPUID_SIGNATURE) ? "other" : sig,
+		tests ? tests : "");
+
+	failures = 0;
+	hv = kzalloc(sizeof(*hv), GFP_KERNEL);
+	hv_before = kzalloc(sizeof(*hv_before), GFP_KERNEL);
+	hv_after = kzalloc(sizeof(*hv_after), GFP_KERNEL);
+	if (!hv || !hv_before || !hv_after) {
+		report("setup", "alloc", RES_FAIL, "kmalloc-failed");
+		goto out;
+	}
+	/* The hypervisor's tables are not needed to crash. */
+	if ((mask & ~triple) && !setup())
+		mask &= triple;
+	for (i = 0; i < ARRAY_SIZE(all_tests); i++) {
+		if (!(mask & (1UL << i)))
+			continue;
+		pr_info("info start=%s\n", all_tests[i].name);
+		all_tests[i].fn();
+	}
+out:
+	pr_info("done failures=%d\n", failures);
+	kfree(hv);
+	kfree(hv_before);
+	kfree(hv_after);
+	return 0;
+}
+
+static void __exit devirt_guest_test_exit(void)
+{
+}
+
+module_init(devirt_guest_test_init);
+module_exit(devirt_guest_test_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("devirt isolation tests for a user guest");
