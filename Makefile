@@ -75,9 +75,10 @@ $(CACHE)/kernel.mk:
 
 kernel: $(CACHE)/kernel.mk
 
-$(BUILD)/cpuid: tests/guest/cpuid.c
+# Static helpers for the VMs' /bin (tests/guest/*.c).
+$(BUILD)/cpuid $(BUILD)/membench: $(BUILD)/%: tests/guest/%.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -static -O2 -Wall -o $@ $<
+	$(Q)$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
 # Both test modules come from one Kbuild run in a copy of tests/modules.
 MODDIR := $(BUILD)/modules
