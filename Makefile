@@ -91,11 +91,24 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko &: $(MOD_SRCS) \
 	$(Q)$(MAKE) -s -C $(KHDR) M=$(abspath $(MODDIR)) \
 		DEVIRT_INC=$(abspath vmm/include) modules
 
-$(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(BUILD)/cpuid \
-		$(MODDIR)/devirt_test.ko tools/mkinitrd.sh
+# /init scripts share tests/initramfs/checks.sh at /lib/devirt/checks.sh.
+INITRD_COMMON := tests/initramfs/checks.sh:/lib/devirt/checks.sh \
+	$(BUILD)/cpuid:/bin/cpuid $(BUILD)/membench:/bin/membench
+INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
+	tools/mkinitrd.sh
+
+$(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
+		$(MODDIR)/devirt_test.ko
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-driver \
-		$(BUILD)/cpuid:/bin/cpuid \
+		$(INITRD_COMMON) \
 		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko
+
+# A user guest's initramfs (the same stock kernel boots it).
+$(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
+		$(MODDIR)/devirt_guest_test.ko
+	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-guest \
+		$(INITRD_COMMON) \
+		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko
 
 $(BUILD)/devirt.cfg: boot/devirt.cfg
 	@mkdir -p $(dir $@)
@@ -104,10 +117,12 @@ $(BUILD)/devirt.cfg: boot/devirt.cfg
 ESP_FILES = $(BUILD)/BOOTX64.EFI=EFI/BOOT/BOOTX64.EFI \
 	$(BUILD)/vmm.elf=EFI/devirt/vmm.elf \
 	$(VMLINUZ)=EFI/devirt/vmlinuz \
-	$(BUILD)/initrd-driver.gz=EFI/devirt/initrd-driver.gz
+	$(BUILD)/initrd-driver.gz=EFI/devirt/initrd-driver.gz \
+	$(BUILD)/initrd-guest.gz=EFI/devirt/initrd-guest.gz
 
 $(BUILD)/devirt.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
-		$(BUILD)/initrd-driver.gz $(BUILD)/devirt.cfg tools/mkimage.sh
+		$(BUILD)/initrd-driver.gz $(BUILD)/initrd-guest.gz \
+		$(BUILD)/devirt.cfg tools/mkimage.sh
 	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt.cfg $(ESP_FILES)
 	@echo "  ISO     $@"
 

@@ -1,0 +1,161 @@
+# Shell functions shared by the /init scripts of the driver VM
+# (init-driver) and of user guests (init-guest); sourced (busybox sh) from
+# /lib/devirt/checks.sh. Defines functions only.
+#
+# PROC and SYS name the proc and sysfs mount points (default /proc and
+# /sys), so that the parsing can be tried on sample files off-target.
+: "${PROC:=/proc}"
+: "${SYS:=/sys}"
+
+# Marker and check lines go through /dev/kmsg, not the tty: the kernel
+# writes printk lines to the serial console synchronously while tty output
+# drains later by interrupts, so on a slow UART (Bochs) the tty lines came
+# out cut into pieces by the module's printk lines, and the last ones were
+# lost at power-off. printk keeps them whole, in order and flushed. The
+# init scripts raise the console log level (dmesg -n 7) so that they show
+# even with "quiet".
+say() {
+	if [ -w /dev/kmsg ]; then
+		echo "$*" >/dev/kmsg
+	else
+		echo "$*"
+	fi
+}
+
+check() {
+	say "DEVIRT-CHECK $1=$2"
+}
+
+# cmdline_arg NAME: the value of the last NAME=VALUE on the kernel command
+# line, empty when there is none.
+cmdline_arg() {
+	_val=""
+	for _arg in $(cat "$PROC/cmdline"); do
+		case "$_arg" in
+		"$1"=*) _val=${_arg#*=} ;;
+		esac
+	done
+	echo "$_val"
+}
+
+# The checks both kinds of VM print, in this order: hypervisor_flag, sig,
+# pci, memtotal_kb, ram_bytes, cpus, backend.
+common_checks() {
+	# hypervisor_flag: the CPUID.1:ECX[31] flag as Linux reports it.
+	if grep -m 1 '^flags' "$PROC/cpuinfo" | grep -qw hypervisor; then
+		check hypervisor_flag yes
+	else
+		check hypervisor_flag no
+	fi
+
+	# sig: the hypervisor signature at CPUID 0x40000000.
+	sig=""
+	if [ -x /bin/cpuid ]; then
+		sig=$(/bin/cpuid 0x40000000 | sed -n 's/^sig=//p')
+	fi
+	check sig "$sig"
+
+	# pci: vendor:device of every PCI function, comma separated, bus
+	# order; empty without PCI.
+	pci=""
+	for d in "$SYS"/bus/pci/devices/*; do
+		[ -r "$d/vendor" ] || continue
+		v=$(cat "$d/vendor")
+		p=$(cat "$d/device")
+		pci="$pci${pci:+,}${v#0x}:${p#0x}"
+	done
+	check pci "$pci"
+
+	check memtotal_kb \
+		"$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' "$PROC/meminfo")"
+
+	# ram_bytes: sum of the top-level "System RAM" ranges in iomem.
+	ram=0
+	while IFS= read -r line; do
+		case "$line" in
+		" "*) continue ;;
+		*": System RAM") ;;
+		*) continue ;;
+		esac
+		range=${line%% :*}
+		start=${range%-*}
+		end=${range#*-}
+		ram=$((ram + 0x$end - 0x$start + 1))
+	done <"$PROC/iomem"
+	check ram_bytes "$ram"
+
+	# cpus: online CPUs, from ranges such as "0-1,3".
+	cpus=0
+	online=$(cat "$SYS/devices/system/cpu/online" 2>/dev/null || echo 0)
+	IFS_SAVE=$IFS
+	IFS=,
+	for r in $online; do
+		case "$r" in
+		*-*) cpus=$((cpus + ${r#*-} - ${r%-*} + 1)) ;;
+		?*) cpus=$((cpus + 1)) ;;
+		esac
+	done
+	IFS=$IFS_SAVE
+	check cpus "$cpus"
+
+	vendor=$(sed -n 's/^vendor_id[[:space:]]*: *//p' "$PROC/cpuinfo" |
+		head -n 1)
+	case "$vendor" in
+	GenuineIntel) backend=vmx ;;
+	AuthenticAMD) backend=svm ;;
+	*) backend="unknown($vendor)" ;;
+	esac
+	check backend "$backend"
+}
+
+# The current clocksource (tsc, kvm-clock, hpet, ...).
+clocksource() {
+	cat "$SYS/devices/system/clocksource/clocksource0/current_clocksource" \
+		2>/dev/null
+}
+
+# Seconds since boot with hundredths, as /proc/uptime has it ("12.34").
+uptime_s() {
+	read -r _up _idle <"$PROC/uptime"
+	echo "$_up"
+}
+
+# Local timer interrupts so far: the LOC row of /proc/interrupts summed
+# over the CPUs; empty when there is no such row.
+loc_total() {
+	awk '$1 == "LOC:" {
+		s = 0
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++)
+			s += $i
+		print s
+		exit
+	}' "$PROC/interrupts"
+}
+
+# With devirt_bench=1 on the command line: run /bin/membench with
+# devirt_bench_scale (default 1), forward its output line by line, then
+# DEVIRT-CHECK bench=<exit status>, or "absent" without the program.
+run_bench() {
+	[ "$(cmdline_arg devirt_bench)" = 1 ] || return 0
+	if [ ! -x /bin/membench ]; then
+		check bench absent
+		return 0
+	fi
+	scale=$(cmdline_arg devirt_bench_scale)
+	/bin/membench "${scale:-1}" >/tmp/membench.out 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		say "$line"
+	done </tmp/membench.out
+	check bench "$rc"
+}
+
+# DEVIRT-ALIVE 1, 2, ... every 2 seconds, forever.
+alive_loop() {
+	n=1
+	while :; do
+		say "DEVIRT-ALIVE $n"
+		n=$((n + 1))
+		sleep 2
+	done
+}
