@@ -110,7 +110,7 @@ $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
 		$(INITRD_COMMON) \
 		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko
 
-$(BUILD)/devirt.cfg: boot/devirt.cfg
+$(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg: $(BUILD)/%.cfg: boot/%.cfg
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
 
@@ -126,9 +126,17 @@ $(BUILD)/devirt.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
 	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt.cfg $(ESP_FILES)
 	@echo "  ISO     $@"
 
+# The same files with boot/devirt-vmx.cfg: what the Bochs (VT-x) tests boot.
+$(BUILD)/devirt-vmx.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
+		$(BUILD)/initrd-driver.gz $(BUILD)/initrd-guest.gz \
+		$(BUILD)/devirt-vmx.cfg tools/mkimage.sh
+	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-vmx.cfg $(ESP_FILES)
+	@echo "  ISO     $@"
+
 image: deps
 	$(Q)$(MAKE) --no-print-directory $(CACHE)/kernel.mk
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso \
+		$(BUILD)/devirt-vmx.iso
 
 # --- tests ----------------------------------------------------------------
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -41,6 +41,9 @@ BUILD = REPO / "build"
 LOG_DIR = BUILD / "test-logs"
 ISO = Path(os.environ.get("DEVIRT_ISO", BUILD / "devirt.iso"))
 CFG = Path(os.environ.get("DEVIRT_CFG", BUILD / "devirt.cfg"))
+# The Intel back end boots fewer VMs (Bochs is slow): its own image.
+VMX_ISO = Path(os.environ.get("DEVIRT_VMX_ISO", BUILD / "devirt-vmx.iso"))
+VMX_CFG = Path(os.environ.get("DEVIRT_VMX_CFG", BUILD / "devirt-vmx.cfg"))
 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
@@ -139,34 +142,122 @@ def _stop(proc):
         proc.wait(timeout=5)
 
 
+class SystemEnd:
+    """End condition for a boot with user guests (boot config [vm] list).
+
+    The boot is over once the driver VM printed DEVIRT-DRIVER-DONE, every
+    user guest printed DEVIRT-GUEST-DONE, every guest started with
+    devirt_crash= was reported stopped by the hypervisor, and after that
+    the driver VM and every surviving guest printed at least two more
+    DEVIRT-ALIVE lines; surviving guests also need min_alive of them (the
+    clock-rate check uses their time stamps). It ends early, as a failure,
+    when the hypervisor says a VM was not started or a VM stopped that
+    was not meant to.
+    """
+
+    def __init__(self, cfg_path, min_alive=10):
+        self.guests, self.crashers = [], []
+        for name, sec in read_cfg(cfg_path).items():
+            if not name.startswith("vm ") or sec.get("role") != "guest":
+                continue
+            vm = name[3:]
+            self.guests.append(vm)
+            if "devirt_crash=" in sec.get("cmdline", "") and \
+                    "devirt_crash=none" not in sec.get("cmdline", ""):
+                self.crashers.append(vm)
+        self.min_alive = min_alive
+        self.snapshot = None
+        self.failure = None
+
+    def __str__(self):
+        return (f"driver done, guests {','.join(self.guests)} done, "
+                f"crashed {','.join(self.crashers) or '-'}, alive after")
+
+    @staticmethod
+    def alive(text):
+        return len(re.findall(r"DEVIRT-ALIVE \d+", text))
+
+    def alive_counts(self, com1, com2):
+        counts = {"driver": self.alive(com1)}
+        for g in self.guests:
+            if g not in self.crashers:
+                counts[g] = self.alive("\n".join(guest_lines(com2, g)))
+        return counts
+
+    def done(self, com1, com2):
+        m = re.search(r"devirt: \[(\w+)\] not started: .*", com1)
+        if m:
+            self.failure = m.group(0)
+            return True
+        for m in re.finditer(r"devirt: \[(\w+)\] VM stopped", com1):
+            if m.group(1) not in self.crashers:
+                self.failure = m.group(0)
+                return True
+        if END_MARKER not in com1:
+            return False
+        for g in self.guests:
+            if "DEVIRT-GUEST-DONE" not in "\n".join(guest_lines(com2, g)):
+                return False
+        for g in self.crashers:
+            if f"devirt: [{g}] VM stopped" not in com1:
+                return False
+        counts = self.alive_counts(com1, com2)
+        if self.snapshot is None:
+            self.snapshot = counts
+        return all(counts[k] >= self.snapshot[k] + 2 for k in counts) and \
+            all(counts[g] >= self.min_alive for g in counts if g != "driver")
+
+
+def guest_lines(text, vm):
+    """The console lines of user guest vm, tag removed, from the guest log."""
+    tag = f"[{vm}] "
+    return [line[len(tag):] for line in clean_log(text).splitlines()
+            if line.startswith(tag)]
+
+
 def run_until_marker(cmd, log_path, *, name, emulator, accel="",
                      end_marker=END_MARKER, fail_markers=FAIL_MARKERS,
-                     timeout=QEMU_TIMEOUT, grace=1.0, cwd=None):
+                     timeout=QEMU_TIMEOUT, grace=1.0, cwd=None,
+                     guest_log=None):
     """Start cmd, which writes the guest serial port to log_path, and wait.
+
+    end_marker is a string to find in log_path, or an object with a
+    done(com1_text, com2_text) method (SystemEnd). guest_log, if given, is
+    the file of the second serial port, where devirt writes the user
+    guests' consoles; the host time at which each of its lines arrived is
+    recorded in BootResult.arrivals as (seconds since start, line).
 
     Returns a BootResult. The emulator is always stopped before returning;
     its own stdout/stderr go to <log_path>.emu.
     """
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    if log_path.exists():
-        log_path.unlink()
+    for f in (log_path, guest_log):
+        if f is not None and Path(f).exists():
+            Path(f).unlink()
     emu_log = log_path.with_name(log_path.name + ".emu")
     if shutil.which(cmd[0]) is None:
         pytest.skip(f"{cmd[0]} not installed (tools/install-deps.sh)")
     _boots_this_test.append((name, log_path))
+    if guest_log is not None:
+        _boots_this_test.append((f"{name} guests", Path(guest_log)))
+    marker = end_marker if isinstance(end_marker, str) else None
+    cond = None if isinstance(end_marker, str) else end_marker
 
     start = time.monotonic()
     reason = "timeout"
+    arrivals = []
     with open(emu_log, "wb") as emu_out:
         emu_out.write((" ".join(str(c) for c in cmd) + "\n").encode())
         emu_out.flush()
         proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL,
                                 stdout=emu_out, stderr=subprocess.STDOUT,
                                 cwd=cwd)
-        markers = ([end_marker] if end_marker else []) + list(fail_markers)
+        markers = ([marker] if marker else []) + list(fail_markers)
         overlap = max((len(m.encode()) for m in markers), default=1)
         seen = b""
+        gseen = b""
+        gdone = 0
         try:
             while time.monotonic() - start < timeout:
                 # Search only what arrived since the last poll (plus enough
@@ -178,20 +269,39 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
                         seen += f.read()
                 except FileNotFoundError:
                     pass
+                if guest_log is not None:
+                    try:
+                        with open(guest_log, "rb") as f:
+                            f.seek(len(gseen))
+                            gseen += f.read()
+                    except FileNotFoundError:
+                        pass
+                    now = time.monotonic() - start
+                    end = gseen.rfind(b"\n") + 1
+                    for line in gseen[gdone:end].decode(
+                            "utf-8", errors="replace").splitlines():
+                        arrivals.append((now, line.rstrip("\r")))
+                    gdone = max(gdone, end)
                 new = seen[max(0, old_len - overlap):].decode(
                     "utf-8", errors="replace")
-                if end_marker and end_marker in new:
+                if marker and marker in new:
                     reason = "end"
                     break
                 hit = next((m for m in fail_markers if m in new), None)
                 if hit:
                     reason = f"fail: {hit}"
                     break
+                if cond is not None and cond.done(
+                        seen.decode("utf-8", errors="replace"),
+                        gseen.decode("utf-8", errors="replace")):
+                    reason = f"fail: {cond.failure}" if cond.failure \
+                        else "end"
+                    break
                 rc = proc.poll()
                 if rc is not None:
                     reason = f"exit {rc}"
                     break
-                time.sleep(0.2)
+                time.sleep(0.2 if cond is None else 0.1)
             if reason != "timeout" and not reason.startswith("exit"):
                 # Let the last lines (a panic trace, the power-off) arrive.
                 try:
@@ -202,9 +312,10 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
             _stop(proc)
     elapsed = time.monotonic() - start
     text = clean_log(_read_log(log_path))
+    guests = clean_log(_read_log(Path(guest_log))) if guest_log else ""
     if reason.startswith("exit"):
         # Markers that arrived in the last poll interval still count.
-        if end_marker and end_marker in text:
+        if marker and marker in text:
             reason = "end"
         else:
             hit = next((m for m in fail_markers if m in text), None)
@@ -212,7 +323,9 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
                 reason = f"fail: {hit}"
     return BootResult(text, name=name, reason=reason, elapsed=elapsed,
                       log_path=log_path, emu_log=emu_log, emulator=emulator,
-                      accel=accel, cmd=cmd)
+                      accel=accel, cmd=cmd, guests=guests,
+                      guest_log_path=guest_log, arrivals=arrivals,
+                      end_condition=str(end_marker))
 
 
 def _host_cpu_flags():
@@ -249,6 +362,7 @@ def boot_qemu(iso, *, name="svm", cpu_flag="svm", end_marker=END_MARKER,
     iso = Path(iso)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"{name}.log"
+    guest_log = LOG_DIR / f"{name}.guests.log"
     for fw in (OVMF_CODE, OVMF_VARS):
         if not fw.exists():
             pytest.skip(f"{fw} missing (apt-get install ovmf)")
@@ -270,16 +384,17 @@ def boot_qemu(iso, *, name="svm", cpu_flag="svm", end_marker=END_MARKER,
            "-device", "hda-output,audiodev=a0", "-audiodev", "none,id=a0",
            "-nic", "none",
            "-serial", f"file:{log_path}",
+           "-serial", f"file:{guest_log}",
            "-display", "none", "-no-reboot", "-monitor", "none",
            *extra_args]
     return run_until_marker(cmd, log_path, name=name, emulator="qemu",
                             accel=" ".join(accel[1:4:2]),
                             end_marker=end_marker, fail_markers=fail_markers,
-                            timeout=timeout)
+                            timeout=timeout, guest_log=guest_log)
 
 
 def bochsrc_text(iso, serial_log, bochs_log, megs=BOCHS_MEGS, cpus=BOCHS_CPUS,
-                 model=BOCHS_CPU):
+                 model=BOCHS_CPU, guest_log=None):
     return f"""\
 # Generated by tests/conftest.py
 megs: {megs}
@@ -293,6 +408,7 @@ es1370: enabled=1, wavemode=1
 ata0-master: type=cdrom, path="{iso}", status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev="{serial_log}"
+com2: enabled=1, mode=file, dev="{guest_log or '/dev/null'}"
 display_library: rfb, options="timeout=0"
 mouse: enabled=0
 log: "{bochs_log}"
@@ -318,10 +434,11 @@ def boot_bochs(iso, *, name="vmx", end_marker=END_MARKER,
             pytest.skip(f"{f} missing (apt-get install ovmf vgabios)")
     log_path = (LOG_DIR / f"{name}.log").resolve()
     bochs_log = (LOG_DIR / f"{name}.bochs.log").resolve()
+    guest_log = (LOG_DIR / f"{name}.guests.log").resolve()
     rc_path = LOG_DIR / f"{name}.bochsrc"
     cont = LOG_DIR / f"{name}.bochs-cmds"
     rc_path.write_text(bochsrc_text(iso, log_path, bochs_log, megs, cpus,
-                                    model))
+                                    model, guest_log))
     # Debian's Bochs has the debugger built in and stops at the first
     # instruction; "c" continues.
     cont.write_text("c\n")
@@ -329,7 +446,7 @@ def boot_bochs(iso, *, name="vmx", end_marker=END_MARKER,
     return run_until_marker(cmd, log_path, name=name, emulator="bochs",
                             accel=f"{model} x{cpus}, {megs} MiB",
                             end_marker=end_marker, fail_markers=fail_markers,
-                            timeout=timeout, cwd=LOG_DIR)
+                            timeout=timeout, cwd=LOG_DIR, guest_log=guest_log)
 
 
 def boot_vmx(iso, *, name="vmx", **kw):
@@ -454,16 +571,20 @@ def devirt_iso():
 
 @pytest.fixture(scope="session")
 def svm_boot():
-    """build/devirt.iso booted once under QEMU (AMD SVM back end)."""
+    """build/devirt.iso booted once under QEMU (AMD SVM back end): the
+    driver VM and the user guests of build/devirt.cfg, one CPU each."""
     _need_iso()
-    return boot_qemu(ISO, name="svm")
+    return boot_qemu(ISO, name="svm", smp=1 + len(SystemEnd(CFG).guests),
+                     end_marker=SystemEnd(CFG))
 
 
 @pytest.fixture(scope="session")
 def vmx_boot():
-    """build/devirt.iso booted once under Bochs (Intel VMX back end)."""
-    _need_iso()
-    return boot_vmx(ISO, name="vmx")
+    """build/devirt-vmx.iso booted once under Bochs (Intel VMX back end):
+    the driver VM and the user guest of build/devirt-vmx.cfg."""
+    if not VMX_ISO.exists():
+        pytest.skip(f"{VMX_ISO} missing: build the image first (make)")
+    return boot_vmx(VMX_ISO, name="vmx", end_marker=SystemEnd(VMX_CFG))
 
 
 @pytest.hookimpl(tryfirst=True)

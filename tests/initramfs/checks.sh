@@ -114,6 +114,16 @@ clocksource() {
 		2>/dev/null
 }
 
+# The TSC rate (MHz) the kernel settled on: the refined calibration when
+# there was one (the driver VM measures it against the platform's timers),
+# else what it detected (a user guest learns it from kvmclock).
+tsc_mhz() {
+	_log=$(dmesg 2>/dev/null)
+	_r=$(echo "$_log" | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -n 1)
+	[ -n "$_r" ] || _r=$(echo "$_log" | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+	echo "$_r"
+}
+
 # Seconds since boot with hundredths, as /proc/uptime has it ("12.34").
 uptime_s() {
 	read -r _up _idle <"$PROC/uptime"

@@ -129,7 +129,7 @@ static void test_shipped_config(void)
 	memset(err, 'x', sizeof(err));
 	CHECK_EQ(parse_n(text, len, &cfg, err, sizeof(err)), 0);
 	CHECK_STR(err, "");
-	CHECK_EQ(cfg.nr_vms, 1);
+	CHECK_EQ(cfg.nr_vms, 3);
 	CHECK_EQ(cfg.log_level, 1);
 	CHECK_EQ(cfg.bare, 0);
 	CHECK_EQ(cfg.hyp_memory, 64ULL << 20);
@@ -139,12 +139,21 @@ static void test_shipped_config(void)
 	CHECK_STR(vm->initrd, "\\EFI\\devirt\\initrd-driver.gz");
 	CHECK_STR(vm->cmdline, "console=ttyS0,115200 "
 			       "earlyprintk=serial,ttyS0,115200 loglevel=6 "
-			       "panic=-1");
+			       "panic=-1 devirt_stay=1");
 	CHECK_EQ(vm->memory, 1024ULL << 20);
 	CHECK_EQ(vm->cpus, 1);
+	/* Two user guests, one CPU each; g2 crashes on purpose. */
+	CHECK_STR(cfg.vms[1].name, "g1");
+	CHECK_EQ(cfg.vms[1].role, VM_ROLE_GUEST);
+	CHECK_STR(cfg.vms[1].initrd, "\\EFI\\devirt\\initrd-guest.gz");
+	CHECK_EQ(cfg.vms[1].memory, 256ULL << 20);
+	CHECK_EQ(cfg.vms[1].cpus, 1);
+	CHECK_STR(cfg.vms[2].name, "g2");
+	CHECK_EQ(cfg.vms[2].memory, 192ULL << 20);
+	CHECK(strstr(cfg.vms[2].cmdline, "devirt_crash=panic") != NULL);
 	/* The unused slots are zeroed, not left as they were. */
-	CHECK_EQ(cfg.vms[1].name[0], 0);
-	CHECK_EQ(cfg.vms[1].memory, 0);
+	CHECK_EQ(cfg.vms[3].name[0], 0);
+	CHECK_EQ(cfg.vms[3].memory, 0);
 	CHECK_EQ(cfg.vms[CFG_MAX_VMS - 1].cmdline[CFG_CMDLINE_LEN - 1], 0);
 	free(text);
 }

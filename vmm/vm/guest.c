@@ -122,13 +122,16 @@ static int guest_create(struct vm *driver, struct vm *vm, u32 id,
 	vm->role = cfg->role;
 	vm->state = DEVIRT_VM_NOT_STARTED;
 	if (cfg->cpus != 1) {
-		guest_fail(vm, "a user guest runs on exactly one CPU in this version (cpus = 1)");
+		guest_fail(
+			vm,
+			"a user guest runs on exactly one CPU in this version (cpus = 1)");
 		return -1;
 	}
 	while (*next_cpu < nr_pcpus && !pcpus[*next_cpu].online)
 		(*next_cpu)++;
 	if (*next_cpu >= nr_pcpus) {
-		guest_fail(vm, "no free CPU left (each VM needs one of its own)");
+		guest_fail(vm,
+			   "no free CPU left (each VM needs one of its own)");
 		return -1;
 	}
 	if (size < GUEST_MIN_MEM) {

@@ -49,9 +49,10 @@ void handle_io(struct vcpu *vcpu, const struct exit_info *ex)
 			vm->name, port, val);
 		vcpu_stop_vm(vcpu, "the guest asked for a reset");
 	} else {
-		vm_refuse(vm, REFUSE_IO, "port %s 0x%x%s (%u bytes, rip 0x%lx): %s",
-			  in ? "read" : "write", port, in ? "" : "", ex->io.size,
-			  vcpu->regs.rip,
+		vm_refuse(vm, REFUSE_IO,
+			  "port %s 0x%x%s (%u bytes, rip 0x%lx): %s",
+			  in ? "read" : "write", port, in ? "" : "",
+			  ex->io.size, vcpu->regs.rip,
 			  vm->role == VM_ROLE_GUEST ?
 				  "a user guest has no devices" :
 				  "the port is devirt's");
@@ -62,7 +63,8 @@ void handle_io(struct vcpu *vcpu, const struct exit_info *ex)
 		if (ex->io.size == 4)
 			vcpu->regs.rax = val;
 		else
-			vcpu->regs.rax = (vcpu->regs.rax & ~mask) | (val & mask);
+			vcpu->regs.rax = (vcpu->regs.rax & ~mask) |
+					 (val & mask);
 	}
 	vcpu_skip(vcpu, 0);
 }

@@ -25,9 +25,10 @@ void ioapic_set_irq(struct vcpu *vcpu, u32 pin, bool level)
 	if (rte & RTE_MASKED)
 		return;
 	if (RTE_MODE(rte) > 1 || (rte & 0xff) < 0x10) {
-		vm_refuse(vcpu->vm, REFUSE_IPI,
-			  "I/O APIC pin %u delivery 0x%lx: only fixed interrupts",
-			  pin, rte);
+		vm_refuse(
+			vcpu->vm, REFUSE_IPI,
+			"I/O APIC pin %u delivery 0x%lx: only fixed interrupts",
+			pin, rte);
 		return;
 	}
 	apic_self_ipi((u8)rte);
@@ -59,7 +60,8 @@ static void ioapic_mmio(struct vcpu *vcpu, u64 gpa, u32 size, bool write,
 		if (!write) {
 			*val = hi ? *rte >> 32 : (u32)*rte;
 		} else if (hi) {
-			*rte = (*rte & 0xffffffffULL) | ((*val & 0xff000000ULL) << 32);
+			*rte = (*rte & 0xffffffffULL) |
+			       ((*val & 0xff000000ULL) << 32);
 		} else {
 			/* Delivery status and remote IRR (12, 14) read-only. */
 			*rte = (*rte & ~0xffffffffULL) | (*val & 0x1afffULL);

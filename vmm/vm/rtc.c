@@ -48,7 +48,8 @@ static u8 rtc_reg(u32 reg)
 	case 0x04:
 		return bcd((u32)(t / 3600 % 24));
 	case 0x06:
-		return bcd((u32)((t / 86400 + 4) % 7 + 1)); /* 1970-01-01: Thu */
+		return bcd(
+			(u32)((t / 86400 + 4) % 7 + 1)); /* 1970-01-01: Thu */
 	case 0x07:
 		return bcd(d);
 	case 0x08:

@@ -27,8 +27,8 @@ void *gpa_to_hva(struct vm *vm, u64 gpa)
 	return phys_to_virt(gpa + vm->hpa_offset);
 }
 
-#define LOG_BURST 24 /* lines a VM may log at once */
-#define LOG_PER_SEC 4 /* lines a second after that */
+#define LOG_BURST 64 /* lines a VM may log at once */
+#define LOG_PER_SEC 16 /* lines a second after that */
 
 void vm_refuse(struct vm *vm, u32 kind, const char *fmt, ...)
 {

@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: GPL-2.0
+"""User guests next to the driver VM (issue 3), on both back ends.
+
+One boot per back end (the session fixtures svm_boot and vmx_boot):
+QEMU TCG (AMD-V/NPT) runs the driver VM and guests g1 and g2 from
+build/devirt.cfg, Bochs (VT-x/EPT) the driver VM and g1 from
+build/devirt-vmx.cfg. Guest consoles arrive on the second serial port,
+each line tagged "[vm] " by the hypervisor; the hypervisor's own log and
+the driver VM's console are on the first. The guests' /init and test
+module are tests/initramfs/init-guest and tests/modules/devirt_guest_test.c
+(their output: docs/guest-tests.md).
+"""
+
+import re
+
+import pytest
+
+BACKENDS = [
+    pytest.param("svm", id="svm"),
+    pytest.param("vmx", id="vmx", marks=[pytest.mark.vmx, pytest.mark.slow]),
+]
+
+MiB = 1 << 20
+
+
+@pytest.fixture(params=BACKENDS)
+def system(request, harness):
+    """(boot result, its config path, SystemEnd describing its VMs)."""
+    boot = request.getfixturevalue(f"{request.param}_boot")
+    cfg = harness.CFG if request.param == "svm" else harness.VMX_CFG
+    return boot, cfg, harness.SystemEnd(cfg)
+
+
+def lines(harness, boot, vm):
+    return harness.guest_lines(boot.guests, vm)
+
+
+def text(harness, boot, vm):
+    return "\n".join(lines(harness, boot, vm))
+
+
+def checks(harness, boot, vm):
+    return harness.parse_checks(text(harness, boot, vm))
+
+
+def printk_time(line):
+    m = re.match(r"\[\s*(\d+\.\d+)\]", line)
+    return float(m.group(1)) if m else None
+
+
+def test_boot_ended_as_planned(system):
+    boot, _, end = system
+    assert boot.reason == "end", \
+        f"{boot.describe()}; waited for: {boot.end_condition}"
+    assert end.guests, "the config lists no user guest"
+
+
+def test_guests_boot_alongside_the_driver_vm(system, harness):
+    boot, cfg, end = system
+    kernel = re.search(r"Linux version (\S+)", boot)
+    assert kernel, "the driver VM printed no kernel version"
+    cpus = set()
+    for vm in end.guests:
+        m = re.search(rf"devirt: \[{vm}\] launching on CPU (\d+) "
+                      rf"\(APIC ID (\d+)\): (\d+) MiB", boot)
+        assert m, f"the hypervisor did not launch {vm}"
+        cpus.add(int(m.group(1)))
+        assert int(m.group(3)) * MiB == harness.cfg_vm_memory(vm, cfg)
+        t = text(harness, boot, vm)
+        # The same stock Debian kernel as the driver VM, to user space.
+        assert f"Linux version {kernel.group(1)}" in t
+        assert "DEVIRT-GUEST-START" in t and "DEVIRT-GUEST-DONE" in t
+    # Static partitioning: a CPU each, none of them the driver VM's (0).
+    assert len(cpus) == len(end.guests) and 0 not in cpus
+
+
+def test_each_console_is_its_own(system, harness):
+    boot, _, end = system
+    for vm in end.guests:
+        assert lines(harness, boot, vm), f"no console lines from {vm}"
+    # Once devirt runs (the firmware writes to this port too), every line
+    # is a whole, tagged line of a guest; no driver VM output.
+    tags = {f"[{vm}] " for vm in end.guests}
+    out = boot.guests.splitlines()
+    first = next(i for i, line in enumerate(out)
+                 if line[:line.find("]") + 2] in tags)
+    for line in out[first:]:
+        if line.strip():
+            assert line[:line.find("]") + 2] in tags, line
+    assert "DEVIRT-DRIVER-DONE" not in boot.guests
+    # And no guest console line on the driver VM's / hypervisor's port.
+    for vm in end.guests:
+        assert not re.search(rf"^\[{vm}\] ", boot, re.M)
+    assert "DEVIRT-GUEST-DONE" not in boot
+
+
+def test_guest_checks(system, harness):
+    boot, cfg, end = system
+    backend = "svm" if "svm" in boot.name else "vmx"
+    for vm in end.guests:
+        c = checks(harness, boot, vm)
+        assert c.get("hypervisor_flag") == "yes", (vm, c)
+        assert c.get("sig") == "DevirtDevirt", (vm, c)
+        assert c.get("pci") == "", f"{vm} sees PCI devices: {c.get('pci')}"
+        assert c.get("cpus") == "1", (vm, c)
+        assert c.get("backend") == backend, (vm, c)
+        # RAM: what the config gives, less the legacy BIOS hole (640K-1M)
+        # and the page Linux keeps at 0.
+        mem = harness.cfg_vm_memory(vm, cfg)
+        ram = int(c["ram_bytes"])
+        assert mem - 2 * MiB < ram <= mem, (vm, ram, mem)
+        assert c.get("clocksource") in ("kvm-clock", "tsc"), (vm, c)
+
+
+def test_guest_timer_interrupts_and_sleep(system, harness):
+    boot, _, end = system
+    for vm in end.guests:
+        c = checks(harness, boot, vm)
+        assert c.get("sleep_returned") == "yes", (vm, c)
+        # LAPIC timer interrupts counted in /proc/interrupts during 1 s.
+        assert int(c.get("timer_irqs_delta", "0")) >= 3, (vm, c)
+        t = text(harness, boot, vm)
+        start = re.search(r"DEVIRT-TIME start uptime=([\d.]+)", t)
+        stop = re.search(r"DEVIRT-TIME end uptime=([\d.]+)", t)
+        assert start and stop, vm
+        # "sleep 5" took 5 s of the guest's own clock.
+        assert 4.9 <= float(stop.group(1)) - float(start.group(1)) <= 6.0
+
+
+def tsc_mhz(harness, log):
+    """The TSC rate a kernel settled on (checks.sh reads its dmesg)."""
+    v = harness.parse_checks(log).get("tsc_mhz", "")
+    return float(v) if v else None
+
+
+def test_guest_clock_rate_matches_the_emulator(system, harness):
+    """A guest's clock runs at the real rate within 5%.
+
+    Against the emulator's clock as the driver VM measures it: the driver
+    VM calibrates the TSC itself against the emulated PIT/HPET, a guest
+    takes its TSC rate from devirt through kvmclock. Under QEMU TCG the
+    emulator's clock is the host's, so there the guest's printk time
+    stamps are also checked against the host time at which its lines
+    arrived, over its DEVIRT-ALIVE lines (20 s or more).
+    """
+    boot, _, end = system
+    driver = tsc_mhz(harness, boot)
+    assert driver, "the driver VM reported no TSC rate"
+    for vm in end.guests:
+        guest = tsc_mhz(harness, text(harness, boot, vm))
+        assert guest, f"{vm} reported no TSC rate"
+        assert abs(guest / driver - 1) < 0.05, (vm, guest, driver)
+    if boot.emulator != "qemu":
+        return
+    for vm in end.guests:
+        if vm in end.crashers:
+            continue
+        stamps = [(t, printk_time(line[len(vm) + 3:]))
+                  for t, line in boot.arrivals
+                  if line.startswith(f"[{vm}] ") and "DEVIRT-ALIVE" in line]
+        stamps = [(t, g) for t, g in stamps if g is not None]
+        assert len(stamps) >= 10, (vm, stamps)
+        (h0, g0), (h1, g1) = stamps[0], stamps[-1]
+        assert h1 - h0 >= 15, (vm, stamps)
+        assert abs((g1 - g0) / (h1 - h0) - 1) < 0.05, (vm, g0, g1, h0, h1)
+
+
+def module_results(harness, t):
+    """{(test, name): (detail, verdict)} from devirt_guest_test."""
+    return {(a, b): (c, d) for a, b, c, d in re.findall(
+        r"devirt-guest-test: (\w+) (\S+) (\S+) (PASS|FAIL|SKIP)", t)}
+
+
+def test_guest_isolation_attempts_are_refused(system, harness):
+    """Each attempt from inside a guest is refused, counted and logged
+    with the guest's name; the other VMs keep running (the boot's end
+    condition needs the driver VM and every surviving guest to print
+    DEVIRT-ALIVE after all crashes)."""
+    boot, _, end = system
+    for vm in end.guests:
+        t = text(harness, boot, vm)
+        assert re.search(r"devirt-guest-test: done failures=0", t), vm
+        r = module_results(harness, t)
+        fails = {k: v for k, v in r.items() if v[1] == "FAIL"}
+        assert not fails, (vm, fails)
+        others = [g for g in ["driver"] + end.guests if g != vm]
+        for target in others + ["hypervisor"]:
+            for op in ("read", "write", "reread"):
+                assert r.get(("mem", f"{target}.{op}"), ("", ""))[1] == \
+                    "PASS", (vm, target, op)
+        for name in ("pci_cf8.outl", "pci_cfc.inl", "pit_cmd.outb",
+                     "pit_ch0.inb", "ps2_status.inb", "ps2_data.inb",
+                     "ps2_cmd.outb"):
+            assert r.get(("io", name), ("", ""))[1] == "PASS", (vm, name)
+        for target in others:
+            for kind in ("fixed", "nmi", "init", "sipi"):
+                assert r.get(("ipi", f"{target}.{kind}"), ("", ""))[1] == \
+                    "PASS", (vm, target, kind)
+        msrs = [k for k, v in r.items() if k[0] == "msr" and v[1] == "PASS"]
+        assert len(msrs) >= 3, (vm, r)
+        # The hypervisor's log names the VM for each kind of attempt.
+        log = str(boot)
+        for pattern in (r"refused port write 0xcf8 ",
+                        r"refused port read 0x40 ",
+                        r"refused port read 0x60 ",
+                        r"refused WRMSR 0x2ff ",
+                        r"refused INIT \(vector 0x0\) to APIC ID 0x0",
+                        r"refused (read|write) of guest-physical memory "
+                        r"outside this guest"):
+            assert re.search(rf"devirt: \[{vm}\] {pattern}", log), \
+                (vm, pattern)
+
+
+def test_a_crash_stays_inside_the_guest(system, harness):
+    boot, _, end = system
+    assert end.crashers, "no guest is configured to crash"
+    log = str(boot)
+    for vm in end.crashers:
+        t = text(harness, boot, vm)
+        kind = re.search(r"DEVIRT-CRASH (\w+)", t)
+        assert kind and kind.group(1) in ("panic", "triple"), (vm, kind)
+        if kind.group(1) == "panic":
+            assert "Kernel panic - not syncing" in t
+        stop = re.search(rf"devirt: \[{vm}\] VM stopped \(([^)]*)\)", log)
+        assert stop, f"the hypervisor did not report {vm} stopped"
+        why = stop.group(1)
+        assert ("reset" in why or "triple fault" in why), why
+        # The driver VM went on: DEVIRT-ALIVE after the stop, same log.
+        after = log[stop.end():]
+        assert len(re.findall(r"DEVIRT-ALIVE \d+", after)) >= 2
+        # Every other guest went on: its lines after the crash, same log.
+        last = max(i for i, line in enumerate(boot.guests.splitlines())
+                   if line.startswith(f"[{vm}] "))
+        later = boot.guests.splitlines()[last + 1:]
+        for other in end.guests:
+            if other in end.crashers:
+                continue
+            alive = [x for x in later
+                     if x.startswith(f"[{other}] ") and "DEVIRT-ALIVE" in x]
+            assert len(alive) >= 2, (other, later[-10:])
+    assert "devirt: PANIC" not in log and "devirt: FATAL" not in log
