@@ -1038,8 +1038,154 @@ static void test_map_carve(void)
 		 -1);
 }
 
+static u32 rd32(const u8 *p)
+{
+	u32 v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static u16 rd16(const u8 *p)
+{
+	u16 v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static u8 sum8(const u8 *p, u32 n)
+{
+	u8 s = 0;
+
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+static void test_mptable(void)
+{
+	static u8 buf[1024];
+	const u32 ids[2] = { 3, 5 };
+	struct mp_params p = {
+		.apic_ids = ids,
+		.nr_cpus = 2,
+		.cpu_signature = 0x806c1,
+		.cpu_features = 0x178bfbff,
+		.ioapic_id = 0xf0,
+		.ioapic_addr = 0xfec00000,
+		.uart_irq = 4,
+	};
+	const u32 gpa = 0x9fc00;
+	const u8 *mpc, *e;
+	int n;
+
+	memset(buf, 0xcc, sizeof(buf));
+	n = mptable_build(buf, sizeof(buf), gpa, &p);
+	CHECK_EQ(n, 16 + 44 + 2 * 20 + 3 * 8);
+	/* MP 1.4, 4.1: signature, pointer, length 1, revision 4, checksum. */
+	CHECK(memcmp(buf, "_MP_", 4) == 0);
+	CHECK_EQ(rd32(buf + 4), gpa + 16);
+	CHECK_EQ(buf[8], 1);
+	CHECK_EQ(buf[9], 4);
+	CHECK_EQ(sum8(buf, 16), 0);
+	CHECK_EQ(buf[11], 0); /* a table follows: no default config */
+	mpc = buf + 16;
+	CHECK(memcmp(mpc, "PCMP", 4) == 0);
+	CHECK_EQ(rd16(mpc + 4), (u16)(n - 16));
+	CHECK_EQ(sum8(mpc, (u32)(n - 16)), 0);
+	CHECK_EQ(rd16(mpc + 34), 5); /* entries */
+	CHECK_EQ(rd32(mpc + 36), 0xfee00000u);
+	e = mpc + 44;
+	CHECK_EQ(e[0], 0);
+	CHECK_EQ(e[1], 3);
+	CHECK_EQ(e[3], 3); /* enabled, bootstrap processor */
+	CHECK_EQ(rd32(e + 4), 0x806c1u);
+	e += 20;
+	CHECK_EQ(e[1], 5);
+	CHECK_EQ(e[3], 1); /* enabled, not the BSP */
+	e += 20;
+	CHECK_EQ(e[0], 1);
+	CHECK(memcmp(e + 2, "ISA   ", 6) == 0);
+	e += 8;
+	CHECK_EQ(e[0], 2);
+	CHECK_EQ(e[1], 0xf0);
+	CHECK_EQ(e[3], 1);
+	CHECK_EQ(rd32(e + 4), 0xfec00000u);
+	e += 8;
+	CHECK_EQ(e[0], 3);
+	CHECK_EQ(e[5], 4); /* ISA IRQ 4 ... */
+	CHECK_EQ(e[6], 0xf0); /* ... to this I/O APIC ... */
+	CHECK_EQ(e[7], 4); /* ... pin 4 */
+	CHECK_EQ(buf[n], 0xcc); /* nothing written past the end */
+	/* Too small a buffer, or no CPU: refused, nothing written. */
+	memset(buf, 0xcc, sizeof(buf));
+	CHECK_EQ(mptable_build(buf, (u32)n - 1, gpa, &p), -1);
+	CHECK_EQ(buf[0], 0xcc);
+	p.nr_cpus = 0;
+	CHECK_EQ(mptable_build(buf, sizeof(buf), gpa, &p), -1);
+}
+
+static void test_guest_map(void)
+{
+	struct mem_range m[8];
+	int n = guest_map_build(256ULL << 20, m, 8);
+
+	CHECK_EQ(n, 3);
+	CHECK_EQ(m[0].base, 0);
+	CHECK_EQ(m[0].size, 0x9fc00);
+	CHECK_EQ(m[0].type, MEM_RAM);
+	CHECK_EQ(m[1].base, 0x9fc00);
+	CHECK_EQ(m[1].base + m[1].size, 0x100000);
+	CHECK_EQ(m[1].type, MEM_RESERVED);
+	CHECK_EQ(m[2].base, 0x100000);
+	CHECK_EQ(m[2].base + m[2].size, 256ULL << 20);
+	CHECK_EQ(m[2].type, MEM_RAM);
+	CHECK_EQ(guest_map_build(1ULL << 20, m, 8), -1);
+	CHECK_EQ(guest_map_build(256ULL << 20, m, 2), -1);
+}
+
+/* ns for @delta TSC ticks, as Linux's pvclock_scale_delta computes it. */
+static u64 pv_ns(u64 delta, u32 mul, s8 shift)
+{
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	return (u64)(((unsigned __int128)delta * mul) >> 32);
+}
+
+static void test_pvclock_scale(void)
+{
+	static const u64 rates[] = { 1000000ULL,    33333333ULL,
+				     999999999ULL,  1000000000ULL,
+				     1000000001ULL, 2000000000ULL,
+				     2604738000ULL, 3999999999ULL,
+				     5000000000ULL };
+	u32 mul;
+	s8 shift;
+
+	for (u32 i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		u64 hz = rates[i], ns;
+
+		pvclock_scale(hz, &mul, &shift);
+		/* 31 significant bits: within a few ppm over one second. */
+		CHECK(mul >= 0x80000000u);
+		ns = pv_ns(hz, mul, shift);
+		CHECK(ns < 1000000000ULL + 2000 && ns > 1000000000ULL - 2000);
+		ns = pv_ns(hz * 3600, mul, shift);
+		CHECK(ns < 3600000000000ULL + 7200000 &&
+		      ns > 3600000000000ULL - 7200000);
+	}
+	pvclock_scale(0, &mul, &shift);
+	CHECK_EQ(mul, 0);
+}
+
 int main(void)
 {
+	test_mptable();
+	test_guest_map();
+	test_pvclock_scale();
 	test_driver_map_ovmf();
 	test_driver_map_placements();
 	test_driver_map_full();

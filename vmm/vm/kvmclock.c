@@ -33,28 +33,6 @@ struct pvclock_wall_clock {
 
 #define NSEC 1000000000ULL
 
-/*
- * ns = ((tsc_delta << shift) * mul) >> 32, shift negative meaning a right
- * shift (pvclock_scale_delta). Scale the rate into (1 GHz, 2 GHz] so the
- * 32-bit multiplier keeps 31 significant bits.
- */
-void pvclock_scale(u64 tsc_hz, u32 *mul, s8 *shift)
-{
-	u64 hz = tsc_hz;
-	s8 s = 0;
-
-	while (hz > 2 * NSEC) {
-		hz >>= 1;
-		s--;
-	}
-	while (hz <= NSEC) {
-		hz <<= 1;
-		s++;
-	}
-	*mul = (u32)((NSEC << 32) / hz);
-	*shift = s;
-}
-
 static u64 tsc_to_ns(u64 delta, u64 hz)
 {
 	return (delta / hz) * NSEC + (delta % hz) * NSEC / hz;

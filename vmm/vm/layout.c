@@ -477,3 +477,32 @@ int guest_map_build(u64 bytes, struct mem_range *out, u32 max)
 		return -1;
 	return (int)n;
 }
+
+#define NSEC 1000000000ULL
+
+/*
+ * ns = ((tsc_delta << shift) * mul) >> 32, shift negative meaning a right
+ * shift (pvclock_scale_delta). Scale the rate into (1 GHz, 2 GHz] so the
+ * 32-bit multiplier keeps 31 significant bits.
+ */
+void pvclock_scale(u64 tsc_hz, u32 *mul, s8 *shift)
+{
+	u64 hz = tsc_hz;
+	s8 s = 0;
+
+	if (!hz) {
+		*mul = 0;
+		*shift = 0;
+		return;
+	}
+	while (hz > 2 * NSEC) {
+		hz >>= 1;
+		s--;
+	}
+	while (hz <= NSEC) {
+		hz <<= 1;
+		s++;
+	}
+	*mul = (u32)((NSEC << 32) / hz);
+	*shift = s;
+}

@@ -77,6 +77,12 @@ int linux_build_boot(u8 *area, const u8 *img, const struct linux_info *li,
 		     u64 rsdp, const struct bi_framebuffer *fb,
 		     struct linux_entry *entry);
 
+/*
+ * kvmclock's scale for a TSC of @tsc_hz (pvclock_vcpu_time_info): ns =
+ * ((delta << shift) * mul) >> 32, a negative shift shifting right.
+ */
+void pvclock_scale(u64 tsc_hz, u32 *mul, s8 *shift);
+
 #endif
 
 /*

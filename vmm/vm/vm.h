@@ -102,7 +102,7 @@ bool rtc_io(struct vcpu *vcpu, u16 port, bool in, u32 *val);
 void ioapic_set_irq(struct vcpu *vcpu, u32 pin, bool level);
 bool ioapic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
 bool kvmclock_msr(struct vcpu *vcpu, u32 msr, bool write, u64 *val);
-void pvclock_scale(u64 tsc_hz, u32 *mul, s8 *shift);
+
 void hypercall_init(void);
 void madt_keep_only(u64 rsdp, u32 apic_id);
 
