@@ -111,3 +111,32 @@ def test_cpu_without_virtualization():
     iso = build_variant("no-svm", GOOD_CFG)
     res = boot_expecting_return("no-svm", iso, cpu="max,-svm")
     assert "neither Intel VMX nor AMD SVM" in error_line(res)
+
+
+def test_guests_that_cannot_start():
+    """User guests that cannot run are reported by name and not started;
+    the driver VM boots anyway. Two CPUs: the driver VM's and one more."""
+    guest = ("\n[vm {name}]\nrole = guest\nkernel = {kernel}\n"
+             "initrd = \\EFI\\devirt\\initrd-driver.gz\ncmdline = console=ttyS0\n"
+             "memory = 64M\ncpus = {cpus}\n")
+    cfg = (GOOD_CFG.replace("cmdline = console=ttyS0",
+                            "cmdline = console=ttyS0 devirt_tests=none") +
+           guest.format(name="twocpu", kernel="\\EFI\\devirt\\vmlinuz",
+                        cpus=2) +
+           # An initramfs is not a bzImage: refused on its CPU, which then
+           # stays unused; so the next guest finds no CPU left.
+           guest.format(name="notlinux",
+                        kernel="\\EFI\\devirt\\initrd-driver.gz", cpus=1) +
+           guest.format(name="nocpu", kernel="\\EFI\\devirt\\vmlinuz",
+                        cpus=1))
+    iso = build_variant("bad-guests", cfg)
+    res = boot_qemu(iso, name="bad-guests", timeout=240, smp=2)
+    assert res.reason == "end", res.describe()
+    assert "devirt: [twocpu] not started: a user guest runs on exactly " \
+        "one CPU" in res
+    assert "devirt: [notlinux] kernel \\EFI\\devirt\\initrd-driver.gz: " in res
+    assert "devirt: [notlinux] not started: cannot load its kernel" in res
+    assert "devirt: [nocpu] not started: no free CPU left" in res
+    # Nothing of theirs ran, and the driver VM went through its checks.
+    assert "launching on CPU 1" not in res
+    assert "DEVIRT-CHECK hypervisor_flag=yes" in res
