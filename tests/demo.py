@@ -3,12 +3,16 @@
 """make demo: boot build/devirt.iso under an emulator and show what happens.
 
 Picks the back end this machine can run: QEMU with KVM when the host
-exposes svm or vmx, else QEMU TCG (AMD SVM/NPT back end). The serial log
-streams to the terminal; at the end the driver VM's checks are summarized.
-Set DEVIRT_DEMO=vmx to use Bochs (Intel VMX/EPT back end, minutes).
+exposes svm or vmx, else QEMU TCG (AMD SVM/NPT back end). It boots the
+driver VM and the user guests of build/devirt.cfg (one of them crashes on
+purpose), waits until every VM has done its checks and the survivors are
+seen running after the crash, and summarizes what each VM reported.
+Set DEVIRT_DEMO=vmx to use Bochs (Intel VMX/EPT back end, minutes; the
+image build/devirt-vmx.iso, with one guest).
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,17 +21,23 @@ import conftest  # noqa: E402  (the harness's boot helpers)
 
 
 def main():
-    iso = conftest.ISO
+    backend = os.environ.get("DEVIRT_DEMO", "svm")
+    iso, cfg = ((conftest.VMX_ISO, conftest.VMX_CFG) if backend == "vmx"
+                else (conftest.ISO, conftest.CFG))
     if not iso.exists():
         raise SystemExit(f"{iso} missing: run make")
-    backend = os.environ.get("DEVIRT_DEMO", "svm")
-    print(f"devirt demo: booting {iso} ({backend} back end); serial log "
-          f"in {conftest.LOG_DIR}/demo-{backend}.log", flush=True)
+    end = conftest.SystemEnd(cfg)
+    print(f"devirt demo: booting {iso} ({backend} back end): driver VM and "
+          f"guests {', '.join(end.guests) or '(none)'}; logs in "
+          f"{conftest.LOG_DIR}/demo-{backend}.log and "
+          f"demo-{backend}.guests.log", flush=True)
     if backend == "vmx":
-        res = conftest.boot_vmx(iso, name=f"demo-{backend}")
+        res = conftest.boot_vmx(iso, name=f"demo-{backend}", end_marker=end)
     else:
-        res = conftest.boot_qemu(iso, name=f"demo-{backend}")
+        res = conftest.boot_qemu(iso, name=f"demo-{backend}",
+                                 smp=1 + len(end.guests), end_marker=end)
     print(res)
+    print(res.guests)
     checks = conftest.parse_checks(res)
     print("\n==== devirt demo summary ====")
     print(f"emulator: {res.emulator} {res.accel}  boot: {res.elapsed:.1f} s"
@@ -38,9 +48,22 @@ def main():
     for k, v in checks.items():
         print(f"  {k} = {v}")
     fails = conftest.module_failures(res)
-    print(f"hypercall/isolation test module: "
-          f"{'all passed' if not fails else fails}")
-    return 0 if res.reason == "end" and not fails else 1
+    print(f"driver VM hypercall/isolation module: "
+          f"{'all passed' if fails == 0 else fails}")
+    bad = fails != 0
+    for vm in end.guests:
+        text = "\n".join(conftest.guest_lines(res.guests, vm))
+        c = conftest.parse_checks(text)
+        done = re.findall(r"devirt-guest-test: done failures=(\d+)", text)
+        stopped = re.search(rf"devirt: \[{vm}\] VM stopped \(([^)]*)\)",
+                            res)
+        print(f"guest {vm}: memory {int(c.get('ram_bytes', 0)) >> 20} MiB, "
+              f"PCI [{c.get('pci', '?')}], clock {c.get('clocksource', '?')}"
+              f" at {c.get('tsc_mhz', '?')} MHz, isolation module "
+              f"{'all refused' if done == ['0'] else done or 'missing'}"
+              f"{', then stopped: ' + stopped.group(1) if stopped else ''}")
+        bad |= done != ["0"]
+    return 0 if res.reason == "end" and not bad else 1
 
 
 if __name__ == "__main__":
