@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * devfile: the device-file forwarding protocol, defined once. The guest
+ * stub (guest-driver/), the shim in the driver VM (hostos-shim/) and the
+ * hypervisor (vmm/, devfile/) all include this header; docs/devfile.md
+ * describes it. It uses only plain C types so that freestanding code and
+ * Linux modules can both include it.
+ *
+ * A request names one file operation on one open device file. Pointers in
+ * a request are the calling process's own user addresses, passed through
+ * untouched: the driver's copy_from_user()/copy_to_user() reach the
+ * caller's memory (address-space mirroring), so no operation needs a
+ * description of its arguments.
+ */
+#ifndef DEVFILE_PROTO_H
+#define DEVFILE_PROTO_H
+
+#define DEVFILE_PROTO_MAJOR 1
+#define DEVFILE_PROTO_MINOR 0
+#define DEVFILE_MAGIC 0x31465644u /* "DVF1", little-endian */
+
+#define DEVFILE_NAME_MAX 64 /* device name under /dev, NUL included */
+
+/*
+ * Operations. a[] are the request arguments, v[] the response values; "->"
+ * is what ret holds on success. File positions are the caller's: the stub
+ * keeps f_pos and sends it, the shim returns the new one, so a handle has
+ * no position of its own.
+ */
+enum devfile_op {
+	/* No operation: the round trip alone (latency benchmarks). -> 0 */
+	DEVFILE_OP_NULL = 0,
+	/* Describe exported device a[0] (0, 1, ...): name in resp->name,
+	 * v[0] = mode bits (S_IFCHR | 0666...), v[1] = major, v[2] = minor.
+	 * -> 0, or -ENOENT past the last one. */
+	DEVFILE_OP_LIST = 1,
+	/* Open exported device req->name with O_* flags a[0]. -> 0, the
+	 * handle in resp->handle. */
+	DEVFILE_OP_OPEN = 2,
+	/* Close the handle. -> 0 */
+	DEVFILE_OP_RELEASE = 3,
+	/* a[0] = user buffer, a[1] = count, a[2] = position. -> bytes, and
+	 * v[0] = the new position. */
+	DEVFILE_OP_READ = 4,
+	DEVFILE_OP_WRITE = 5,
+	/* a[0] = offset, a[1] = whence (SEEK_*), a[2] = current position.
+	 * -> 0, v[0] = the new position. */
+	DEVFILE_OP_LLSEEK = 6,
+	/* a[0] = cmd, a[1] = arg (a user pointer or a value, untouched).
+	 * -> the driver's return value. */
+	DEVFILE_OP_IOCTL = 7,
+	/* a[0] = events of interest (POLL*), a[1] = DEVFILE_POLL_ARM to be
+	 * notified (DEVFILE_NOTE_POLL) when any becomes ready.
+	 * -> the ready events (revents). */
+	DEVFILE_OP_POLL = 8,
+	/* a[0] = 1 on, 0 off: the shim watches for the driver's SIGIO and
+	 * notifies the stub (DEVFILE_NOTE_SIGIO), which signals locally. */
+	DEVFILE_OP_FASYNC = 9,
+	/* Map a[1] bytes at page offset a[2] of the file, a[3] = PROT_*,
+	 * a[4] = MAP_* flags, a[0] = the caller's vma start. -> 0,
+	 * v[0] = a mapping id for FAULT and MUNMAP. */
+	DEVFILE_OP_MMAP = 10,
+	/* Page a[1] (index from the mapping's start) of mapping a[0] was
+	 * touched, a[2] = 1 for a write. -> 0, v[0] = the frame to map
+	 * (a guest-physical address in the device window, or for loopback
+	 * a physical address), v[1] = DEVFILE_MT_* memory type. */
+	DEVFILE_OP_FAULT = 11,
+	/* Unmap mapping a[0]; its frames leave the caller. -> 0 */
+	DEVFILE_OP_MUNMAP = 12,
+	DEVFILE_OP_MAX
+};
+
+#define DEVFILE_POLL_ARM 1u
+#define DEVFILE_MT_WB 0u
+#define DEVFILE_MT_UC 1u
+#define DEVFILE_MT_WC 2u
+
+/* Request flags. */
+#define DEVFILE_REQ_NONBLOCK 1u /* the caller's file is O_NONBLOCK */
+
+/*
+ * Errors are Linux errno values, negated in ret, so that a driver's own
+ * error reaches the guest process unchanged. The protocol itself uses:
+ */
+#define DEVFILE_EPERM 1 /* the caller may not (CPL, foreign handle) */
+#define DEVFILE_ENOENT 2 /* no such exported device */
+#define DEVFILE_EINTR 4 /* interrupted: the caller had a signal */
+#define DEVFILE_EBADF 9 /* unknown, stale or closed handle */
+#define DEVFILE_EAGAIN 11
+#define DEVFILE_ENOMEM 12
+#define DEVFILE_EFAULT 14 /* an address the caller does not map */
+#define DEVFILE_EBUSY 16 /* too many requests in flight */
+#define DEVFILE_ENODEV 19 /* no shim is attached */
+#define DEVFILE_EINVAL 22 /* bad argument or size */
+#define DEVFILE_ENOTTY 25
+#define DEVFILE_ENOSYS 38 /* unknown op */
+#define DEVFILE_EPROTO 71 /* bad magic or incompatible major version */
+
+/*
+ * Handles are opaque to the stub. The shim encodes a slot and a
+ * generation, so a stale or forged handle is refused (-EBADF) instead of
+ * reaching another file.
+ */
+#define DEVFILE_HANDLE_NONE 0ULL
+
+struct devfile_req {
+	unsigned int magic; /* DEVFILE_MAGIC */
+	unsigned short major; /* DEVFILE_PROTO_MAJOR */
+	unsigned short minor;
+	unsigned int op; /* enum devfile_op */
+	unsigned int flags; /* DEVFILE_REQ_* */
+	unsigned long long seq; /* chosen by the caller, echoed back */
+	unsigned long long handle;
+	unsigned long long a[6];
+	char name[DEVFILE_NAME_MAX]; /* OPEN */
+};
+
+struct devfile_resp {
+	unsigned long long seq;
+	long long ret; /* >= 0 result, < 0 -errno */
+	unsigned long long handle; /* OPEN */
+	unsigned long long v[4];
+	char name[DEVFILE_NAME_MAX]; /* LIST */
+};
+
+/* Asynchronous notifications from the shim to the stub. */
+enum devfile_note {
+	DEVFILE_NOTE_POLL = 1, /* handle is ready: wake its poll waiters */
+	DEVFILE_NOTE_SIGIO = 2, /* handle raised SIGIO: kill_fasync */
+};
+
+struct devfile_note_msg {
+	unsigned int type; /* enum devfile_note */
+	unsigned int events; /* POLL* bits */
+	unsigned long long handle;
+};
+
+#endif
