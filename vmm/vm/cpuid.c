@@ -124,6 +124,18 @@ void handle_cpuid(struct vcpu *vcpu)
 			if (guest)
 				a |= 1u << 2;
 			break;
+		case 0x15:
+		case 0x16:
+			/*
+			 * No TSC/crystal ratio or nominal frequency: emulators
+			 * report nominal values that are not their TSC rate
+			 * (Bochs tigerlake: 2400 MHz for a 200 MHz TSC), and
+			 * Linux would trust them over measuring. The driver
+			 * VM calibrates against the platform timers; user
+			 * guests get the rate devirt measured (kvmclock).
+			 */
+			a = b = c = d = 0;
+			break;
 		case 0xa:
 			/* No performance counters for user guests. */
 			if (guest)

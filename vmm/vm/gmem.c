@@ -46,52 +46,28 @@ int gpa_write(struct vm *vm, u64 gpa, const void *buf, u64 len)
 }
 
 /*
- * Walk the guest's own page tables (SDM Vol. 3A 4.5, 4-level paging and
- * 4.4 PAE paging) under its current CR3. Guest tables are read through
- * the second-level tables like any other guest memory.
+ * Walk 4- or 5-level page tables rooted at @cr3 (SDM Vol. 3A 4.5) for
+ * @gva, with CR0.WP set as Linux runs. Tables are read through the VM's
+ * second-level tables like any other guest memory.
  */
-int gva_to_gpa(struct vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
+int gva_walk64(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access,
+	       u64 *gpa)
 {
-	u64 cr0 = arch->guest_cr0(vcpu), cr4 = arch->guest_cr4(vcpu);
-	u64 efer = arch->guest_efer(vcpu), table, e = 0;
-	int levels, shift;
+	int levels = la57 ? 5 : 4, shift = 12 + 9 * (levels - 1);
+	u64 table = cr3 & 0x000ffffffffff000ULL, e = 0;
 
-	if (!(cr0 & CR0_PG)) {
-		*gpa = gva & 0xffffffffULL;
-		return 0;
-	}
-	if (!(cr4 & CR4_PAE))
-		return DEVIRT_EFAULT; /* 32-bit paging: not used by Linux x86-64 */
-	table = arch->guest_cr3(vcpu) & 0x000ffffffffff000ULL;
-	if (efer & EFER_LMA) {
-		levels = (cr4 & CR4_LA57) ? 5 : 4;
-		shift = 12 + 9 * (levels - 1);
-		/* Non-canonical addresses fault (SDM 3.3.7.1). */
-		if (levels == 4 && (u64)((s64)(gva << 16) >> 16) != gva)
-			return DEVIRT_EFAULT;
-	} else {
-		u64 pdpte;
-
-		if (gpa_read(vcpu->vm,
-			     (arch->guest_cr3(vcpu) & ~0x1fULL) +
-				     ((gva >> 30) & 3) * 8,
-			     &pdpte, 8) ||
-		    !(pdpte & 1))
-			return DEVIRT_EFAULT;
-		table = pdpte & 0x000ffffffffff000ULL;
-		levels = 2;
-		shift = 21;
-	}
+	/* Non-canonical addresses fault (SDM 3.3.7.1). */
+	if (!la57 && (u64)((s64)(gva << 16) >> 16) != gva)
+		return DEVIRT_EFAULT;
 	for (; levels > 0; levels--, shift -= 9) {
 		u64 idx = (gva >> shift) & 511;
 
-		if (gpa_read(vcpu->vm, table + idx * 8, &e, 8))
+		if (gpa_read(vm, table + idx * 8, &e, 8))
 			return DEVIRT_EFAULT;
 		if (!(e & 1))
 			return DEVIRT_EFAULT; /* P */
-		if ((access & GVA_WRITE) && !(e & 2) &&
-		    ((cr0 & CR0_WP) || (access & GVA_USER)))
-			return DEVIRT_EFAULT; /* R/W */
+		if ((access & GVA_WRITE) && !(e & 2))
+			return DEVIRT_EFAULT; /* R/W (CR0.WP = 1) */
 		if ((access & GVA_USER) && !(e & 4))
 			return DEVIRT_EFAULT; /* U/S */
 		if (levels > 1 && (e & 0x80) && shift <= 30)
@@ -103,6 +79,23 @@ int gva_to_gpa(struct vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
 	*gpa = (e & 0x000ffffffffff000ULL & ~((1ULL << shift) - 1)) |
 	       (gva & ((1ULL << shift) - 1));
 	return 0;
+}
+
+/*
+ * The same under the vCPU's current paging mode and CR3. Only long mode
+ * is walked: hypercalls come from 64-bit kernels. CR0.WP is taken as set,
+ * which is stricter than a kernel running with WP clear.
+ */
+int gva_to_gpa(struct vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
+{
+	if (!(arch->guest_cr0(vcpu) & CR0_PG)) {
+		*gpa = gva & 0xffffffffULL;
+		return 0;
+	}
+	if (!(arch->guest_efer(vcpu) & EFER_LMA))
+		return DEVIRT_EFAULT;
+	return gva_walk64(vcpu->vm, arch->guest_cr3(vcpu),
+			  arch->guest_cr4(vcpu) & CR4_LA57, gva, access, gpa);
 }
 
 static int gva_copy(struct vcpu *vcpu, u64 gva, void *buf, u64 len, bool write)

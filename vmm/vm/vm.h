@@ -112,6 +112,8 @@ int gpa_write(struct vm *vm, u64 gpa, const void *buf, u64 len);
 #define GVA_WRITE 1u
 #define GVA_USER 2u
 int gva_to_gpa(struct vcpu *vcpu, u64 gva, u32 access, u64 *gpa);
+int gva_walk64(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access,
+	       u64 *gpa);
 int gva_read(struct vcpu *vcpu, u64 gva, void *buf, u64 len);
 int gva_write(struct vcpu *vcpu, u64 gva, const void *buf, u64 len);
 
