@@ -50,8 +50,7 @@ int gpa_write(struct vm *vm, u64 gpa, const void *buf, u64 len)
  * @gva, with CR0.WP set as Linux runs. Tables are read through the VM's
  * second-level tables like any other guest memory.
  */
-int gva_walk64(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access,
-	       u64 *gpa)
+int gva_walk64(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access, u64 *gpa)
 {
 	int levels = la57 ? 5 : 4, shift = 12 + 9 * (levels - 1);
 	u64 table = cr3 & 0x000ffffffffff000ULL, e = 0;
