@@ -18,9 +18,10 @@ VMM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-mno-red-zone -mgeneral-regs-only -fpie -fvisibility=hidden \
-	-fno-common -fno-strict-aliasing -Ivmm/include -Ivmm
+	-fno-common -fno-strict-aliasing -Ivmm/include -Ivmm -Idevfile/include
+# devfile/*.c: the hypervisor side of device-file forwarding.
 VMM_SRCS := $(sort $(wildcard vmm/core/*.c vmm/vm/*.c vmm/mm/*.c \
-	vmm/arch/vmx/*.c vmm/arch/svm/*.c))
+	vmm/arch/vmx/*.c vmm/arch/svm/*.c devfile/*.c))
 VMM_ASMS := $(sort $(wildcard vmm/core/*.S vmm/arch/vmx/*.S vmm/arch/svm/*.S))
 VMM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS)) \
 	$(patsubst %.S,$(BUILD)/%.o,$(VMM_ASMS))
@@ -170,6 +171,7 @@ demo: image
 
 bench: image
 	$(Q)$(PYTHON) tests/bench.py
+	$(Q)$(PYTHON) tests/bench_guests.py
 
 # --- style ------------------------------------------------------------------
 C_FILES = $(shell git ls-files '*.c' '*.h')

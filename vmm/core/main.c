@@ -76,6 +76,7 @@ void vmm_main(struct boot_info *bi)
 		bi->hyp_base, bi->hyp_base + bi->hyp_size - 1,
 		bi->hyp_size >> 20, bi->image_size >> 10);
 	hypercall_init();
+	devfile_init();
 	smp_discover(bi->acpi_rsdp);
 	if (nr_pcpus > 1)
 		smp_start_aps(ap_park);

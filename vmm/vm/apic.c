@@ -73,6 +73,25 @@ void apic_self_ipi(u8 vector)
 }
 
 /*
+ * SDM 10.6.1: a fixed, edge, physical-destination IPI from this CPU's
+ * LAPIC, for devfile notifications. In xAPIC mode the high ICR half is
+ * put back: the CPU's owner may be between its own two ICR writes.
+ */
+void apic_send_fixed(u32 apic_id, u8 vector)
+{
+	u32 hi;
+
+	if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) {
+		wrmsr(MSR_X2APIC_ICR, ((u64)apic_id << 32) | vector);
+		return;
+	}
+	hi = lapic_read(APIC_ICR_HI);
+	lapic_write(APIC_ICR_HI, apic_id << 24);
+	lapic_write(APIC_ICR_LO, vector);
+	lapic_write(APIC_ICR_HI, hi);
+}
+
+/*
  * The LAPIC timer rate against the TSC, measured once on the boot CPU
  * with the timer masked, one-shot, divide by 1 (SDM 10.5.4). Guests
  * without a native TSC-deadline timer get one emulated on top of it.

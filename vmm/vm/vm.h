@@ -53,6 +53,10 @@ struct vm {
 	/* Log rate limit: a token bucket refilled with time (vm_refuse). */
 	u64 log_tokens, log_stamp, log_dropped;
 	u64 boot_tsc; /* kvmclock time zero */
+	/* Device-file forwarding (devfile/hv.c). */
+	u64 df_calls, df_async, df_inflight;
+	u64 df_window_pages; /* its pages mapped into driver windows now */
+	u64 df_guest_pages; /* driver frames mapped into it now */
 	struct uart_state {
 		u8 ier, lcr, mcr, scr, dll, dlm;
 		bool thre_pending; /* THR-empty interrupt not yet read in IIR */
@@ -136,6 +140,10 @@ int apic_trap_init(struct vm *vm);
 bool apic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
 bool icr_allowed(struct vcpu *vcpu, u64 *icr, bool x2apic);
 void apic_self_ipi(u8 vector);
+void apic_send_fixed(u32 apic_id, u8 vector);
+/* devfile/hv.c */
+void devfile_init(void);
+s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2);
 /* Emulated TSC-deadline timer on the real LAPIC timer (no native one). */
 extern bool tsc_deadline_native;
 extern u64 lapic_timer_hz;

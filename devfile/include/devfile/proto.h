@@ -95,6 +95,9 @@ enum devfile_op {
 #define DEVFILE_ENOTTY 25
 #define DEVFILE_ENOSYS 38 /* unknown op */
 #define DEVFILE_EPROTO 71 /* bad magic or incompatible major version */
+/* Hypercall transport: not done yet, collect with DEVIRT_HC_DEVFILE_FETCH
+ * after the completion interrupt; resp.handle is the slot. */
+#define DEVFILE_EINPROGRESS 115
 
 /*
  * Handles are opaque to the stub. The shim encodes a slot and a

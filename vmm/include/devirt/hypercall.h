@@ -12,7 +12,7 @@
 #define DEVIRT_HYPERCALL_H
 
 #define DEVIRT_ABI_MAJOR 0
-#define DEVIRT_ABI_MINOR 2
+#define DEVIRT_ABI_MINOR 3
 
 /* CPUID leaf 0x40000000: ebx,ecx,edx spell this. */
 #define DEVIRT_CPUID_SIGNATURE "DevirtDevirt"
@@ -21,7 +21,17 @@
 #define DEVIRT_HC_VERSION 0 /* -> (major << 16) | minor */
 #define DEVIRT_HC_CONSOLE_WRITE 1 /* rdi = buf GVA, rsi = len */
 #define DEVIRT_HC_HV_INFO 2 /* rdi = struct devirt_hv_info GVA, rsi = size */
-#define DEVIRT_HC_MAX 3
+/* ABI 0.3: device-file forwarding (devfile/hv.c, docs/devfile.md). */
+#define DEVIRT_HC_DEVFILE_ATTACH 3 /* driver: rdi = ring GPA, rsi = size */
+#define DEVIRT_HC_DEVFILE_CALL 4 /* guest: rdi = req GVA, rsi = resp GVA */
+#define DEVIRT_HC_DEVFILE_FETCH 5 /* guest: rdi = slot, rsi = resp GVA */
+#define DEVIRT_HC_DEVFILE_REGISTER 6 /* guest: rdi = completion vector */
+#define DEVIRT_HC_DEVFILE_MAP 7 /* driver: slot|idx<<8, va|write, pages */
+#define DEVIRT_HC_DEVFILE_COMPLETE 8 /* driver: rdi = slot */
+#define DEVIRT_HC_DEVFILE_GMAP 9 /* driver: slot, frame|memtype, writable */
+#define DEVIRT_HC_DEVFILE_GUNMAP 10 /* guest: rdi = GPA, rsi = pages */
+#define DEVIRT_HC_DEVFILE_INFO 11 /* any: rdi = devirt_devfile_info GVA */
+#define DEVIRT_HC_MAX 12
 
 #define DEVIRT_CONSOLE_MAX 1024 /* bytes per console write */
 
@@ -29,7 +39,10 @@
 #define DEVIRT_ENOSYS (-38) /* unknown call number */
 #define DEVIRT_EFAULT (-14) /* guest pointer not mapped or not the caller's */
 #define DEVIRT_EINVAL (-22) /* bad length or argument */
-#define DEVIRT_EPERM (-1) /* caller not allowed (CPL != 0) */
+#define DEVIRT_EPERM (-1) /* caller not allowed (CPL != 0, wrong VM) */
+#define DEVIRT_EAGAIN (-11) /* not ready yet */
+#define DEVIRT_ENOMEM (-12)
+#define DEVIRT_EBUSY (-16)
 
 #define DEVIRT_MAX_VMS 4
 #define DEVIRT_VM_NOT_STARTED 0
@@ -63,6 +76,17 @@ struct devirt_hv_info {
 	} vm[DEVIRT_MAX_VMS];
 };
 
-#define DEVIRT_HV_INFO_SIZE_V01 64 /* sizeof the ABI 0.1 structure */
+#define DEVIRT_HV_INFO_SIZE_V01 64
+
+/* DEVIRT_HC_DEVFILE_INFO: the calling VM's forwarding counters. */
+struct devirt_devfile_info {
+	unsigned long long attached; /* a shim is attached */
+	unsigned long long calls; /* requests this VM made */
+	unsigned long long async; /* of which went asynchronous */
+	unsigned long long inflight; /* requests not yet collected */
+	unsigned long long window_pages; /* its pages in driver windows now */
+	unsigned long long guest_pages; /* driver frames in its tables now */
+	unsigned long long exits; /* VM exits of the calling vCPU so far */
+}; /* sizeof the ABI 0.1 structure */
 
 #endif

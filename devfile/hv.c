@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hypervisor side of device-file forwarding (docs/devfile.md): the
+ * request ring shared with the shim, notifications both ways, and the
+ * memory services that let the driver VM's driver reach the calling guest
+ * process's pages (windows) and let a guest map driver frames (zero copy).
+ *
+ * Who may call what: DEVFILE_CALL/FETCH/GUNMAP come from user guests,
+ * ATTACH/MAP/COMPLETE/GMAP from the driver VM, INFO from anyone. Every
+ * argument from either side is checked; the ring is driver memory and
+ * is never trusted for anything but the request and response bytes.
+ */
+#include "../vmm/vm/vm.h"
+#include "../vmm/core/lib.h"
+#include "../vmm/core/x86.h"
+#include "../vmm/core/spinlock.h"
+#include "../vmm/core/cpu.h"
+#include <devirt/hypercall.h>
+#include <devfile/ring.h>
+
+#define WINDOW_PAGES_PER_SLOT 4160 /* a 16 MiB buffer plus nested data */
+#define WINDOW_SIZE (1ULL << 30) /* driver-physical, at the top */
+#define GUEST_DEVWIN_BASE (1ULL << 36) /* guest-physical, 64 GiB */
+#define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
+#define SPIN_BEFORE_ASYNC 20000 /* pause loops before going async */
+
+static struct {
+	spinlock_t lock;
+	struct devfile_ring *ring;
+	u64 ring_gpa;
+	u32 vector;
+	u32 driver_apic;
+	u64 window_base;
+	/* Private per-slot state: the ring's copy is never trusted. */
+	struct {
+		struct vm *vm; /* owner, NULL when free */
+		struct vcpu *vcpu;
+		u64 cr3;
+		bool la57;
+		u32 windows; /* window pages mapped so far (high-water) */
+		u32 mapped; /* successful page mappings, for the counters */
+		volatile u32 done;
+	} slot[DEVFILE_RING_SLOTS];
+	/* Guest notification vectors (stub), per VM id. */
+	u32 guest_vector[CFG_MAX_VMS];
+	u64 devwin_next[CFG_MAX_VMS];
+} df;
+
+static struct devfile_slot *ring_slot(u32 i)
+{
+	return &df.ring->slot[i];
+}
+
+void devfile_init(void)
+{
+	spin_init(&df.lock);
+	for (u32 i = 0; i < CFG_MAX_VMS; i++)
+		df.devwin_next[i] = GUEST_DEVWIN_BASE;
+}
+
+static void notify(u32 apic_id, u32 vector)
+{
+	apic_send_fixed(apic_id, (u8)vector);
+}
+
+/*
+ * ATTACH (driver VM): rdi = ring GPA (page aligned), rsi = its size. The
+ * ring must lie in the driver VM's own RAM. The window region is carved
+ * out of its identity map; rdi = 0 detaches (no request in flight).
+ */
+static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size)
+{
+	struct vm *vm = vcpu->vm;
+	struct s2_lookup l;
+	struct devfile_ring *r;
+	u64 limit;
+
+	if (vm->role != VM_ROLE_DRIVER)
+		return DEVIRT_EPERM;
+	spin_lock(&df.lock);
+	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++) {
+		if (df.slot[i].vm) {
+			spin_unlock(&df.lock);
+			return DEVIRT_EBUSY;
+		}
+	}
+	df.ring = NULL;
+	spin_unlock(&df.lock);
+	if (!gpa) {
+		pr_info("devfile: shim detached\n");
+		return 0;
+	}
+	if ((gpa & (PAGE_SIZE - 1)) || size < sizeof(*r))
+		return DEVIRT_EINVAL;
+	/* Identity-mapped RAM of the driver VM, every page of it. */
+	for (u64 off = 0; off < sizeof(*r); off += PAGE_SIZE)
+		if (!s2_translate(&vm->s2, gpa + off, &l) ||
+		    l.hpa != gpa + off || l.memtype != S2_MT_WB ||
+		    !(l.perm & S2_PERM_W))
+			return DEVIRT_EFAULT;
+	r = phys_to_virt(gpa);
+	if (r->magic != DEVFILE_RING_MAGIC ||
+	    r->nr_slots != DEVFILE_RING_SLOTS || r->vector < 0x20 ||
+	    r->vector > 0xff)
+		return DEVIRT_EINVAL;
+	limit = 1ULL << MIN(cpu_phys_bits(), 46u);
+	df.window_base = limit - WINDOW_SIZE;
+	if (s2_unmap(&vm->s2, df.window_base, WINDOW_SIZE))
+		return DEVIRT_ENOMEM;
+	arch->s2_flush(vcpu);
+	r->window_base = df.window_base;
+	r->window_pages_per_slot = WINDOW_PAGES_PER_SLOT;
+	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++)
+		r->slot[i].state = DEVFILE_SLOT_FREE;
+	df.vector = r->vector;
+	df.driver_apic = vcpu->apic_id;
+	df.ring_gpa = gpa;
+	__atomic_store_n(&df.ring, r, __ATOMIC_RELEASE);
+	pr_info("devfile: shim attached, ring at 0x%lx, vector 0x%x, windows at 0x%lx\n",
+		gpa, df.vector, df.window_base);
+	return 0;
+}
+
+/* Copy a finished response to the guest and free the slot. */
+static s64 finish(struct vcpu *vcpu, u32 i, u64 resp_gva, u64 seq)
+{
+	struct devfile_resp resp;
+
+	memcpy(&resp, &ring_slot(i)->resp, sizeof(resp));
+	resp.seq = seq;
+	resp.name[DEVFILE_NAME_MAX - 1] = 0;
+	ring_slot(i)->state = DEVFILE_SLOT_FREE;
+	__atomic_store_n(&df.slot[i].vm, NULL, __ATOMIC_RELEASE);
+	vcpu->vm->df_inflight--;
+	return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
+}
+
+static s64 reply(struct vcpu *vcpu, u64 resp_gva, u64 seq, s64 err)
+{
+	struct devfile_resp resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.seq = seq;
+	resp.ret = err;
+	return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
+}
+
+/*
+ * CALL (user guest, in the calling process's context): rdi = request,
+ * rsi = response. Waits for the shim a little; a guest that registered a
+ * notification vector then gets -EINPROGRESS with the slot number in
+ * resp.handle, sleeps, and collects the result with FETCH after the
+ * interrupt. Without a vector it waits to the end (synchronous mode).
+ */
+static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
+{
+	struct vm *vm = vcpu->vm;
+	struct devfile_req req;
+	struct devfile_ring *r = __atomic_load_n(&df.ring, __ATOMIC_ACQUIRE);
+	struct devfile_slot *s;
+	u32 i;
+	u64 spins = 0;
+
+	if (vm->role != VM_ROLE_GUEST)
+		return DEVIRT_EPERM;
+	if (gva_read(vcpu, req_gva, &req, sizeof(req)))
+		return DEVIRT_EFAULT;
+	if (req.magic != DEVFILE_MAGIC || req.major != DEVFILE_PROTO_MAJOR)
+		return reply(vcpu, resp_gva, req.seq, -DEVFILE_EPROTO);
+	if (req.op >= DEVFILE_OP_MAX)
+		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENOSYS);
+	if (!r)
+		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
+	spin_lock(&df.lock);
+	for (i = 0; i < DEVFILE_RING_SLOTS && df.slot[i].vm; i++)
+		;
+	if (i == DEVFILE_RING_SLOTS) {
+		spin_unlock(&df.lock);
+		return reply(vcpu, resp_gva, req.seq, -DEVFILE_EBUSY);
+	}
+	df.slot[i].vm = vm;
+	spin_unlock(&df.lock);
+	df.slot[i].vcpu = vcpu;
+	df.slot[i].cr3 = arch->guest_cr3(vcpu) & 0x000ffffffffff000ULL;
+	df.slot[i].la57 = arch->guest_cr4(vcpu) & CR4_LA57;
+	df.slot[i].windows = 0;
+	df.slot[i].mapped = 0;
+	df.slot[i].done = 0;
+	vm->df_calls++;
+	vm->df_inflight++;
+	s = ring_slot(i);
+	s->state = DEVFILE_SLOT_FILLING;
+	s->vm_id = vm->id;
+	s->mm_key = df.slot[i].cr3;
+	memcpy(&s->req, &req, sizeof(req));
+	memset(&s->resp, 0, sizeof(s->resp));
+	__atomic_store_n(&s->state, DEVFILE_SLOT_SUBMITTED, __ATOMIC_RELEASE);
+	notify(df.driver_apic, df.vector);
+
+	while (!__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE)) {
+		if (vm_get(0)->state != DEVIRT_VM_RUNNING) {
+			/* The driver VM is gone: nothing will answer. */
+			__atomic_store_n(&df.slot[i].vm, NULL,
+					 __ATOMIC_RELEASE);
+			vm->df_inflight--;
+			return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
+		}
+		if (df.guest_vector[vm->id] && ++spins > SPIN_BEFORE_ASYNC) {
+			struct devfile_resp resp;
+
+			memset(&resp, 0, sizeof(resp));
+			resp.seq = req.seq;
+			resp.ret = -DEVFILE_EINPROGRESS;
+			resp.handle = i;
+			vm->df_async++;
+			return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
+		}
+		cpu_relax();
+	}
+	return finish(vcpu, i, resp_gva, req.seq);
+}
+
+/* FETCH (user guest): rdi = slot from -EINPROGRESS, rsi = response. */
+static s64 hc_fetch(struct vcpu *vcpu, u64 i, u64 resp_gva)
+{
+	if (i >= DEVFILE_RING_SLOTS || df.slot[i].vm != vcpu->vm)
+		return DEVIRT_EINVAL;
+	if (!__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE))
+		return DEVIRT_EAGAIN;
+	return finish(vcpu, (u32)i, resp_gva, ring_slot((u32)i)->req.seq);
+}
+
+/* REGISTER (user guest): rdi = the stub's vector for completions. */
+static s64 hc_register(struct vcpu *vcpu, u64 vector)
+{
+	if (vcpu->vm->role != VM_ROLE_GUEST || (vector && vector < 0x20) ||
+	    vector > 0xff)
+		return DEVIRT_EINVAL;
+	df.guest_vector[vcpu->vm->id] = (u32)vector;
+	return 0;
+}
+
+/* The driver VM's own slot argument, checked. */
+static int taken_slot(struct vcpu *vcpu, u64 i)
+{
+	if (vcpu->vm->role != VM_ROLE_DRIVER || !df.ring ||
+	    i >= DEVFILE_RING_SLOTS || !df.slot[i].vm || df.slot[i].done)
+		return -1;
+	return 0;
+}
+
+/*
+ * MAP (driver VM): rdi = slot | (first window index << 8), rsi = the
+ * requesting process's user address (page aligned) | 1 for write access,
+ * rdx = pages. Each page is looked up in that process's page tables (user
+ * pages only, writable if asked) and must be RAM of its VM; it then
+ * appears at window_base + (slot * per_slot + index) pages in the driver
+ * VM, until COMPLETE. Returns how many pages were mapped: fewer than
+ * asked when the next one is not the caller's.
+ */
+static s64 hc_map(struct vcpu *vcpu, u64 arg, u64 va, u64 pages)
+{
+	u64 i = arg & 0xff, idx = arg >> 8, n;
+	bool write = va & 1;
+	struct vm *g;
+	struct vm *d = vcpu->vm;
+
+	va &= ~(PAGE_SIZE - 1);
+	if (taken_slot(vcpu, i) || idx >= WINDOW_PAGES_PER_SLOT ||
+	    pages > WINDOW_PAGES_PER_SLOT - idx)
+		return DEVIRT_EINVAL;
+	g = df.slot[i].vm;
+	for (n = 0; n < pages; n++, va += PAGE_SIZE) {
+		u64 gpa, win;
+		struct s2_lookup l;
+
+		/* User addresses only: the lower half (SDM 3.3.7.1). */
+		if (va >= (1ULL << 47) ||
+		    gva_walk64(g, df.slot[i].cr3, df.slot[i].la57, va,
+			       GVA_USER | (write ? GVA_WRITE : 0), &gpa) ||
+		    !s2_translate(&g->s2, gpa, &l) || l.memtype != S2_MT_WB)
+			break;
+		win = df.window_base +
+		      (i * WINDOW_PAGES_PER_SLOT + idx + n) * PAGE_SIZE;
+		if (s2_map(&d->s2, win, l.hpa & ~(PAGE_SIZE - 1), PAGE_SIZE,
+			   write ? S2_PERM_R | S2_PERM_W : S2_PERM_R, S2_MT_WB))
+			break;
+	}
+	if (idx + n > df.slot[i].windows)
+		df.slot[i].windows = (u32)(idx + n);
+	df.slot[i].mapped += (u32)n;
+	__atomic_add_fetch(&g->df_window_pages, n, __ATOMIC_RELAXED);
+	/* Replacing a window page needs the old translation gone. */
+	arch->s2_flush(vcpu);
+	return (s64)n;
+}
+
+/*
+ * COMPLETE (driver VM): rdi = slot. The response in the ring is final.
+ * Every window of the slot is revoked here, on the driver VM's CPU, before
+ * the guest sees the result: the driver keeps no access to the process.
+ */
+static s64 hc_complete(struct vcpu *vcpu, u64 i)
+{
+	struct vm *g;
+
+	if (taken_slot(vcpu, i))
+		return DEVIRT_EINVAL;
+	g = df.slot[i].vm;
+	if (df.slot[i].windows) {
+		s2_unmap(&vcpu->vm->s2,
+			 df.window_base + i * WINDOW_PAGES_PER_SLOT * PAGE_SIZE,
+			 (u64)df.slot[i].windows * PAGE_SIZE);
+		arch->s2_flush(vcpu);
+		df.slot[i].windows = 0;
+		__atomic_sub_fetch(&g->df_window_pages, df.slot[i].mapped,
+				   __ATOMIC_RELAXED);
+		df.slot[i].mapped = 0;
+	}
+	__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_RELEASE);
+	if (df.guest_vector[g->id] && df.slot[i].vcpu)
+		notify(df.slot[i].vcpu->apic_id, df.guest_vector[g->id]);
+	return 0;
+}
+
+/*
+ * GMAP (driver VM), zero-copy mmap: rdi = slot of the guest's FAULT
+ * request, rsi = a driver-physical frame | memtype (DEVFILE_MT_*, low
+ * bits), rdx = 1 for writable. The frame must be the driver VM's own RAM
+ * or MMIO. It is mapped into the requesting guest's device window;
+ * returns the guest-physical address for the stub to insert.
+ */
+static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
+{
+	u32 mt = frame & 3, smt;
+	struct s2_lookup l;
+	struct vm *g;
+	u64 gpa;
+
+	frame &= ~(PAGE_SIZE - 1);
+	if (taken_slot(vcpu, i) || mt > DEVFILE_MT_WC)
+		return DEVIRT_EINVAL;
+	if (!s2_translate(&vcpu->vm->s2, frame, &l) || l.hpa != frame ||
+	    (frame >= df.window_base && frame < df.window_base + WINDOW_SIZE))
+		return DEVIRT_EFAULT; /* not the driver VM's own */
+	g = df.slot[i].vm;
+	spin_lock(&df.lock);
+	gpa = df.devwin_next[g->id];
+	if (gpa >= GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE) {
+		spin_unlock(&df.lock);
+		return DEVIRT_ENOMEM;
+	}
+	df.devwin_next[g->id] += PAGE_SIZE;
+	spin_unlock(&df.lock);
+	smt = mt == DEVFILE_MT_UC ? S2_MT_UC :
+	      mt == DEVFILE_MT_WC ? S2_MT_WC :
+				    S2_MT_WB;
+	if (s2_map(&g->s2, gpa, frame, PAGE_SIZE,
+		   writable ? S2_PERM_R | S2_PERM_W : S2_PERM_R, smt))
+		return DEVIRT_ENOMEM;
+	__atomic_add_fetch(&g->df_guest_pages, 1, __ATOMIC_RELAXED);
+	return (s64)gpa;
+}
+
+/*
+ * GUNMAP (user guest, on its own CPU): rdi = guest-physical address in its
+ * device window, rsi = pages. The frames leave its second-level tables
+ * and its TLB before the call returns.
+ */
+static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
+{
+	struct vm *g = vcpu->vm;
+	u64 n = 0;
+
+	if (g->role != VM_ROLE_GUEST || (gpa & (PAGE_SIZE - 1)) ||
+	    gpa < GUEST_DEVWIN_BASE || pages > GUEST_DEVWIN_PAGES ||
+	    gpa + pages * PAGE_SIZE >
+		    GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
+		return DEVIRT_EINVAL;
+	for (u64 p = 0; p < pages; p++) {
+		struct s2_lookup l;
+
+		if (!s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l))
+			continue;
+		s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+		n++;
+	}
+	arch->s2_flush(vcpu);
+	__atomic_sub_fetch(&g->df_guest_pages, n, __ATOMIC_RELAXED);
+	return (s64)n;
+}
+
+/* INFO (any VM): rdi = struct devirt_devfile_info, rsi = its size. */
+static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
+{
+	struct devirt_devfile_info info;
+	struct vm *vm = vcpu->vm;
+
+	if (size < sizeof(info))
+		return DEVIRT_EINVAL;
+	memset(&info, 0, sizeof(info));
+	info.attached = df.ring != NULL;
+	info.calls = vm->df_calls;
+	info.async = vm->df_async;
+	info.inflight = vm->df_inflight;
+	info.window_pages = vm->df_window_pages;
+	info.guest_pages = vm->df_guest_pages;
+	info.exits = vcpu->exits;
+	return gva_write(vcpu, gva, &info, sizeof(info));
+}
+
+s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2)
+{
+	switch (nr) {
+	case DEVIRT_HC_DEVFILE_ATTACH:
+		return hc_attach(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_CALL:
+		return hc_call(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_FETCH:
+		return hc_fetch(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_REGISTER:
+		return hc_register(vcpu, a0);
+	case DEVIRT_HC_DEVFILE_MAP:
+		return hc_map(vcpu, a0, a1, a2);
+	case DEVIRT_HC_DEVFILE_COMPLETE:
+		return hc_complete(vcpu, a0);
+	case DEVIRT_HC_DEVFILE_GMAP:
+		return hc_gmap(vcpu, a0, a1, a2);
+	case DEVIRT_HC_DEVFILE_GUNMAP:
+		return hc_gunmap(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_INFO:
+		return hc_info(vcpu, a0, a1);
+	default:
+		return DEVIRT_ENOSYS;
+	}
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The request ring between the hypervisor and the shim in the driver VM
+ * (hypercall transport; docs/devfile.md). The shim allocates it in its own
+ * memory, physically contiguous, and hands it over with
+ * DEVIRT_HC_DEVFILE_ATTACH. The hypervisor copies each guest request into
+ * a free slot, notifies the driver VM with the shim's vector, and waits
+ * for the slot to be done; the shim runs the operation in the requesting
+ * guest's mirror and completes it with DEVIRT_HC_DEVFILE_COMPLETE.
+ *
+ * The slot's state is the only field both sides write. The driver VM can
+ * write anything into the ring: the hypervisor copies what it needs out
+ * and checks it (it never trusts the ring for where guest memory is).
+ */
+#ifndef DEVFILE_RING_H
+#define DEVFILE_RING_H
+
+#include "proto.h"
+
+#define DEVFILE_RING_MAGIC 0x474e5244u /* "DRNG" */
+#define DEVFILE_RING_SLOTS 32
+
+enum devfile_slot_state {
+	DEVFILE_SLOT_FREE = 0,
+	DEVFILE_SLOT_FILLING = 1, /* the hypervisor is writing the request */
+	DEVFILE_SLOT_SUBMITTED = 2, /* for the shim to take */
+	DEVFILE_SLOT_TAKEN = 3, /* the shim runs it */
+	DEVFILE_SLOT_DONE = 4, /* resp is final (set by COMPLETE) */
+};
+
+struct devfile_slot {
+	unsigned int state; /* enum devfile_slot_state */
+	unsigned int vm_id; /* the requesting VM */
+	/* Identifies the requesting process: its page-table root. */
+	unsigned long long mm_key;
+	struct devfile_req req;
+	struct devfile_resp resp;
+};
+
+struct devfile_ring {
+	unsigned int magic; /* DEVFILE_RING_MAGIC, set by the shim */
+	unsigned int nr_slots; /* DEVFILE_RING_SLOTS */
+	unsigned int vector; /* the shim's interrupt vector */
+	unsigned int pad;
+	/*
+	 * Filled by the hypervisor at attach: the driver-physical window
+	 * where guest pages appear during an operation (DEVFILE_MAP).
+	 */
+	unsigned long long window_base;
+	unsigned long long window_pages_per_slot;
+	struct devfile_slot slot[DEVFILE_RING_SLOTS];
+};
+
+#endif
