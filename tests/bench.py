@@ -13,6 +13,8 @@ run; the ratio is what counts, not TCG's absolute seconds.
 
 DEVIRT_BENCH_RUNS (default 3) sets the runs per image; DEVIRT_BENCH_VMX=1
 also measures the VMX back end under Bochs (several minutes per boot).
+The other half of `make bench`, a user guest against the driver VM, is
+tests/bench_guests.py.
 """
 
 import json

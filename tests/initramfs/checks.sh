@@ -142,7 +142,8 @@ loc_total() {
 	}' "$PROC/interrupts"
 }
 
-# With devirt_bench=1 on the command line: run /bin/membench with
+# With devirt_bench=1 on the command line: wait devirt_bench_delay
+# seconds (default 0), print DEVIRT-BENCH-START, run /bin/membench with
 # devirt_bench_scale (default 1), forward its output line by line, then
 # DEVIRT-CHECK bench=<exit status>, or "absent" without the program.
 run_bench() {
@@ -152,6 +153,14 @@ run_bench() {
 		return 0
 	fi
 	scale=$(cmdline_arg devirt_bench_scale)
+	# Idle first, so that a benchmark in another VM can run alone
+	# (tests/bench_guests.py).
+	delay=$(cmdline_arg devirt_bench_delay)
+	case "$delay" in
+	"" | *[!0-9]*) ;;
+	*) sleep "$delay" ;;
+	esac
+	say "DEVIRT-BENCH-START scale=${scale:-1}"
 	/bin/membench "${scale:-1}" >/tmp/membench.out 2>&1
 	rc=$?
 	while IFS= read -r line; do
@@ -168,4 +177,30 @@ alive_loop() {
 		n=$((n + 1))
 		sleep 2
 	done
+}
+
+# run_devfile_suite KEY: run /bin/devfile_suite (docs/devfile-testdev.md)
+# with the kernel command line's devfile_tests (its -t) and devfile_ops
+# (its -n), forward its lines as they come, then print
+# DEVIRT-CHECK KEY=<failures>: the N of "DEVFILE-SUITE done failures=N",
+# "incomplete" when that line never came, "absent" without the program.
+run_devfile_suite() {
+	if [ ! -x /bin/devfile_suite ]; then
+		check "$1" absent
+		return 0
+	fi
+	set -- "$1"
+	_t=$(cmdline_arg devfile_tests)
+	_n=$(cmdline_arg devfile_ops)
+	[ -n "$_t" ] && set -- "$@" -t "$_t"
+	[ -n "$_n" ] && set -- "$@" -n "$_n"
+	_key=$1
+	shift
+	/bin/devfile_suite "$@" 2>&1 | tee /tmp/devfile_suite.out |
+		while IFS= read -r line; do
+			say "$line"
+		done
+	_f=$(sed -n 's/^DEVFILE-SUITE done failures=\([0-9]*\)$/\1/p' \
+		/tmp/devfile_suite.out | tail -n 1)
+	check "$_key" "${_f:-incomplete}"
 }
