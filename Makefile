@@ -81,11 +81,20 @@ $(BUILD)/cpuid $(BUILD)/membench: $(BUILD)/%: tests/guest/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
-# Both test modules come from one Kbuild run in a copy of tests/modules.
+# The device-file test suite (docs/devfile-testdev.md): both VMs' /bin.
+$(BUILD)/devfile_suite: tests/guest/devfile_suite.c \
+		tests/modules/devfile_testdev.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -static -O2 -Wall -Wextra -pthread -Itests/modules \
+		-o $@ $<
+
+# The test modules come from one Kbuild run in a copy of tests/modules.
 MODDIR := $(BUILD)/modules
 MOD_SRCS := tests/modules/Kbuild tests/modules/devirt_hc.h \
-	tests/modules/devirt_test.c tests/modules/devirt_guest_test.c
-$(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko &: $(MOD_SRCS) \
+	tests/modules/devirt_test.c tests/modules/devirt_guest_test.c \
+	tests/modules/devfile_testdev.c tests/modules/devfile_testdev.h
+$(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
+		$(MODDIR)/devfile_testdev.ko &: $(MOD_SRCS) \
 		vmm/include/devirt/hypercall.h $(CACHE)/kernel.mk
 	@mkdir -p $(MODDIR)
 	$(Q)cp $(MOD_SRCS) $(MODDIR)/
@@ -94,15 +103,17 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko &: $(MOD_SRCS) \
 
 # /init scripts share tests/initramfs/checks.sh at /lib/devirt/checks.sh.
 INITRD_COMMON := tests/initramfs/checks.sh:/lib/devirt/checks.sh \
-	$(BUILD)/cpuid:/bin/cpuid $(BUILD)/membench:/bin/membench
+	$(BUILD)/cpuid:/bin/cpuid $(BUILD)/membench:/bin/membench \
+	$(BUILD)/devfile_suite:/bin/devfile_suite
 INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
-	tools/mkinitrd.sh
+	$(BUILD)/devfile_suite tools/mkinitrd.sh
 
 $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
-		$(MODDIR)/devirt_test.ko
+		$(MODDIR)/devirt_test.ko $(MODDIR)/devfile_testdev.ko
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-driver \
 		$(INITRD_COMMON) \
-		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko
+		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko \
+		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko
 
 # A user guest's initramfs (the same stock kernel boots it).
 $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
