@@ -245,12 +245,15 @@ static ssize_t pipe_write(const char __user *ubuf, size_t count)
 	return done;
 }
 
-static void fifo_reset(void)
+/* Interruptible: a reader may hold the lock while its copy waits. */
+static int fifo_reset(void)
 {
-	mutex_lock(&dt_fifo_lock);
+	if (mutex_lock_interruptible(&dt_fifo_lock))
+		return -ERESTARTSYS;
 	dt_fifo_head = 0;
 	WRITE_ONCE(dt_fifo_len, 0);
 	mutex_unlock(&dt_fifo_lock);
+	return 0;
 }
 
 /* ---- file operations ---------------------------------------------------- */
@@ -322,17 +325,19 @@ static int dt_fasync(int fd, struct file *file, int on)
 
 /* ---- ioctls ------------------------------------------------------------- */
 
-static void dt_reset(void)
+static int dt_reset(void)
 {
+	if (fifo_reset())
+		return -ERESTARTSYS;
 	memset(dt_buf, 0, DEVFILE_TEST_BUF_SIZE);
 	memset(dt_mmio, 0, DEVFILE_TEST_MMIO_SIZE);
-	fifo_reset();
 	atomic64_set(&dt_value, 0);
 	atomic64_set(&dt_cnt.total_opens, 0);
 	atomic64_set(&dt_cnt.total_releases, 0);
 	atomic64_set(&dt_cnt.reads, 0);
 	atomic64_set(&dt_cnt.writes, 0);
 	atomic64_set(&dt_cnt.ioctls, 0);
+	return 0;
 }
 
 static long ioc_get_info(void __user *argp)
@@ -428,8 +433,7 @@ static long dt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	atomic64_inc(&dt_cnt.ioctls);
 	switch (cmd) {
 	case DEVFILE_TEST_IOC_RESET:
-		dt_reset();
-		return 0;
+		return dt_reset();
 	case DEVFILE_TEST_IOC_GET_INFO:
 		return ioc_get_info(argp);
 	case DEVFILE_TEST_IOC_SET_VALUE:
