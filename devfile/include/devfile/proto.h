@@ -16,7 +16,12 @@
 #define DEVFILE_PROTO_H
 
 #define DEVFILE_PROTO_MAJOR 1
-#define DEVFILE_PROTO_MINOR 0
+/*
+ * Minor 1 (compatible with 0, whose peers ignore the additions): OPEN
+ * returns DEVFILE_OPEN_* in v[0], MMAP returns DEVFILE_MAP_* in v[1], and
+ * requests may carry DEVFILE_REQ_COMPAT.
+ */
+#define DEVFILE_PROTO_MINOR 1
 #define DEVFILE_MAGIC 0x31465644u /* "DVF1", little-endian */
 
 #define DEVFILE_NAME_MAX 64 /* device name under /dev, NUL included */
@@ -35,7 +40,8 @@ enum devfile_op {
 	 * -> 0, or -ENOENT past the last one. */
 	DEVFILE_OP_LIST = 1,
 	/* Open exported device req->name with O_* flags a[0]. -> 0, the
-	 * handle in resp->handle. */
+	 * handle in resp->handle, v[0] = DEVFILE_OPEN_* (how the real file
+	 * treats positions, so that the stub's file can match it). */
 	DEVFILE_OP_OPEN = 2,
 	/* Close the handle. -> 0 */
 	DEVFILE_OP_RELEASE = 3,
@@ -58,7 +64,7 @@ enum devfile_op {
 	DEVFILE_OP_FASYNC = 9,
 	/* Map a[1] bytes at page offset a[2] of the file, a[3] = PROT_*,
 	 * a[4] = MAP_* flags, a[0] = the caller's vma start. -> 0,
-	 * v[0] = a mapping id for FAULT and MUNMAP. */
+	 * v[0] = a mapping id for FAULT and MUNMAP, v[1] = DEVFILE_MAP_*. */
 	DEVFILE_OP_MMAP = 10,
 	/* Page a[1] (index from the mapping's start) of mapping a[0] was
 	 * touched, a[2] = 1 for a write. -> 0, v[0] = the frame to map
@@ -75,17 +81,27 @@ enum devfile_op {
 #define DEVFILE_MT_UC 1u
 #define DEVFILE_MT_WC 2u
 
+/* OPEN v[0]: properties of the real file (its FMODE_* bits). */
+#define DEVFILE_OPEN_STREAM 1u /* stream_open(): no position at all */
+#define DEVFILE_OPEN_NOLSEEK 2u /* llseek gives -ESPIPE */
+#define DEVFILE_OPEN_NOPREAD 4u /* pread gives -ESPIPE */
+#define DEVFILE_OPEN_NOPWRITE 8u /* pwrite gives -ESPIPE */
+
+/* MMAP v[1]: properties of the real mapping. */
+#define DEVFILE_MAP_NOSPLIT 1u /* the driver refuses to split it */
+
 /* Request flags. */
 #define DEVFILE_REQ_NONBLOCK 1u /* the caller's file is O_NONBLOCK */
+#define DEVFILE_REQ_COMPAT 2u /* a 32-bit caller: IOCTL is compat_ioctl */
 
 /*
  * Errors are Linux errno values, negated in ret, so that a driver's own
  * error reaches the guest process unchanged. The protocol itself uses:
  */
-#define DEVFILE_EPERM 1 /* the caller may not (CPL, foreign handle) */
+#define DEVFILE_EPERM 1 /* the caller may not (CPL) */
 #define DEVFILE_ENOENT 2 /* no such exported device */
 #define DEVFILE_EINTR 4 /* interrupted: the caller had a signal */
-#define DEVFILE_EBADF 9 /* unknown, stale or closed handle */
+#define DEVFILE_EBADF 9 /* unknown, stale, closed or foreign handle */
 #define DEVFILE_EAGAIN 11
 #define DEVFILE_ENOMEM 12
 #define DEVFILE_EFAULT 14 /* an address the caller does not map */
@@ -102,7 +118,9 @@ enum devfile_op {
 /*
  * Handles are opaque to the stub. The shim encodes a slot and a
  * generation, so a stale or forged handle is refused (-EBADF) instead of
- * reaching another file.
+ * reaching another file. Each client (guest) has its own handle table:
+ * another client's handle is unknown to it (-EBADF too, which does not
+ * tell it that the handle exists elsewhere).
  */
 #define DEVFILE_HANDLE_NONE 0ULL
 

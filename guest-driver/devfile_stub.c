@@ -1,0 +1,785 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * devfile_stub - stub device files in a user guest (issue 4;
+ * docs/devfile.md). At load it asks the transport for the devices the
+ * driver VM exports (DEVFILE_OP_LIST) and creates a character device for
+ * each, with the same name under /dev. Every file operation on one of
+ * them becomes a request (devfile/include/devfile/proto.h) that the shim
+ * in the driver VM runs on the real device file:
+ *
+ *   open/release, read/write (user pointer, count, position), llseek,
+ *   unlocked_ioctl/compat_ioctl (cmd and arg untouched: no per-ioctl
+ *   code), poll (armed; DEVFILE_NOTE_POLL wakes the file's queue), fasync
+ *   (local fasync_helper; DEVFILE_NOTE_SIGIO raises SIGIO here), mmap (a
+ *   VM_PFNMAP vma whose pages come from DEVFILE_OP_FAULT, zero copy).
+ *
+ *   insmod devfile_stub.ko transport=loopback prefix=fwd/
+ *
+ * Transports (transport=):
+ *   loopback   the shim (devfile_shim.ko) in this same kernel, called
+ *              directly in the calling process's context; for tests.
+ *   hypercall  the hypervisor (not implemented yet: -ENODEV).
+ * prefix= is put before each device's name (loopback: the real node
+ * exists already; "fwd/" gives /dev/fwd/<name>). real_numbers=1 (default)
+ * gives each device its real major:minor when free here, else a dynamic
+ * one.
+ */
+#define pr_fmt(fmt) "devfile_stub: " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/fs.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/poll.h>
+#include <linux/wait.h>
+#include <linux/hashtable.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/compat.h>
+#include <linux/sched/mm.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include <devfile/proto.h>
+#include "devfile_shim.h"
+
+#define STUB_MAX_DEVICES 64
+
+static char *transport = "hypercall";
+module_param(transport, charp, 0444);
+MODULE_PARM_DESC(transport, "loopback | hypercall");
+static char *prefix = "";
+module_param(prefix, charp, 0444);
+MODULE_PARM_DESC(prefix, "put before each device name, e.g. fwd/");
+static bool real_numbers = true;
+module_param(real_numbers, bool, 0444);
+MODULE_PARM_DESC(real_numbers, "use the real major:minor when free");
+
+/* ---- transports ----------------------------------------------------------- */
+
+struct stub_transport {
+	const char *name;
+	int (*attach)(void);
+	void (*detach)(void);
+	/* Run req, fill resp; may sleep. Returns 0 or a transport error. */
+	int (*call)(const struct devfile_req *req, struct devfile_resp *resp);
+};
+
+static void stub_note(void *priv, const struct devfile_note_msg *note);
+
+/*
+ * Loopback: the shim in this kernel, called directly. The request runs in
+ * the calling process's own context, so the driver's copy_{from,to}_user
+ * reach the caller's memory as they will through the mirror. The shim is
+ * looked up with symbol_get(): the stub loads without it.
+ */
+static devfile_execute_fn lb_execute;
+static devfile_client_create_fn lb_create;
+static devfile_client_destroy_fn lb_destroy;
+static struct devfile_client *lb_client;
+
+static void lb_put_symbols(void)
+{
+	if (lb_execute)
+		symbol_put(devfile_shim_execute);
+	if (lb_create)
+		symbol_put(devfile_shim_client_create);
+	if (lb_destroy)
+		symbol_put(devfile_shim_client_destroy);
+	lb_execute = NULL;
+	lb_create = NULL;
+	lb_destroy = NULL;
+}
+
+static int lb_attach(void)
+{
+	lb_execute = symbol_get(devfile_shim_execute);
+	lb_create = symbol_get(devfile_shim_client_create);
+	lb_destroy = symbol_get(devfile_shim_client_destroy);
+	if (!lb_execute || !lb_create || !lb_destroy) {
+		lb_put_symbols();
+		pr_err("loopback: devfile_shim is not loaded\n");
+		return -ENODEV;
+	}
+	/*
+	 * The mirror, where the shim makes the real mappings, is the address
+	 * space of the process loading this module (insmod): it outlives the
+	 * process, and no stub user maps in it.
+	 */
+	lb_client = lb_create("stub-loopback", stub_note, NULL, current->mm);
+	if (IS_ERR(lb_client)) {
+		int ret = PTR_ERR(lb_client);
+
+		lb_client = NULL;
+		lb_put_symbols();
+		return ret;
+	}
+	return 0;
+}
+
+static void lb_detach(void)
+{
+	if (lb_client)
+		lb_destroy(lb_client);
+	lb_client = NULL;
+	lb_put_symbols();
+}
+
+static int lb_call(const struct devfile_req *req, struct devfile_resp *resp)
+{
+	lb_execute(req, resp, lb_client);
+	return 0;
+}
+
+/*
+ * Hypercall: NOT IMPLEMENTED YET. The hypervisor side (request ring,
+ * notifications, guest-page windows; devfile/include/devfile/ring.h) is
+ * being designed; until then this transport refuses to attach.
+ */
+static int hc_attach(void)
+{
+	pr_err("hypercall transport: not implemented yet\n");
+	return -ENODEV;
+}
+
+static void hc_detach(void)
+{
+}
+
+static int hc_call(const struct devfile_req *req, struct devfile_resp *resp)
+{
+	return -ENODEV;
+}
+
+static const struct stub_transport stub_transports[] = {
+	{ "loopback", lb_attach, lb_detach, lb_call },
+	{ "hypercall", hc_attach, hc_detach, hc_call },
+};
+
+static const struct stub_transport *stub_tp;
+
+/* ---- requests ------------------------------------------------------------- */
+
+static atomic64_t stub_seq;
+static atomic64_t stub_nr_notes[3];
+
+static void stub_req_init(struct devfile_req *req, unsigned int op, u64 handle,
+			  struct file *file)
+{
+	memset(req, 0, sizeof(*req));
+	req->magic = DEVFILE_MAGIC;
+	req->major = DEVFILE_PROTO_MAJOR;
+	req->minor = DEVFILE_PROTO_MINOR;
+	req->op = op;
+	req->seq = atomic64_inc_return(&stub_seq);
+	req->handle = handle;
+	if (file && (file->f_flags & O_NONBLOCK))
+		req->flags |= DEVFILE_REQ_NONBLOCK;
+}
+
+/* Send req; the operation's result (>= 0) or -errno. */
+static long stub_send(const struct devfile_req *req, struct devfile_resp *resp)
+{
+	int ret = stub_tp->call(req, resp);
+
+	if (ret)
+		return ret;
+	if (resp->seq != req->seq)
+		return -EPROTO;
+	if (resp->ret < -MAX_ERRNO)
+		return -EIO;
+	return resp->ret;
+}
+
+/* ---- devices and open files ----------------------------------------------- */
+
+struct stub_dev {
+	char name[DEVFILE_NAME_MAX]; /* the exported name */
+	umode_t mode;
+	dev_t devt;
+	bool region; /* devt's region is registered */
+	bool cdev_added;
+	struct cdev cdev;
+	struct device *dev;
+};
+
+struct stub_file {
+	struct stub_dev *sd;
+	u64 handle;
+	wait_queue_head_t wq; /* pollers; DEVFILE_NOTE_POLL wakes them */
+	struct fasync_struct *fasync; /* DEVFILE_NOTE_SIGIO signals them */
+	struct hlist_node node; /* in stub_files, by handle */
+	struct rcu_head rcu;
+};
+
+static struct class *stub_class;
+static struct stub_dev *stub_devs;
+static unsigned int stub_ndevs;
+
+/* Open files by handle, for notifications (which may come in any context). */
+static DEFINE_HASHTABLE(stub_files, 8);
+static DEFINE_SPINLOCK(stub_files_lock);
+
+static int stub_band(unsigned int ev)
+{
+	__poll_t e = (__force __poll_t)ev;
+
+	if (e & (EPOLLIN | EPOLLRDNORM))
+		return POLL_IN;
+	if (e & (EPOLLOUT | EPOLLWRNORM))
+		return POLL_OUT;
+	if (e & EPOLLPRI)
+		return POLL_PRI;
+	if (e & EPOLLERR)
+		return POLL_ERR;
+	if (e & EPOLLHUP)
+		return POLL_HUP;
+	if (e & EPOLLMSG)
+		return POLL_MSG;
+	return POLL_IN;
+}
+
+static void stub_note(void *priv, const struct devfile_note_msg *note)
+{
+	struct stub_file *sf;
+
+	if (note->type < ARRAY_SIZE(stub_nr_notes))
+		atomic64_inc(&stub_nr_notes[note->type]);
+	rcu_read_lock();
+	hash_for_each_possible_rcu(stub_files, sf, node, note->handle)
+	{
+		if (sf->handle != note->handle)
+			continue;
+		if (note->type == DEVFILE_NOTE_POLL)
+			/* Unkeyed: every poller polls again, and so re-arms. */
+			wake_up_all(&sf->wq);
+		else if (note->type == DEVFILE_NOTE_SIGIO)
+			kill_fasync(&sf->fasync, SIGIO,
+				    stub_band(note->events));
+		break;
+	}
+	rcu_read_unlock();
+}
+
+#define STUB_OPEN_FLAGS \
+	(O_ACCMODE | O_NONBLOCK | O_APPEND | O_DSYNC | __O_SYNC | O_EXCL)
+
+static int stub_open(struct inode *inode, struct file *file)
+{
+	struct stub_dev *sd =
+		container_of(inode->i_cdev, struct stub_dev, cdev);
+	struct devfile_resp resp;
+	struct devfile_req req;
+	struct stub_file *sf;
+	long ret;
+
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	if (!sf)
+		return -ENOMEM;
+	sf->sd = sd;
+	init_waitqueue_head(&sf->wq);
+	stub_req_init(&req, DEVFILE_OP_OPEN, DEVFILE_HANDLE_NONE, file);
+	req.a[0] = file->f_flags & STUB_OPEN_FLAGS;
+	strscpy(req.name, sd->name, sizeof(req.name));
+	ret = stub_send(&req, &resp);
+	if (ret < 0) {
+		kfree(sf);
+		return ret;
+	}
+	sf->handle = resp.handle;
+	/* Positions behave as the real file's do. */
+	if (resp.v[0] & DEVFILE_OPEN_STREAM) {
+		stream_open(inode, file);
+	} else {
+		if (resp.v[0] & DEVFILE_OPEN_NOLSEEK)
+			file->f_mode &= ~FMODE_LSEEK;
+		if (resp.v[0] & DEVFILE_OPEN_NOPREAD)
+			file->f_mode &= ~FMODE_PREAD;
+		if (resp.v[0] & DEVFILE_OPEN_NOPWRITE)
+			file->f_mode &= ~FMODE_PWRITE;
+	}
+	file->private_data = sf;
+	spin_lock(&stub_files_lock);
+	hash_add_rcu(stub_files, &sf->node, sf->handle);
+	spin_unlock(&stub_files_lock);
+	return 0;
+}
+
+static int stub_release(struct inode *inode, struct file *file)
+{
+	struct stub_file *sf = file->private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long ret;
+
+	spin_lock(&stub_files_lock);
+	hash_del_rcu(&sf->node);
+	spin_unlock(&stub_files_lock);
+	stub_req_init(&req, DEVFILE_OP_RELEASE, sf->handle, NULL);
+	ret = stub_send(&req, &resp);
+	if (ret < 0)
+		pr_warn_ratelimited("release of %s: %ld\n", sf->sd->name, ret);
+	kfree_rcu(sf, rcu);
+	return 0;
+}
+
+static ssize_t stub_rw(struct file *file, unsigned int op, u64 buf,
+		       size_t count, loff_t *ppos)
+{
+	struct stub_file *sf = file->private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long ret;
+
+	stub_req_init(&req, op, sf->handle, file);
+	req.a[0] = buf; /* the caller's pointer, untouched */
+	req.a[1] = count;
+	req.a[2] = ppos ? *ppos : 0;
+	ret = stub_send(&req, &resp);
+	if (ret >= 0 && ppos)
+		*ppos = resp.v[0];
+	return ret;
+}
+
+static ssize_t stub_read(struct file *file, char __user *buf, size_t count,
+			 loff_t *ppos)
+{
+	return stub_rw(file, DEVFILE_OP_READ, (uintptr_t)buf, count, ppos);
+}
+
+static ssize_t stub_write(struct file *file, const char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	return stub_rw(file, DEVFILE_OP_WRITE, (uintptr_t)buf, count, ppos);
+}
+
+static loff_t stub_llseek(struct file *file, loff_t off, int whence)
+{
+	struct stub_file *sf = file->private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long ret;
+
+	stub_req_init(&req, DEVFILE_OP_LLSEEK, sf->handle, file);
+	req.a[0] = off;
+	req.a[1] = whence;
+	req.a[2] = file->f_pos;
+	ret = stub_send(&req, &resp);
+	if (ret < 0)
+		return ret;
+	file->f_pos = resp.v[0];
+	return file->f_pos;
+}
+
+static long stub_do_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg, bool compat)
+{
+	struct stub_file *sf = file->private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+
+	stub_req_init(&req, DEVFILE_OP_IOCTL, sf->handle, file);
+	if (compat)
+		req.flags |= DEVFILE_REQ_COMPAT;
+	req.a[0] = cmd;
+	req.a[1] = arg; /* a value or a user pointer: untouched */
+	return stub_send(&req, &resp);
+}
+
+static long stub_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	return stub_do_ioctl(file, cmd, arg, false);
+}
+
+static long stub_compat_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	return stub_do_ioctl(file, cmd, arg, true);
+}
+
+static __poll_t stub_poll(struct file *file, poll_table *wait)
+{
+	struct stub_file *sf = file->private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long ret;
+
+	poll_wait(file, &sf->wq, wait);
+	stub_req_init(&req, DEVFILE_OP_POLL, sf->handle, file);
+	req.a[0] = (__force u32)poll_requested_events(wait) & 0xffff;
+	/*
+	 * A poller that may sleep arms the shim: the next wake-up of the real
+	 * file notifies, and wakes sf->wq. Pollers poll again after every
+	 * wake-up (with wait set), which arms again.
+	 */
+	req.a[1] = wait ? DEVFILE_POLL_ARM : 0;
+	ret = stub_send(&req, &resp);
+	if (ret < 0)
+		return EPOLLERR;
+	return (__force __poll_t)(u32)ret;
+}
+
+static int stub_fasync(int fd, struct file *file, int on)
+{
+	struct stub_file *sf = file->private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long ret;
+
+	ret = fasync_helper(fd, file, on, &sf->fasync);
+	if (ret <= 0)
+		return ret; /* an error, or no change */
+	stub_req_init(&req, DEVFILE_OP_FASYNC, sf->handle, file);
+	req.a[0] = !!on;
+	ret = stub_send(&req, &resp);
+	if (ret < 0 && on) {
+		fasync_helper(fd, file, 0, &sf->fasync);
+		return ret;
+	}
+	return 0;
+}
+
+/* ---- mmap ----------------------------------------------------------------- */
+
+/* One forwarded MMAP, shared by the vmas made from it (split, fork). */
+struct stub_map {
+	refcount_t ref;
+	u64 handle;
+	u64 id; /* the shim's mapping id */
+	unsigned long pgoff; /* of the first page of the MMAP */
+	unsigned long may; /* VM_READ | VM_WRITE | VM_EXEC it was made with */
+	bool nosplit;
+};
+
+static void stub_vm_open(struct vm_area_struct *vma)
+{
+	struct stub_map *sm = vma->vm_private_data;
+
+	refcount_inc(&sm->ref);
+}
+
+static void stub_vm_close(struct vm_area_struct *vma)
+{
+	struct stub_map *sm = vma->vm_private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long ret;
+
+	if (!refcount_dec_and_test(&sm->ref))
+		return;
+	stub_req_init(&req, DEVFILE_OP_MUNMAP, sm->handle, NULL);
+	req.a[0] = sm->id;
+	ret = stub_send(&req, &resp);
+	if (ret < 0)
+		pr_warn_ratelimited("munmap of mapping %llu: %ld\n", sm->id,
+				    ret);
+	kfree(sm);
+}
+
+static int stub_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	struct stub_map *sm = vma->vm_private_data;
+
+	return sm->nosplit ? -EINVAL : 0;
+}
+
+/* The real mapping has the rights of the MMAP: no more here either. */
+static int stub_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, unsigned long newflags)
+{
+	struct stub_map *sm = vma->vm_private_data;
+
+	if (newflags & (VM_READ | VM_WRITE | VM_EXEC) & ~sm->may)
+		return -EACCES;
+	return 0;
+}
+
+static vm_fault_t stub_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct stub_map *sm = vma->vm_private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	pgprot_t prot = vma->vm_page_prot;
+	long ret;
+
+	stub_req_init(&req, DEVFILE_OP_FAULT, sm->handle, NULL);
+	req.a[0] = sm->id;
+	req.a[1] = vmf->pgoff - sm->pgoff;
+	req.a[2] = !!(vmf->flags & FAULT_FLAG_WRITE);
+	ret = stub_send(&req, &resp);
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	if (ret < 0)
+		return VM_FAULT_SIGBUS;
+	if (resp.v[1] == DEVFILE_MT_UC)
+		prot = pgprot_noncached(prot);
+	else if (resp.v[1] == DEVFILE_MT_WC)
+		prot = pgprot_writecombine(prot);
+	/* The real driver's frame itself: zero copy, both directions. */
+	return vmf_insert_pfn_prot(vma, vmf->address, PHYS_PFN(resp.v[0]),
+				   prot);
+}
+
+static const struct vm_operations_struct stub_vm_ops = {
+	.open = stub_vm_open,
+	.close = stub_vm_close,
+	.may_split = stub_vm_may_split,
+	.mprotect = stub_vm_mprotect,
+	.fault = stub_vm_fault,
+};
+
+static int stub_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct stub_file *sf = file->private_data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	struct stub_map *sm;
+	unsigned long prot = 0;
+	long ret;
+
+	/*
+	 * The vma holds frames of the driver VM (VM_PFNMAP): it cannot be
+	 * copy-on-write. A private mapping must stay read-only.
+	 */
+	if (!(vma->vm_flags & VM_SHARED)) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EINVAL;
+		vma->vm_flags &= ~VM_MAYWRITE;
+	}
+	if (vma->vm_flags & VM_READ)
+		prot |= PROT_READ;
+	if (vma->vm_flags & VM_WRITE)
+		prot |= PROT_WRITE;
+	if (vma->vm_flags & VM_EXEC)
+		prot |= PROT_EXEC;
+	sm = kzalloc(sizeof(*sm), GFP_KERNEL);
+	if (!sm)
+		return -ENOMEM;
+	stub_req_init(&req, DEVFILE_OP_MMAP, sf->handle, file);
+	req.a[0] = vma->vm_start;
+	req.a[1] = vma->vm_end - vma->vm_start;
+	req.a[2] = vma->vm_pgoff;
+	req.a[3] = prot;
+	req.a[4] = (vma->vm_flags & VM_SHARED) ? MAP_SHARED : MAP_PRIVATE;
+	ret = stub_send(&req, &resp);
+	if (ret < 0) {
+		kfree(sm);
+		return ret;
+	}
+	refcount_set(&sm->ref, 1);
+	sm->handle = sf->handle;
+	sm->id = resp.v[0];
+	sm->pgoff = vma->vm_pgoff;
+	sm->may = vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC);
+	sm->nosplit = resp.v[1] & DEVFILE_MAP_NOSPLIT;
+	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_ops = &stub_vm_ops;
+	vma->vm_private_data = sm;
+	return 0;
+}
+
+static const struct file_operations stub_fops = {
+	.owner = THIS_MODULE,
+	.open = stub_open,
+	.release = stub_release,
+	.read = stub_read,
+	.write = stub_write,
+	.llseek = stub_llseek,
+	.unlocked_ioctl = stub_ioctl,
+	.compat_ioctl = stub_compat_ioctl,
+	.poll = stub_poll,
+	.fasync = stub_fasync,
+	.mmap = stub_mmap,
+};
+
+/* ---- the device nodes ---------------------------------------------------- */
+
+/*
+ * devtmpfs names the node after the device, whose '/' the driver core
+ * turned into '!' ("dri/card0" -> "dri!card0" -> /dev/dri/card0); this
+ * gives it the real node's permissions.
+ */
+static char *stub_devnode(struct device *dev, umode_t *mode)
+{
+	struct stub_dev *sd = dev_get_drvdata(dev);
+
+	if (mode && sd)
+		*mode = (sd->mode & 0777) ?: 0600;
+	return NULL;
+}
+
+static int stub_add_device(struct stub_dev *sd, u64 major, u64 minor)
+{
+	dev_t real = MKDEV(major, minor);
+	int ret = -EBUSY;
+
+	if (real_numbers && major && major < (1u << MINORBITS) &&
+	    MAJOR(real) == major && MINOR(real) == minor)
+		ret = register_chrdev_region(real, 1, "devfile");
+	if (!ret)
+		sd->devt = real;
+	else
+		ret = alloc_chrdev_region(&sd->devt, 0, 1, "devfile");
+	if (ret)
+		return ret;
+	sd->region = true;
+	cdev_init(&sd->cdev, &stub_fops);
+	sd->cdev.owner = THIS_MODULE;
+	ret = cdev_add(&sd->cdev, sd->devt, 1);
+	if (ret)
+		return ret;
+	sd->cdev_added = true;
+	sd->dev = device_create(stub_class, NULL, sd->devt, sd, "%s%s", prefix,
+				sd->name);
+	if (IS_ERR(sd->dev)) {
+		ret = PTR_ERR(sd->dev);
+		sd->dev = NULL;
+		return ret;
+	}
+	pr_info("/dev/%s%s (%u:%u) forwards %s (%llu:%llu)\n", prefix, sd->name,
+		MAJOR(sd->devt), MINOR(sd->devt), sd->name, major, minor);
+	return 0;
+}
+
+static void stub_remove_devices(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < stub_ndevs; i++) {
+		struct stub_dev *sd = &stub_devs[i];
+
+		if (sd->dev)
+			device_destroy(stub_class, sd->devt);
+		if (sd->cdev_added)
+			cdev_del(&sd->cdev);
+		if (sd->region)
+			unregister_chrdev_region(sd->devt, 1);
+	}
+	kfree(stub_devs);
+	stub_devs = NULL;
+	stub_ndevs = 0;
+}
+
+/* Ask the driver VM for its devices and create one node for each. */
+static int stub_add_devices(void)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	unsigned int i;
+	long ret;
+
+	stub_devs = kcalloc(STUB_MAX_DEVICES, sizeof(*stub_devs), GFP_KERNEL);
+	if (!stub_devs)
+		return -ENOMEM;
+	for (i = 0; i < STUB_MAX_DEVICES; i++) {
+		struct stub_dev *sd = &stub_devs[stub_ndevs];
+
+		stub_req_init(&req, DEVFILE_OP_LIST, DEVFILE_HANDLE_NONE, NULL);
+		req.a[0] = i;
+		ret = stub_send(&req, &resp);
+		if (ret == -ENOENT)
+			break;
+		resp.name[sizeof(resp.name) - 1] = '\0';
+		if (ret < 0) {
+			pr_warn("device %u (%s): %ld, skipped\n", i, resp.name,
+				ret);
+			continue;
+		}
+		if (!resp.name[0] ||
+		    strlen(prefix) + strlen(resp.name) >= DEVFILE_NAME_MAX) {
+			pr_warn("device %u: bad name, skipped\n", i);
+			continue;
+		}
+		strscpy(sd->name, resp.name, sizeof(sd->name));
+		sd->mode = resp.v[0];
+		stub_ndevs++;
+		ret = stub_add_device(sd, resp.v[1], resp.v[2]);
+		if (ret) {
+			pr_err("/dev/%s%s: %ld\n", prefix, sd->name, ret);
+			return ret;
+		}
+	}
+	pr_info("%u device(s) over %s\n", stub_ndevs, stub_tp->name);
+	return 0;
+}
+
+/* ---- debugfs: what the stub sent and received ------------------------- */
+
+static struct dentry *stub_debugfs;
+
+static int stub_stats_show(struct seq_file *s, void *unused)
+{
+	seq_printf(s, "transport %s\ndevices %u\nrequests %lld\n",
+		   stub_tp->name, stub_ndevs,
+		   (long long)atomic64_read(&stub_seq));
+	seq_printf(
+		s, "notes_poll %lld\nnotes_sigio %lld\n",
+		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_POLL]),
+		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_SIGIO]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stub_stats);
+
+/* ---- module --------------------------------------------------------------- */
+
+static int __init stub_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(stub_transports); i++) {
+		if (!strcmp(transport, stub_transports[i].name))
+			stub_tp = &stub_transports[i];
+	}
+	if (!stub_tp) {
+		pr_err("unknown transport '%s' (loopback, hypercall)\n",
+		       transport);
+		return -EINVAL;
+	}
+	if (strlen(prefix) >= DEVFILE_NAME_MAX / 2) {
+		pr_err("prefix too long\n");
+		return -EINVAL;
+	}
+	ret = stub_tp->attach();
+	if (ret)
+		return ret;
+	stub_class = class_create(THIS_MODULE, "devfile");
+	if (IS_ERR(stub_class)) {
+		ret = PTR_ERR(stub_class);
+		goto detach;
+	}
+	stub_class->devnode = stub_devnode;
+	ret = stub_add_devices();
+	if (ret)
+		goto remove;
+	stub_debugfs = debugfs_create_dir("devfile_stub", NULL);
+	debugfs_create_file("stats", 0444, stub_debugfs, NULL,
+			    &stub_stats_fops);
+	return 0;
+remove:
+	stub_remove_devices();
+	class_destroy(stub_class);
+detach:
+	stub_tp->detach();
+	return ret;
+}
+
+static void __exit stub_exit(void)
+{
+	debugfs_remove_recursive(stub_debugfs);
+	stub_remove_devices();
+	class_destroy(stub_class);
+	stub_tp->detach();
+	/* Notes read stub_files under RCU: let them finish before unload. */
+	rcu_barrier();
+}
+
+module_init(stub_init);
+module_exit(stub_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("devirt: stub device files forwarded to the driver VM");

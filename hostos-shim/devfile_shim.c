@@ -1,0 +1,1305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * devfile_shim - runs forwarded device-file operations on the real device
+ * files of the driver VM (issue 4; docs/devfile.md).
+ *
+ *   insmod devfile_shim.ko devices=devfile_test,dri/card0
+ *
+ * exports /dev/devfile_test and /dev/dri/card0. A transport creates one
+ * client per guest (devfile_shim_client_create) and passes each of its
+ * requests (struct devfile_req, devfile/include/devfile/proto.h) to
+ * devfile_shim_execute(), which runs it on the real file and fills struct
+ * devfile_resp. Nothing here depends on the device class, and nothing
+ * describes an ioctl: user pointers go to the driver untouched, and its
+ * copy_{from,to}_user reach the caller's memory because the operation runs
+ * in the caller's address space (loopback: the calling process itself;
+ * hypercall transport: the guest process's mirror).
+ *
+ * Per client:
+ *   - a handle table: a handle encodes the client, a slot and the slot's
+ *     generation, so stale, forged and foreign handles get -EBADF;
+ *   - a mirror address space (struct mm_struct) in which the shim makes
+ *     the real mmap of each of the client's mappings; FAULT returns the
+ *     frame that backs a page there (zero copy);
+ *   - a notification callback: the shim puts its own entries on the
+ *     driver's wait queues (the real file's poll), and turns wake-ups into
+ *     DEVFILE_NOTE_POLL (when the stub armed a poll) and DEVFILE_NOTE_SIGIO
+ *     (when the stub turned FASYNC on);
+ *   - counters (open files, requests in flight, mappings, ...), in
+ *     /sys/kernel/debug/devfile_shim/stats.
+ * Destroying a client closes everything it left open.
+ */
+#define pr_fmt(fmt) "devfile_shim: " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/namei.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/kthread.h>
+#include <linux/workqueue.h>
+#include <linux/completion.h>
+#include <linux/poll.h>
+#include <linux/uio.h>
+#include <linux/xarray.h>
+#include <linux/idr.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/refcount.h>
+#include <linux/rcupdate.h>
+#include <linux/string.h>
+#include <linux/ctype.h>
+
+#include "devfile_shim.h"
+
+#define SHIM_MAX_EXPORTS 32
+/* Wait queues one file's poll may use (drivers use one or two). */
+#define SHIM_MAX_WAITS 4
+/* The largest single mapping (a GPU's VRAM BAR is at most this). */
+#define SHIM_MAP_MAX (1ULL << 36)
+/* Bits of a handle: client id, slot generation, slot + 1. */
+#define H_SLOT_BITS 16
+#define H_GEN_BITS 24
+#define H_GEN_MASK ((1u << H_GEN_BITS) - 1)
+#define H_CLIENT_SHIFT (H_SLOT_BITS + H_GEN_BITS)
+#define H_CLIENT_MAX ((1u << (64 - H_CLIENT_SHIFT)) - 1)
+
+static char *devices;
+module_param(devices, charp, 0444);
+MODULE_PARM_DESC(devices, "comma-separated device names under /dev to export");
+static unsigned int max_files = 1024;
+module_param(max_files, uint, 0444);
+MODULE_PARM_DESC(max_files, "open handles per client (at most 65534)");
+static unsigned int max_maps = 4096;
+module_param(max_maps, uint, 0444);
+MODULE_PARM_DESC(max_maps, "live mappings per client");
+
+static char shim_exports[SHIM_MAX_EXPORTS][DEVFILE_NAME_MAX];
+static unsigned int shim_nexports;
+
+struct shim_counters {
+	atomic_long_t files;
+	atomic_long_t inflight;
+	atomic_long_t mappings;
+	atomic_long_t pages;
+	atomic_long_t watches;
+	atomic64_t ops;
+	atomic64_t notes;
+};
+
+static struct shim_counters shim_total;
+static LIST_HEAD(shim_clients);
+static DEFINE_MUTEX(shim_clients_lock);
+static DEFINE_IDA(shim_client_ids);
+static struct dentry *shim_debugfs;
+
+struct shim_slot {
+	struct shim_file *sf; /* NULL: free */
+	u32 gen; /* of the current or next handle of this slot */
+};
+
+struct devfile_client {
+	unsigned int id; /* 1 .. H_CLIENT_MAX: the top bits of its handles */
+	char name[32];
+	devfile_notify_fn notify;
+	void *priv;
+	struct mm_struct *mirror; /* mmget() reference, or NULL */
+
+	spinlock_t lock; /* slots, maps, dead */
+	struct shim_slot *slots;
+	unsigned int nslots;
+	unsigned int next_slot;
+	struct idr maps; /* mapping id -> struct shim_map */
+	bool dead;
+
+	struct shim_counters cnt;
+	wait_queue_head_t idle_wq; /* destroy waits for files and inflight */
+	struct list_head node; /* in shim_clients */
+};
+
+/* One of the shim's entries on a driver wait queue. */
+struct shim_wait {
+	struct shim_file *sf;
+	wait_queue_head_t *whead; /* NULL once the queue said POLLFREE */
+	wait_queue_entry_t wait;
+};
+
+/* One open real file: a handle of a client. */
+struct shim_file {
+	refcount_t ref; /* the handle table's, requests', mappings' */
+	struct devfile_client *client;
+	struct file *filp;
+	u64 handle;
+
+	struct mutex lock; /* watching, FASYNC, llseek's use of f_pos */
+	bool watching; /* waits[] are on the driver's queues */
+	bool sigio; /* FASYNC on: wake-ups become DEVFILE_NOTE_SIGIO */
+	atomic_t interest; /* armed poll events: the next match notifies */
+	poll_table pt;
+	unsigned int nwaits;
+	struct shim_wait waits[SHIM_MAX_WAITS];
+};
+
+/* One MMAP: the real mapping in the client's mirror. */
+struct shim_map {
+	refcount_t ref; /* the client's idr's, and FAULTs' */
+	int id;
+	struct shim_file *sf; /* reference held */
+	unsigned long addr; /* in the mirror */
+	unsigned long len;
+	unsigned int prot;
+	unsigned int flags;
+	bool unmapped; /* set before the real munmap; read under its lock */
+	struct xarray pages; /* pfn -> struct page *, references from GUP */
+};
+
+static void cnt_add(struct devfile_client *c, size_t off, long v)
+{
+	atomic_long_add(v, (atomic_long_t *)((char *)&c->cnt + off));
+	atomic_long_add(v, (atomic_long_t *)((char *)&shim_total + off));
+}
+
+#define CNT_ADD(c, field, v) \
+	cnt_add(c, offsetof(struct shim_counters, field), v)
+
+static void cnt_event(struct devfile_client *c, size_t off)
+{
+	atomic64_inc((atomic64_t *)((char *)&c->cnt + off));
+	atomic64_inc((atomic64_t *)((char *)&shim_total + off));
+}
+
+#define CNT_EVENT(c, field) cnt_event(c, offsetof(struct shim_counters, field))
+
+/* ---- exports ------------------------------------------------------------ */
+
+/*
+ * An export is a path under /dev: components of [A-Za-z0-9_+:.-], none
+ * empty, "." or "..", so that the name cannot leave /dev.
+ */
+static bool shim_name_ok(const char *name)
+{
+	const char *p, *comp = name;
+
+	if (!*name || strlen(name) >= DEVFILE_NAME_MAX)
+		return false;
+	for (p = name;; p++) {
+		if (*p == '/' || !*p) {
+			size_t n = p - comp;
+
+			if (!n || (n == 1 && comp[0] == '.') ||
+			    (n == 2 && comp[0] == '.' && comp[1] == '.'))
+				return false;
+			if (!*p)
+				return true;
+			comp = p + 1;
+		} else if (!isalnum(*p) && !strchr("_+:.-", *p)) {
+			return false;
+		}
+	}
+}
+
+static int shim_parse_devices(void)
+{
+	char *copy, *s, *tok;
+
+	if (!devices)
+		return 0;
+	copy = kstrdup(devices, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	s = copy;
+	while ((tok = strsep(&s, ",")) != NULL) {
+		tok = strim(tok);
+		if (!*tok)
+			continue;
+		if (!shim_name_ok(tok)) {
+			pr_err("bad device name '%s'\n", tok);
+			kfree(copy);
+			return -EINVAL;
+		}
+		if (shim_nexports == SHIM_MAX_EXPORTS) {
+			pr_err("more than %d devices\n", SHIM_MAX_EXPORTS);
+			kfree(copy);
+			return -E2BIG;
+		}
+		strscpy(shim_exports[shim_nexports++], tok, DEVFILE_NAME_MAX);
+	}
+	kfree(copy);
+	return 0;
+}
+
+static int shim_find_export(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < shim_nexports; i++) {
+		if (!strcmp(shim_exports[i], name))
+			return i;
+	}
+	return -1;
+}
+
+/* ---- handles -------------------------------------------------------------- */
+
+static u64 shim_make_handle(struct devfile_client *c, unsigned int slot,
+			    u32 gen)
+{
+	return ((u64)c->id << H_CLIENT_SHIFT) | ((u64)gen << H_SLOT_BITS) |
+	       (slot + 1);
+}
+
+/* The open file of handle h with a reference, or NULL (-EBADF). */
+static struct shim_file *shim_get_file(struct devfile_client *c, u64 h)
+{
+	unsigned int slot = (h & ((1u << H_SLOT_BITS) - 1)) - 1;
+	u32 gen = (h >> H_SLOT_BITS) & H_GEN_MASK;
+	struct shim_file *sf = NULL;
+
+	if ((h >> H_CLIENT_SHIFT) != c->id)
+		return NULL;
+	spin_lock(&c->lock);
+	if (slot < c->nslots && c->slots[slot].sf &&
+	    c->slots[slot].gen == gen) {
+		sf = c->slots[slot].sf;
+		refcount_inc(&sf->ref);
+	}
+	spin_unlock(&c->lock);
+	return sf;
+}
+
+/* Take the file of handle h out of the table; the caller owns its ref. */
+static struct shim_file *shim_take_handle(struct devfile_client *c, u64 h)
+{
+	unsigned int slot = (h & ((1u << H_SLOT_BITS) - 1)) - 1;
+	u32 gen = (h >> H_SLOT_BITS) & H_GEN_MASK;
+	struct shim_file *sf = NULL;
+
+	if ((h >> H_CLIENT_SHIFT) != c->id)
+		return NULL;
+	spin_lock(&c->lock);
+	if (slot < c->nslots && c->slots[slot].sf &&
+	    c->slots[slot].gen == gen) {
+		sf = c->slots[slot].sf;
+		c->slots[slot].sf = NULL;
+		c->slots[slot].gen = (gen + 1) & H_GEN_MASK ?: 1;
+	}
+	spin_unlock(&c->lock);
+	return sf;
+}
+
+/* Whether sf is still installed in its slot; c->lock held. */
+static bool shim_installed_locked(struct devfile_client *c,
+				  struct shim_file *sf)
+{
+	unsigned int slot = (sf->handle & ((1u << H_SLOT_BITS) - 1)) - 1;
+
+	return slot < c->nslots && c->slots[slot].sf == sf;
+}
+
+static int shim_install(struct devfile_client *c, struct shim_file *sf)
+{
+	unsigned int i, slot;
+	int ret = -EMFILE;
+
+	spin_lock(&c->lock);
+	if (c->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	for (i = 0; i < c->nslots; i++) {
+		slot = (c->next_slot + i) % c->nslots;
+		if (c->slots[slot].sf)
+			continue;
+		c->slots[slot].sf = sf;
+		sf->handle = shim_make_handle(c, slot, c->slots[slot].gen);
+		c->next_slot = slot + 1;
+		ret = 0;
+		break;
+	}
+out:
+	spin_unlock(&c->lock);
+	return ret;
+}
+
+/* ---- watches on the driver's wait queues ------------------------------- */
+
+static void shim_notify(struct shim_file *sf, unsigned int type,
+			__poll_t events)
+{
+	struct devfile_client *c = sf->client;
+	struct devfile_note_msg note = {
+		.type = type,
+		.events = (__force unsigned int)events,
+		.handle = sf->handle,
+	};
+
+	CNT_EVENT(c, notes);
+	if (c->notify)
+		c->notify(c->priv, &note);
+}
+
+/*
+ * A driver woke one of its queues (any context, the queue's lock held).
+ * An armed poll whose events match (or an unkeyed wake-up) notifies once
+ * and disarms: the stub wakes all its pollers, which poll again and so
+ * re-arm. FASYNC turns every wake-up into a SIGIO note.
+ */
+static int shim_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
+		     void *key)
+{
+	struct shim_wait *w = container_of(wait, struct shim_wait, wait);
+	struct shim_file *sf = w->sf;
+	__poll_t ev = key_to_poll(key);
+	unsigned int want = atomic_read(&sf->interest);
+
+	if (want && (!ev || (ev & (__force __poll_t)want))) {
+		if (atomic_xchg(&sf->interest, 0))
+			shim_notify(sf, DEVFILE_NOTE_POLL, ev);
+	}
+	if (READ_ONCE(sf->sigio) && !(ev & POLLFREE))
+		shim_notify(sf, DEVFILE_NOTE_SIGIO, ev);
+	if (ev & POLLFREE) {
+		/* The queue goes away before the file (as for epoll). */
+		list_del_init(&wait->entry);
+		smp_store_release(&w->whead, NULL);
+	}
+	return 0;
+}
+
+static void shim_queue_proc(struct file *filp, wait_queue_head_t *whead,
+			    poll_table *pt)
+{
+	struct shim_file *sf = container_of(pt, struct shim_file, pt);
+	struct shim_wait *w;
+
+	if (sf->nwaits == SHIM_MAX_WAITS) {
+		pr_warn_once("a poll uses more than %d wait queues\n",
+			     SHIM_MAX_WAITS);
+		return;
+	}
+	w = &sf->waits[sf->nwaits++];
+	w->sf = sf;
+	w->whead = whead;
+	init_waitqueue_func_entry(&w->wait, shim_wake);
+	add_wait_queue(whead, &w->wait);
+}
+
+/* Put the shim's entries on the driver's queues once; sf->lock held. */
+static void shim_watch_locked(struct shim_file *sf)
+{
+	if (sf->watching)
+		return;
+	sf->watching = true;
+	init_poll_funcptr(&sf->pt, shim_queue_proc);
+	sf->pt._key = ~(__poll_t)0;
+	vfs_poll(sf->filp, &sf->pt);
+	CNT_ADD(sf->client, watches, 1);
+}
+
+static void shim_unwatch(struct shim_file *sf)
+{
+	wait_queue_head_t *whead;
+	unsigned int i;
+
+	if (!sf->watching)
+		return;
+	for (i = 0; i < sf->nwaits; i++) {
+		rcu_read_lock();
+		whead = smp_load_acquire(&sf->waits[i].whead);
+		if (whead)
+			remove_wait_queue(whead, &sf->waits[i].wait);
+		rcu_read_unlock();
+	}
+	sf->watching = false;
+	CNT_ADD(sf->client, watches, -1);
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static void shim_file_destroy(struct shim_file *sf)
+{
+	struct devfile_client *c = sf->client;
+
+	shim_unwatch(sf);
+	/* The VFS calls ->fasync(-1, filp, 0) itself for a FASYNC file. */
+	filp_close(sf->filp, NULL);
+	kfree(sf);
+	CNT_ADD(c, files, -1);
+	wake_up_all(&c->idle_wq);
+}
+
+static void shim_put_file(struct shim_file *sf)
+{
+	if (refcount_dec_and_test(&sf->ref))
+		shim_file_destroy(sf);
+}
+
+static void shim_set_nonblock(struct file *filp, bool nonblock)
+{
+	if (!!(filp->f_flags & O_NONBLOCK) == nonblock)
+		return;
+	spin_lock(&filp->f_lock);
+	if (nonblock)
+		filp->f_flags |= O_NONBLOCK;
+	else
+		filp->f_flags &= ~O_NONBLOCK;
+	spin_unlock(&filp->f_lock);
+}
+
+/* ---- the mirror: real mappings in the client's address space ----------- */
+
+struct mirror_call {
+	struct work_struct work;
+	struct completion done;
+	struct mm_struct *mm;
+	bool map; /* vm_mmap, else vm_munmap */
+	struct file *filp;
+	unsigned long addr, len, prot, flags, off;
+	bool nosplit; /* out: the driver refuses to split the mapping */
+	long ret;
+};
+
+/*
+ * vm_mmap() and vm_munmap() work on current->mm, and the caller may hold
+ * its own mm's mmap_lock (the stub's ->mmap and vma close run under it),
+ * so the real (un)mapping runs on a worker that adopts the mirror.
+ */
+static void mirror_work(struct work_struct *work)
+{
+	struct mirror_call *mc = container_of(work, struct mirror_call, work);
+	struct vm_area_struct *vma;
+
+	kthread_use_mm(mc->mm);
+	if (mc->map) {
+		mc->ret = vm_mmap(mc->filp, 0, mc->len, mc->prot, mc->flags,
+				  mc->off);
+		if (!IS_ERR_VALUE(mc->ret)) {
+			mc->addr = mc->ret;
+			mc->ret = 0;
+			mmap_read_lock(mc->mm);
+			vma = vma_lookup(mc->mm, mc->addr);
+			/* Ask the driver whether it would split it. */
+			if (vma && vma->vm_ops && vma->vm_ops->may_split &&
+			    mc->len > PAGE_SIZE &&
+			    vma->vm_ops->may_split(vma, mc->addr + PAGE_SIZE))
+				mc->nosplit = true;
+			mmap_read_unlock(mc->mm);
+		}
+	} else {
+		mc->ret = vm_munmap(mc->addr, mc->len);
+	}
+	kthread_unuse_mm(mc->mm);
+	complete(&mc->done);
+}
+
+static long mirror_run(struct mirror_call *mc)
+{
+	INIT_WORK_ONSTACK(&mc->work, mirror_work);
+	init_completion(&mc->done);
+	queue_work(system_unbound_wq, &mc->work);
+	wait_for_completion(&mc->done);
+	destroy_work_on_stack(&mc->work);
+	return mc->ret;
+}
+
+static void shim_put_map(struct shim_map *m)
+{
+	struct devfile_client *c = m->sf->client;
+	struct page *page;
+	unsigned long pfn;
+	long n = 0;
+
+	if (!refcount_dec_and_test(&m->ref))
+		return;
+	xa_for_each(&m->pages, pfn, page)
+	{
+		put_page(page);
+		n++;
+	}
+	xa_destroy(&m->pages);
+	CNT_ADD(c, pages, -n);
+	shim_put_file(m->sf);
+	kfree(m);
+}
+
+/* Unmap a mapping already taken out of the client's idr. */
+static void shim_unmap(struct shim_map *m)
+{
+	struct devfile_client *c = m->sf->client;
+	struct mirror_call mc = {
+		.mm = c->mirror,
+		.map = false,
+		.addr = m->addr,
+		.len = m->len,
+	};
+
+	WRITE_ONCE(m->unmapped, true);
+	if (mirror_run(&mc))
+		pr_warn("munmap of mapping %d: %ld\n", m->id, mc.ret);
+	CNT_ADD(c, mappings, -1);
+	shim_put_map(m);
+}
+
+/* Unmap every mapping of sf (all of the client's when sf is NULL). */
+static void shim_unmap_all(struct devfile_client *c, struct shim_file *sf)
+{
+	struct shim_map *m, *found;
+	int id;
+
+	for (;;) {
+		found = NULL;
+		spin_lock(&c->lock);
+		idr_for_each_entry(&c->maps, m, id)
+		{
+			if (!sf || m->sf == sf) {
+				found = idr_remove(&c->maps, id);
+				break;
+			}
+		}
+		spin_unlock(&c->lock);
+		if (!found)
+			return;
+		shim_unmap(found);
+	}
+}
+
+/* ---- operations ----------------------------------------------------------- */
+
+static long op_list(const struct devfile_req *req, struct devfile_resp *resp)
+{
+	struct inode *inode;
+	struct path path;
+	char *name;
+	long ret;
+
+	if (req->a[0] >= shim_nexports)
+		return -ENOENT;
+	name = kasprintf(GFP_KERNEL, "/dev/%s", shim_exports[req->a[0]]);
+	if (!name)
+		return -ENOMEM;
+	strscpy(resp->name, shim_exports[req->a[0]], sizeof(resp->name));
+	ret = kern_path(name, LOOKUP_FOLLOW, &path);
+	kfree(name);
+	if (ret)
+		return -ENXIO; /* listed, but no such node now */
+	inode = d_backing_inode(path.dentry);
+	if (S_ISCHR(inode->i_mode)) {
+		resp->v[0] = inode->i_mode;
+		resp->v[1] = MAJOR(inode->i_rdev);
+		resp->v[2] = MINOR(inode->i_rdev);
+	} else {
+		ret = -ENXIO;
+	}
+	path_put(&path);
+	return ret;
+}
+
+#define SHIM_OPEN_FLAGS \
+	(O_ACCMODE | O_NONBLOCK | O_APPEND | O_DSYNC | __O_SYNC | O_EXCL)
+
+static long op_open(struct devfile_client *c, const struct devfile_req *req,
+		    struct devfile_resp *resp)
+{
+	unsigned long long flags = req->a[0];
+	struct shim_file *sf;
+	struct file *filp;
+	unsigned int fm = 0;
+	char *path;
+	long ret;
+
+	if (!memchr(req->name, 0, sizeof(req->name)))
+		return -EINVAL;
+	if (flags > UINT_MAX || (flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	if (shim_find_export(req->name) < 0)
+		return -ENOENT;
+	path = kasprintf(GFP_KERNEL, "/dev/%s", req->name);
+	if (!path)
+		return -ENOMEM;
+	filp = filp_open(path, (flags & SHIM_OPEN_FLAGS) | O_NOCTTY, 0);
+	kfree(path);
+	if (IS_ERR(filp))
+		return PTR_ERR(filp);
+	if (!S_ISCHR(file_inode(filp)->i_mode)) {
+		filp_close(filp, NULL);
+		return -ENXIO;
+	}
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	if (!sf) {
+		filp_close(filp, NULL);
+		return -ENOMEM;
+	}
+	refcount_set(&sf->ref, 1);
+	sf->client = c;
+	sf->filp = filp;
+	mutex_init(&sf->lock);
+	atomic_set(&sf->interest, 0);
+	CNT_ADD(c, files, 1);
+	ret = shim_install(c, sf);
+	if (ret) {
+		shim_put_file(sf);
+		return ret;
+	}
+	if (filp->f_mode & FMODE_STREAM)
+		fm |= DEVFILE_OPEN_STREAM;
+	if (!(filp->f_mode & FMODE_LSEEK))
+		fm |= DEVFILE_OPEN_NOLSEEK;
+	if (!(filp->f_mode & FMODE_PREAD))
+		fm |= DEVFILE_OPEN_NOPREAD;
+	if (!(filp->f_mode & FMODE_PWRITE))
+		fm |= DEVFILE_OPEN_NOPWRITE;
+	resp->handle = sf->handle;
+	resp->v[0] = fm;
+	return 0;
+}
+
+static long op_release(struct devfile_client *c, const struct devfile_req *req)
+{
+	struct shim_file *sf = shim_take_handle(c, req->handle);
+
+	if (!sf)
+		return -EBADF;
+	shim_unmap_all(c, sf);
+	shim_put_file(sf);
+	return 0;
+}
+
+/*
+ * vfs_read()/vfs_write() with the caller's user buffer, which modules
+ * cannot call: the same checks, then the driver's read/write or
+ * read_iter/write_iter.
+ */
+static ssize_t shim_rw(struct file *filp, bool write, void __user *buf,
+		       size_t count, loff_t *pos)
+{
+	struct kiocb kiocb;
+	struct iov_iter iter;
+	ssize_t ret;
+
+	if (!(filp->f_mode & (write ? FMODE_WRITE : FMODE_READ)))
+		return -EBADF;
+	if (!(filp->f_mode & (write ? FMODE_CAN_WRITE : FMODE_CAN_READ)))
+		return -EINVAL;
+	if (unlikely(!access_ok(buf, count)))
+		return -EFAULT;
+	ret = rw_verify_area(write ? WRITE : READ, filp, pos, count);
+	if (ret)
+		return ret;
+	if (count > MAX_RW_COUNT)
+		count = MAX_RW_COUNT;
+	if (write && filp->f_op->write)
+		return filp->f_op->write(filp, buf, count, pos);
+	if (!write && filp->f_op->read)
+		return filp->f_op->read(filp, buf, count, pos);
+	if (!(write ? filp->f_op->write_iter : filp->f_op->read_iter))
+		return -EINVAL;
+	init_sync_kiocb(&kiocb, filp);
+	kiocb.ki_pos = *pos;
+	iov_iter_ubuf(&iter, write ? ITER_SOURCE : ITER_DEST, buf, count);
+	ret = write ? call_write_iter(filp, &kiocb, &iter) :
+		      call_read_iter(filp, &kiocb, &iter);
+	WARN_ON_ONCE(ret == -EIOCBQUEUED);
+	if (ret > 0)
+		*pos = kiocb.ki_pos;
+	return ret;
+}
+
+static long op_rw(struct shim_file *sf, const struct devfile_req *req,
+		  struct devfile_resp *resp, bool write)
+{
+	loff_t pos = (loff_t)req->a[2];
+	ssize_t ret;
+
+	if (req->a[1] > SSIZE_MAX)
+		return -EINVAL;
+	ret = shim_rw(sf->filp, write, u64_to_user_ptr(req->a[0]), req->a[1],
+		      &pos);
+	if (ret >= 0)
+		resp->v[0] = pos;
+	return ret;
+}
+
+static long op_llseek(struct shim_file *sf, const struct devfile_req *req,
+		      struct devfile_resp *resp)
+{
+	loff_t pos;
+
+	if (req->a[1] > SEEK_MAX)
+		return -EINVAL;
+	/* The position is the caller's: put it in the file for SEEK_CUR. */
+	mutex_lock(&sf->lock);
+	sf->filp->f_pos = (loff_t)req->a[2];
+	pos = vfs_llseek(sf->filp, (loff_t)req->a[0], (int)req->a[1]);
+	mutex_unlock(&sf->lock);
+	if (pos < 0 && pos >= -MAX_ERRNO)
+		return pos;
+	resp->v[0] = pos;
+	return 0;
+}
+
+static long op_ioctl(struct shim_file *sf, const struct devfile_req *req)
+{
+	struct file *filp = sf->filp;
+	long ret;
+
+	if (req->a[0] > UINT_MAX)
+		return -EINVAL;
+	if (!(req->flags & DEVFILE_REQ_COMPAT))
+		return vfs_ioctl(filp, (unsigned int)req->a[0], req->a[1]);
+	if (!filp->f_op->compat_ioctl)
+		return -ENOTTY;
+	ret = filp->f_op->compat_ioctl(filp, (unsigned int)req->a[0],
+				       req->a[1]);
+	return ret == -ENOIOCTLCMD ? -ENOTTY : ret;
+}
+
+static long op_poll(struct shim_file *sf, const struct devfile_req *req)
+{
+	__poll_t events = (__force __poll_t)(req->a[0] & 0xffff);
+	poll_table pt;
+
+	if (req->a[1] & ~(unsigned long long)DEVFILE_POLL_ARM)
+		return -EINVAL;
+	if (req->a[1] & DEVFILE_POLL_ARM) {
+		mutex_lock(&sf->lock);
+		shim_watch_locked(sf);
+		mutex_unlock(&sf->lock);
+		/* Arm before looking, so that no wake-up falls in between. */
+		atomic_or((__force int)(events | EPOLLERR | EPOLLHUP),
+			  &sf->interest);
+		smp_mb__after_atomic();
+	}
+	init_poll_funcptr(&pt, NULL);
+	pt._key = events;
+	return (__force long)vfs_poll(sf->filp, &pt);
+}
+
+static long op_fasync(struct shim_file *sf, const struct devfile_req *req)
+{
+	struct file *filp = sf->filp;
+	bool on = req->a[0];
+	long ret = 0;
+
+	if (req->a[0] > 1)
+		return -EINVAL;
+	mutex_lock(&sf->lock);
+	if (on) {
+		shim_watch_locked(sf);
+		/*
+		 * Let the driver keep its own fasync state too (its f_owner
+		 * is unset, so its kill_fasync signals nobody): the VFS then
+		 * undoes it at close, as for any FASYNC file.
+		 */
+		if (filp->f_op->fasync && !(filp->f_flags & FASYNC)) {
+			ret = filp->f_op->fasync(-1, filp, 1);
+			if (ret >= 0) {
+				ret = 0;
+				spin_lock(&filp->f_lock);
+				filp->f_flags |= FASYNC;
+				spin_unlock(&filp->f_lock);
+			}
+		}
+		if (!ret)
+			WRITE_ONCE(sf->sigio, true);
+	} else {
+		WRITE_ONCE(sf->sigio, false);
+		if (filp->f_op->fasync && (filp->f_flags & FASYNC)) {
+			filp->f_op->fasync(-1, filp, 0);
+			spin_lock(&filp->f_lock);
+			filp->f_flags &= ~FASYNC;
+			spin_unlock(&filp->f_lock);
+		}
+	}
+	mutex_unlock(&sf->lock);
+	return ret;
+}
+
+static long op_mmap(struct devfile_client *c, struct shim_file *sf,
+		    const struct devfile_req *req, struct devfile_resp *resp)
+{
+	unsigned long long len = req->a[1], pgoff = req->a[2];
+	unsigned long long prot = req->a[3], flags = req->a[4];
+	struct mirror_call mc = { .map = true };
+	struct shim_map *m;
+	long ret;
+	int id;
+
+	if (!len || (len & ~PAGE_MASK) || len > SHIM_MAP_MAX ||
+	    (req->a[0] & ~PAGE_MASK))
+		return -EINVAL;
+	if (pgoff > (ULONG_MAX >> PAGE_SHIFT) - (len >> PAGE_SHIFT))
+		return -EINVAL;
+	if (prot & ~(unsigned long long)(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
+	if (flags != MAP_SHARED && flags != MAP_PRIVATE)
+		return -EINVAL;
+	if (!c->mirror)
+		return -ENODEV;
+	if (current->mm == c->mirror)
+		return -EDEADLK;
+	if (!sf->filp->f_op->mmap)
+		return -ENODEV;
+	if (atomic_long_read(&c->cnt.mappings) >= max_maps)
+		return -ENOMEM;
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	mc.mm = c->mirror;
+	mc.filp = sf->filp;
+	mc.len = len;
+	mc.prot = prot;
+	mc.flags = flags;
+	mc.off = pgoff << PAGE_SHIFT;
+	ret = mirror_run(&mc);
+	if (ret) {
+		kfree(m);
+		return ret;
+	}
+	refcount_set(&m->ref, 1);
+	refcount_inc(&sf->ref);
+	m->sf = sf;
+	m->addr = mc.addr;
+	m->len = len;
+	m->prot = prot;
+	m->flags = flags;
+	xa_init(&m->pages);
+	CNT_ADD(c, mappings, 1);
+
+	idr_preload(GFP_KERNEL);
+	spin_lock(&c->lock);
+	/* The handle may have been released meanwhile (another thread). */
+	if (c->dead || !shim_installed_locked(c, sf))
+		id = -EBADF;
+	else
+		id = idr_alloc_cyclic(&c->maps, m, 1, INT_MAX, GFP_NOWAIT);
+	if (id >= 0)
+		m->id = id;
+	spin_unlock(&c->lock);
+	idr_preload_end();
+	if (id < 0) {
+		shim_unmap(m);
+		return id;
+	}
+	resp->v[0] = id;
+	resp->v[1] = mc.nosplit ? DEVFILE_MAP_NOSPLIT : 0;
+	return 0;
+}
+
+static struct shim_map *shim_get_map(struct devfile_client *c,
+				     struct shim_file *sf, u64 id)
+{
+	struct shim_map *m = NULL;
+
+	if (id == 0 || id > INT_MAX)
+		return NULL;
+	spin_lock(&c->lock);
+	m = idr_find(&c->maps, id);
+	if (m && m->sf == sf)
+		refcount_inc(&m->ref);
+	else
+		m = NULL;
+	spin_unlock(&c->lock);
+	return m;
+}
+
+static unsigned int shim_pte_mt(pte_t pte)
+{
+	unsigned long cm = pgprot_val(pte_pgprot(pte)) & _PAGE_CACHE_MASK;
+
+	if (!cm)
+		return DEVFILE_MT_WB;
+	if (cm ==
+	    (pgprot_val(pgprot_writecombine(__pgprot(0))) & _PAGE_CACHE_MASK))
+		return DEVFILE_MT_WC;
+	return DEVFILE_MT_UC;
+}
+
+/* The frame mapped at addr of a VM_PFNMAP/VM_IO mapping; -ENOENT: none. */
+static int shim_follow(struct mm_struct *mm, unsigned long addr, bool write,
+		       unsigned long *pfn, unsigned int *mt)
+{
+	spinlock_t *ptl;
+	pte_t *ptep, pte;
+
+	if (follow_pte(mm, addr, &ptep, &ptl))
+		return -ENOENT;
+	pte = *ptep;
+	pte_unmap_unlock(ptep, ptl);
+	if (!pte_present(pte) || (write && !pte_write(pte)))
+		return -ENOENT;
+	*pfn = pte_pfn(pte);
+	*mt = shim_pte_mt(pte);
+	return 0;
+}
+
+static long op_fault(struct devfile_client *c, struct shim_file *sf,
+		     const struct devfile_req *req, struct devfile_resp *resp)
+{
+	struct mm_struct *mm = c->mirror;
+	struct vm_area_struct *vma;
+	unsigned int mt = DEVFILE_MT_WB;
+	unsigned long addr, pfn = 0;
+	struct shim_map *m;
+	struct page *page;
+	bool write;
+	long ret;
+
+	if (req->a[2] > 1)
+		return -EINVAL;
+	if (mm && current->mm == mm)
+		return -EDEADLK;
+	m = shim_get_map(c, sf, req->a[0]);
+	if (!m)
+		return -EINVAL;
+	ret = -EINVAL;
+	if (req->a[1] >= m->len >> PAGE_SHIFT)
+		goto out;
+	ret = -EACCES;
+	if (req->a[2] && !(m->prot & PROT_WRITE))
+		goto out;
+	/* A shared writable mapping: always the frame for writing. */
+	write = (m->prot & PROT_WRITE) && m->flags == MAP_SHARED;
+	addr = m->addr + (req->a[1] << PAGE_SHIFT);
+
+	mmap_read_lock(mm);
+	ret = -EINVAL;
+	if (READ_ONCE(m->unmapped))
+		goto unlock;
+	vma = vma_lookup(mm, addr);
+	ret = -EFAULT;
+	if (!vma)
+		goto unlock;
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+		ret = shim_follow(mm, addr, write, &pfn, &mt);
+		if (ret) {
+			ret = fixup_user_fault(
+				mm, addr, write ? FAULT_FLAG_WRITE : 0, NULL);
+			if (!ret)
+				ret = shim_follow(mm, addr, write, &pfn, &mt);
+			if (ret == -ENOENT)
+				ret = -EFAULT;
+		}
+	} else {
+		ret = get_user_pages_remote(mm, addr, 1, write ? FOLL_WRITE : 0,
+					    &page, NULL, NULL);
+		if (ret == 1) {
+			pfn = page_to_pfn(page);
+			/* Hold the page while the mapping lives. */
+			if (xa_insert(&m->pages, pfn, page, GFP_KERNEL))
+				put_page(page);
+			else
+				CNT_ADD(c, pages, 1);
+			ret = 0;
+		} else if (ret >= 0) {
+			ret = -EFAULT;
+		}
+	}
+unlock:
+	mmap_read_unlock(mm);
+	if (!ret) {
+		resp->v[0] = PFN_PHYS(pfn);
+		resp->v[1] = mt;
+	}
+out:
+	shim_put_map(m);
+	return ret;
+}
+
+static long op_munmap(struct devfile_client *c, struct shim_file *sf,
+		      const struct devfile_req *req)
+{
+	struct shim_map *m = NULL;
+
+	if (req->a[0] == 0 || req->a[0] > INT_MAX)
+		return -EINVAL;
+	if (c->mirror && current->mm == c->mirror)
+		return -EDEADLK;
+	spin_lock(&c->lock);
+	m = idr_find(&c->maps, req->a[0]);
+	if (m && m->sf == sf)
+		idr_remove(&c->maps, req->a[0]);
+	else
+		m = NULL;
+	spin_unlock(&c->lock);
+	if (!m)
+		return -EINVAL;
+	shim_unmap(m);
+	return 0;
+}
+
+static long shim_dispatch(struct devfile_client *c,
+			  const struct devfile_req *req,
+			  struct devfile_resp *resp)
+{
+	struct shim_file *sf;
+	long ret;
+
+	switch (req->op) {
+	case DEVFILE_OP_NULL:
+		return 0;
+	case DEVFILE_OP_LIST:
+		return op_list(req, resp);
+	case DEVFILE_OP_OPEN:
+		return op_open(c, req, resp);
+	case DEVFILE_OP_RELEASE:
+		return op_release(c, req);
+	}
+
+	sf = shim_get_file(c, req->handle);
+	if (!sf)
+		return -EBADF;
+	if (req->op != DEVFILE_OP_MMAP && req->op != DEVFILE_OP_FAULT &&
+	    req->op != DEVFILE_OP_MUNMAP)
+		shim_set_nonblock(sf->filp, req->flags & DEVFILE_REQ_NONBLOCK);
+	switch (req->op) {
+	case DEVFILE_OP_READ:
+		ret = op_rw(sf, req, resp, false);
+		break;
+	case DEVFILE_OP_WRITE:
+		ret = op_rw(sf, req, resp, true);
+		break;
+	case DEVFILE_OP_LLSEEK:
+		ret = op_llseek(sf, req, resp);
+		break;
+	case DEVFILE_OP_IOCTL:
+		ret = op_ioctl(sf, req);
+		break;
+	case DEVFILE_OP_POLL:
+		ret = op_poll(sf, req);
+		break;
+	case DEVFILE_OP_FASYNC:
+		ret = op_fasync(sf, req);
+		break;
+	case DEVFILE_OP_MMAP:
+		ret = op_mmap(c, sf, req, resp);
+		break;
+	case DEVFILE_OP_FAULT:
+		ret = op_fault(c, sf, req, resp);
+		break;
+	case DEVFILE_OP_MUNMAP:
+		ret = op_munmap(c, sf, req);
+		break;
+	default:
+		ret = -ENOSYS;
+	}
+	shim_put_file(sf);
+	return ret;
+}
+
+#define SHIM_REQ_FLAGS (DEVFILE_REQ_NONBLOCK | DEVFILE_REQ_COMPAT)
+
+long devfile_shim_execute(const struct devfile_req *req,
+			  struct devfile_resp *resp,
+			  struct devfile_client *client)
+{
+	long ret;
+
+	if (!req || !resp || !client)
+		return -EINVAL;
+	memset(resp, 0, sizeof(*resp));
+	resp->seq = req->seq;
+	CNT_ADD(client, inflight, 1);
+	CNT_EVENT(client, ops);
+	if (req->magic != DEVFILE_MAGIC || req->major != DEVFILE_PROTO_MAJOR)
+		ret = -EPROTO;
+	else if (req->op >= DEVFILE_OP_MAX)
+		ret = -ENOSYS;
+	else if (req->flags & ~SHIM_REQ_FLAGS)
+		ret = -EINVAL;
+	else if (READ_ONCE(client->dead))
+		ret = -ENODEV;
+	else
+		ret = shim_dispatch(client, req, resp);
+	/*
+	 * -ENOIOCTLCMD is internal to ioctl dispatch. Restart codes
+	 * (-ERESTARTSYS...) pass: the stub's system call restarts.
+	 */
+	if (ret == -ENOIOCTLCMD)
+		ret = -ENOTTY;
+	if (ret < 0) {
+		resp->handle = DEVFILE_HANDLE_NONE;
+		memset(resp->v, 0, sizeof(resp->v));
+	}
+	resp->ret = ret;
+	CNT_ADD(client, inflight, -1);
+	smp_mb(); /* pairs with the barrier in destroy's wait_event */
+	if (READ_ONCE(client->dead))
+		wake_up_all(&client->idle_wq);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(devfile_shim_execute);
+
+/* ---- clients -------------------------------------------------------------- */
+
+struct devfile_client *devfile_shim_client_create(const char *name,
+						  devfile_notify_fn notify,
+						  void *priv,
+						  struct mm_struct *mirror)
+{
+	struct devfile_client *c;
+	unsigned int i;
+	int id;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	c->nslots = clamp(max_files, 1u, (1u << H_SLOT_BITS) - 2);
+	c->slots = kvcalloc(c->nslots, sizeof(*c->slots), GFP_KERNEL);
+	if (!c->slots) {
+		kfree(c);
+		return ERR_PTR(-ENOMEM);
+	}
+	id = ida_alloc_range(&shim_client_ids, 1, H_CLIENT_MAX, GFP_KERNEL);
+	if (id < 0) {
+		kvfree(c->slots);
+		kfree(c);
+		return ERR_PTR(id);
+	}
+	for (i = 0; i < c->nslots; i++)
+		c->slots[i].gen = 1;
+	c->id = id;
+	strscpy(c->name, name ?: "client", sizeof(c->name));
+	c->notify = notify;
+	c->priv = priv;
+	if (mirror) {
+		mmget(mirror);
+		c->mirror = mirror;
+	}
+	spin_lock_init(&c->lock);
+	idr_init(&c->maps);
+	init_waitqueue_head(&c->idle_wq);
+	mutex_lock(&shim_clients_lock);
+	list_add_tail(&c->node, &shim_clients);
+	mutex_unlock(&shim_clients_lock);
+	pr_info("client %u (%s) attached%s\n", c->id, c->name,
+		mirror ? "" : ", no mirror: no mmap");
+	return c;
+}
+EXPORT_SYMBOL_GPL(devfile_shim_client_create);
+
+void devfile_shim_client_destroy(struct devfile_client *c)
+{
+	struct shim_file *sf;
+	unsigned int i;
+
+	if (IS_ERR_OR_NULL(c))
+		return;
+	spin_lock(&c->lock);
+	c->dead = true;
+	spin_unlock(&c->lock);
+	shim_unmap_all(c, NULL);
+	for (i = 0; i < c->nslots; i++) {
+		spin_lock(&c->lock);
+		sf = c->slots[i].sf;
+		c->slots[i].sf = NULL;
+		spin_unlock(&c->lock);
+		if (sf)
+			shim_put_file(sf);
+	}
+	/* Requests in flight hold files (and may map); wait for them. */
+	wait_event(c->idle_wq, !atomic_long_read(&c->cnt.inflight) &&
+				       !atomic_long_read(&c->cnt.files));
+	shim_unmap_all(c, NULL);
+	mutex_lock(&shim_clients_lock);
+	list_del(&c->node);
+	mutex_unlock(&shim_clients_lock);
+	pr_info("client %u (%s) detached after %lld ops\n", c->id, c->name,
+		(long long)atomic64_read(&c->cnt.ops));
+	if (c->mirror)
+		mmput(c->mirror);
+	idr_destroy(&c->maps);
+	ida_free(&shim_client_ids, c->id);
+	kvfree(c->slots);
+	kfree(c);
+}
+EXPORT_SYMBOL_GPL(devfile_shim_client_destroy);
+
+static void shim_read_counters(struct shim_counters *cnt,
+			       struct devfile_shim_stats *st)
+{
+	st->files = atomic_long_read(&cnt->files);
+	st->inflight = atomic_long_read(&cnt->inflight);
+	st->mappings = atomic_long_read(&cnt->mappings);
+	st->pages = atomic_long_read(&cnt->pages);
+	st->watches = atomic_long_read(&cnt->watches);
+	st->ops = atomic64_read(&cnt->ops);
+	st->notes = atomic64_read(&cnt->notes);
+}
+
+void devfile_shim_client_stats(struct devfile_client *c,
+			       struct devfile_shim_stats *st)
+{
+	shim_read_counters(c ? &c->cnt : &shim_total, st);
+}
+EXPORT_SYMBOL_GPL(devfile_shim_client_stats);
+
+/* ---- debugfs -------------------------------------------------------------- */
+
+/*
+ * The totals, one "key value" a line ("clients 1", "files 0", ...), then
+ * "client <id> <name> files=0 inflight=0 ..." for each client and
+ * "export <name>" for each exported device.
+ */
+static int shim_stats_show(struct seq_file *s, void *unused)
+{
+	struct devfile_shim_stats st;
+	struct devfile_client *c;
+	unsigned int i, n = 0;
+
+	mutex_lock(&shim_clients_lock);
+	list_for_each_entry(c, &shim_clients, node)
+		n++;
+	shim_read_counters(&shim_total, &st);
+	seq_printf(s, "clients %u\nfiles %ld\ninflight %ld\nmappings %ld\n", n,
+		   st.files, st.inflight, st.mappings);
+	seq_printf(s, "pages %ld\nwatches %ld\nops %lld\nnotes %lld\n",
+		   st.pages, st.watches, st.ops, st.notes);
+	list_for_each_entry(c, &shim_clients, node) {
+		shim_read_counters(&c->cnt, &st);
+		seq_printf(s,
+			   "client %u %s files=%ld inflight=%ld mappings=%ld "
+			   "pages=%ld watches=%ld ops=%lld notes=%lld\n",
+			   c->id, c->name, st.files, st.inflight, st.mappings,
+			   st.pages, st.watches, st.ops, st.notes);
+	}
+	mutex_unlock(&shim_clients_lock);
+	for (i = 0; i < shim_nexports; i++)
+		seq_printf(s, "export %s\n", shim_exports[i]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shim_stats);
+
+/* ---- module --------------------------------------------------------------- */
+
+static int __init shim_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	ret = shim_parse_devices();
+	if (ret)
+		return ret;
+	shim_debugfs = debugfs_create_dir("devfile_shim", NULL);
+	debugfs_create_file("stats", 0444, shim_debugfs, NULL,
+			    &shim_stats_fops);
+	for (i = 0; i < shim_nexports; i++)
+		pr_info("exports /dev/%s\n", shim_exports[i]);
+	pr_info("protocol %u.%u, %u device(s)\n", DEVFILE_PROTO_MAJOR,
+		DEVFILE_PROTO_MINOR, shim_nexports);
+	return 0;
+}
+
+static void __exit shim_exit(void)
+{
+	/* Transports hold the module (symbol_get) while they have clients. */
+	debugfs_remove_recursive(shim_debugfs);
+}
+
+module_init(shim_init);
+module_exit(shim_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("devirt: runs forwarded device-file operations (driver VM)");

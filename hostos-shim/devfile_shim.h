@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * devfile_shim: the interface of the shim module (devfile_shim.ko) for its
+ * transports. A transport creates one client per guest, hands each request
+ * of that guest to devfile_shim_execute() and carries the client's
+ * notifications back to the guest. The loopback transport (in the stub,
+ * guest-driver/devfile_stub.c) and the fuzzer (devfile_shim_fuzz.c) look
+ * these functions up with symbol_get(), so that they load without the
+ * shim and fail cleanly when it is absent. docs/devfile.md has the design.
+ */
+#ifndef DEVFILE_SHIM_H
+#define DEVFILE_SHIM_H
+
+#include <linux/types.h>
+#include <devfile/proto.h>
+
+struct mm_struct;
+struct devfile_client;
+
+/*
+ * A notification for the client's guest. It may be called in atomic
+ * context (from a driver's wake-up, under its wait-queue lock, possibly in
+ * an interrupt handler), so it must not sleep. It is never called after
+ * devfile_shim_client_destroy() returned.
+ */
+typedef void (*devfile_notify_fn)(void *priv,
+				  const struct devfile_note_msg *note);
+
+/* Counters of one client (or of all clients), for tests and debugfs. */
+struct devfile_shim_stats {
+	long files; /* open handles */
+	long inflight; /* requests being executed */
+	long mappings; /* live MMAP mappings */
+	long pages; /* page references held for mappings */
+	long watches; /* files with poll/SIGIO watches on the driver */
+	long long ops; /* requests executed since creation */
+	long long notes; /* notifications sent since creation */
+};
+
+/*
+ * Create a client. name is for debugfs and logs; notify (may be NULL)
+ * receives its notifications with priv. mirror is the address space in
+ * which the shim makes the real mmap of the client's mappings (the
+ * "mirror"): the shim takes a reference on it. NULL: the client cannot
+ * mmap (MMAP gives -ENODEV). Returns an ERR_PTR on failure.
+ */
+typedef struct devfile_client *(*devfile_client_create_fn)(
+	const char *name, devfile_notify_fn notify, void *priv,
+	struct mm_struct *mirror);
+struct devfile_client *devfile_shim_client_create(const char *name,
+						  devfile_notify_fn notify,
+						  void *priv,
+						  struct mm_struct *mirror);
+
+/*
+ * Destroy a client: close every handle it left open (which unmaps its
+ * mappings and removes its watches), wait for its requests in flight,
+ * then free it. Nothing of the client is left behind.
+ */
+typedef void (*devfile_client_destroy_fn)(struct devfile_client *client);
+void devfile_shim_client_destroy(struct devfile_client *client);
+
+/*
+ * Execute one request of client and fill resp (always: resp->seq echoes
+ * req->seq, resp->ret is the result). Returns resp->ret. It runs in the
+ * caller's context: user pointers in the request are the current
+ * process's (loopback) or the current mirror's (hypercall transport).
+ */
+typedef long (*devfile_execute_fn)(const struct devfile_req *req,
+				   struct devfile_resp *resp,
+				   struct devfile_client *client);
+long devfile_shim_execute(const struct devfile_req *req,
+			  struct devfile_resp *resp,
+			  struct devfile_client *client);
+
+/* The counters of client, or of all clients when client is NULL. */
+typedef void (*devfile_client_stats_fn)(struct devfile_client *client,
+					struct devfile_shim_stats *st);
+void devfile_shim_client_stats(struct devfile_client *client,
+			       struct devfile_shim_stats *st);
+
+#endif

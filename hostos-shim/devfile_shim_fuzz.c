@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * devfile_shim_fuzz - a test module: random requests straight into
+ * devfile_shim_execute() (issue 4; docs/devfile.md).
+ *
+ *   insmod devfile_shim_fuzz.ko iterations=100000 seed=1
+ *
+ * From a kernel thread (no user address space: every user pointer
+ * faults), with two fake clients, it sends random operations with random
+ * handles (open, closed, forged, another client's), arguments, sizes and
+ * pointers (user, kernel, unaligned, absurd), bad magic, versions, flags
+ * and op codes. Each request must get its defined answer: -EPROTO for a
+ * bad magic or major, -ENOSYS for an unknown op, -EINVAL for unknown
+ * flags, -EBADF for a handle that is not open in that client, and
+ * otherwise a result or an errno (-4095..-1, never -ENOIOCTLCMD); the
+ * response must echo the sequence number. At the end it closes what is
+ * left and checks that the shim's counters are back where they were.
+ * It prints one line:
+ *
+ *   DEVFILE-FUZZ done ops=N seed=S bad=B leaks=L ok=... ebadf=... ...
+ *
+ * and a "DEVFILE-FUZZ bad ..." line for each of the first bad answers.
+ * The module stays loaded (rmmod it); it holds the shim meanwhile.
+ */
+#define pr_fmt(fmt) "devfile_shim_fuzz: " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
+#include <linux/prandom.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/fcntl.h>
+#include <linux/mman.h>
+#include <linux/poll.h>
+#include <linux/sched/mm.h>
+#include <linux/ioctl.h>
+
+#include <devfile/proto.h>
+#include "devfile_shim.h"
+
+static unsigned long iterations = 100000;
+module_param(iterations, ulong, 0444);
+MODULE_PARM_DESC(iterations, "requests to send");
+static unsigned long long seed;
+module_param(seed, ullong, 0444);
+MODULE_PARM_DESC(seed, "random seed (0: a random one)");
+
+#define FZ_OPEN 16
+#define FZ_CLOSED 64
+#define FZ_FOREIGN 4
+#define FZ_MAPS 32
+#define FZ_NAMES 32
+#define FZ_REPORT 10
+
+static devfile_execute_fn fz_execute;
+static devfile_client_create_fn fz_create;
+static devfile_client_destroy_fn fz_destroy;
+static devfile_client_stats_fn fz_stats;
+
+static atomic64_t fz_notes;
+static char fz_kbuf[256]; /* a kernel address to pass as a user pointer */
+
+enum fz_expect {
+	FZ_ANY, /* a result or an errno */
+	FZ_EPROTO,
+	FZ_ENOSYS,
+	FZ_EINVAL,
+	FZ_EBADF,
+};
+
+struct fz_map {
+	u64 handle;
+	u64 id;
+	u64 pages;
+};
+
+struct fz {
+	struct rnd_state rnd;
+	struct devfile_client *a, *b; /* b: the "other guest" */
+	char names[FZ_NAMES][DEVFILE_NAME_MAX];
+	unsigned int nnames;
+	u64 open[FZ_OPEN];
+	unsigned int nopen;
+	u64 closed[FZ_CLOSED];
+	unsigned int nclosed, closed_next;
+	u64 foreign[FZ_FOREIGN]; /* open in b */
+	unsigned int nforeign;
+	struct fz_map maps[FZ_MAPS];
+	unsigned int nmaps;
+	u64 seq;
+	unsigned long ops, bad;
+	unsigned long ok, ebadf, eproto, enosys, einval, efault, other;
+};
+
+static u32 fz_u32(struct fz *f)
+{
+	return prandom_u32_state(&f->rnd);
+}
+
+static u64 fz_u64(struct fz *f)
+{
+	return ((u64)fz_u32(f) << 32) | fz_u32(f);
+}
+
+static u32 fz_below(struct fz *f, u32 n)
+{
+	return fz_u32(f) % n;
+}
+
+/* A pointer, size, offset or value: ordinary and hostile ones. */
+static u64 fz_value(struct fz *f)
+{
+	switch (fz_below(f, 14)) {
+	case 0:
+		return 0;
+	case 1:
+		return fz_below(f, 4097);
+	case 2:
+		return fz_u64(f);
+	case 3: /* kernel data, unaligned */
+		return (u64)(uintptr_t)fz_kbuf + fz_below(f, 64);
+	case 4: /* the direct map */
+		return PAGE_OFFSET + ((u64)fz_below(f, 1 << 18) << PAGE_SHIFT) +
+		       fz_below(f, 8);
+	case 5: /* kernel text */
+		return (u64)(uintptr_t)&fz_value + fz_below(f, 4096);
+	case 6: /* user space, unaligned (nothing mapped in a kthread) */
+		return 0x400000 + fz_u32(f);
+	case 7: /* the end of user space, straddling it */
+		return TASK_SIZE_MAX - fz_below(f, 8192);
+	case 8:
+		return ~0ULL;
+	case 9:
+		return 1ULL << fz_below(f, 64);
+	case 10:
+		return (u64)fz_below(f, 65536) << PAGE_SHIFT;
+	case 11:
+		return -(u64)fz_below(f, 4096);
+	case 12:
+		return fz_below(f, 16);
+	default:
+		return (u64)fz_below(f, 64) << PAGE_SHIFT;
+	}
+}
+
+static u64 fz_handle_open(struct fz *f)
+{
+	return f->nopen ? f->open[fz_below(f, f->nopen)] : DEVFILE_HANDLE_NONE;
+}
+
+static bool fz_is_open(struct fz *f, u64 h)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->nopen; i++) {
+		if (f->open[i] == h)
+			return true;
+	}
+	return false;
+}
+
+/* A handle, and whether the shim must refuse it (-EBADF) for client a. */
+static u64 fz_handle(struct fz *f, bool *bad)
+{
+	u64 h;
+
+	*bad = true;
+	switch (fz_below(f, 10)) {
+	case 0: /* closed */
+		if (f->nclosed)
+			return f->closed[fz_below(f, f->nclosed)];
+		return DEVFILE_HANDLE_NONE;
+	case 1: /* another client's */
+		if (f->nforeign)
+			return f->foreign[fz_below(f, f->nforeign)];
+		return DEVFILE_HANDLE_NONE;
+	case 2: /* forged: an open one with bits flipped */
+		h = fz_handle_open(f) ^ (1ULL << fz_below(f, 64));
+		break;
+	case 3: /* forged: anything */
+		h = fz_value(f);
+		break;
+	default:
+		if (!f->nopen)
+			return DEVFILE_HANDLE_NONE;
+		*bad = false;
+		return fz_handle_open(f);
+	}
+	*bad = !fz_is_open(f, h);
+	return h;
+}
+
+static void fz_report(struct fz *f, const struct devfile_req *req,
+		      const struct devfile_resp *resp, long ret,
+		      const char *why)
+{
+	f->bad++;
+	if (f->bad > FZ_REPORT)
+		return;
+	pr_info("DEVFILE-FUZZ bad op=%u flags=%#x handle=%#llx a=%#llx,%#llx,%#llx ret=%ld resp.ret=%lld: %s\n",
+		req->op, req->flags, req->handle, req->a[0], req->a[1],
+		req->a[2], ret, resp->ret, why);
+}
+
+/* Send req to client c and check the answer. */
+static long fz_send(struct fz *f, struct devfile_client *c,
+		    struct devfile_req *req, struct devfile_resp *resp,
+		    enum fz_expect expect)
+{
+	static const long want[] = {
+		[FZ_EPROTO] = -EPROTO,
+		[FZ_ENOSYS] = -ENOSYS,
+		[FZ_EINVAL] = -EINVAL,
+		[FZ_EBADF] = -EBADF,
+	};
+	long ret;
+
+	req->seq = ++f->seq;
+	memset(resp, 0xa5, sizeof(*resp));
+	ret = fz_execute(req, resp, c);
+	f->ops++;
+	if (resp->seq != req->seq)
+		fz_report(f, req, resp, ret, "seq not echoed");
+	else if (resp->ret != ret)
+		fz_report(f, req, resp, ret,
+			  "resp.ret differs from the return");
+	else if (ret < -MAX_ERRNO || ret == -ENOIOCTLCMD)
+		fz_report(f, req, resp, ret, "not an errno");
+	else if (ret < 0 && resp->handle != DEVFILE_HANDLE_NONE)
+		fz_report(f, req, resp, ret, "error with a handle");
+	else if (expect != FZ_ANY && ret != want[expect])
+		fz_report(f, req, resp, ret, "wrong error");
+	if (ret >= 0)
+		f->ok++;
+	else if (ret == -EBADF)
+		f->ebadf++;
+	else if (ret == -EPROTO)
+		f->eproto++;
+	else if (ret == -ENOSYS)
+		f->enosys++;
+	else if (ret == -EINVAL)
+		f->einval++;
+	else if (ret == -EFAULT)
+		f->efault++;
+	else
+		f->other++;
+	return ret;
+}
+
+static void fz_req(struct devfile_req *req, unsigned int op, u64 handle)
+{
+	memset(req, 0, sizeof(*req));
+	req->magic = DEVFILE_MAGIC;
+	req->major = DEVFILE_PROTO_MAJOR;
+	req->minor = DEVFILE_PROTO_MINOR;
+	req->op = op;
+	/* Never block: the fuzzer is a kthread nobody will signal. */
+	req->flags = DEVFILE_REQ_NONBLOCK;
+	req->handle = handle;
+}
+
+static void fz_forget_maps(struct fz *f, u64 handle)
+{
+	unsigned int i = 0;
+
+	while (i < f->nmaps) {
+		if (f->maps[i].handle == handle)
+			f->maps[i] = f->maps[--f->nmaps];
+		else
+			i++;
+	}
+}
+
+static void fz_closed(struct fz *f, u64 h)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->nopen; i++) {
+		if (f->open[i] == h) {
+			f->open[i] = f->open[--f->nopen];
+			break;
+		}
+	}
+	fz_forget_maps(f, h);
+	if (f->nclosed < FZ_CLOSED)
+		f->closed[f->nclosed++] = h;
+	else
+		f->closed[f->closed_next++ % FZ_CLOSED] = h;
+}
+
+static long fz_release(struct fz *f, struct devfile_client *c, u64 h,
+		       enum fz_expect expect)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long ret;
+
+	fz_req(&req, DEVFILE_OP_RELEASE, h);
+	ret = fz_send(f, c, &req, &resp, expect);
+	if (!ret && c == f->a)
+		fz_closed(f, h);
+	return ret;
+}
+
+static void fz_open(struct fz *f)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	unsigned int i;
+	long ret;
+
+	if (f->nopen == FZ_OPEN)
+		fz_release(f, f->a, f->open[fz_below(f, f->nopen)], FZ_ANY);
+	fz_req(&req, DEVFILE_OP_OPEN, fz_u64(f));
+	req.a[0] = fz_below(f, 4) ? (O_RDWR | O_NONBLOCK) : fz_value(f);
+	switch (fz_below(f, 8)) {
+	case 0: /* not terminated */
+		memset(req.name, 'a' + fz_below(f, 26), sizeof(req.name));
+		break;
+	case 1:
+		for (i = 0; i < sizeof(req.name) - 1; i++)
+			req.name[i] = 1 + fz_below(f, 255);
+		break;
+	case 2:
+		strscpy(req.name, "../dev/null", sizeof(req.name));
+		break;
+	default:
+		if (f->nnames)
+			strscpy(req.name, f->names[fz_below(f, f->nnames)],
+				sizeof(req.name));
+	}
+	ret = fz_send(f, f->a, &req, &resp, FZ_ANY);
+	if (ret >= 0) {
+		/* Opened non-blocking or not, requests say NONBLOCK. */
+		if (fz_is_open(f, resp.handle) || !resp.handle)
+			fz_report(f, &req, &resp, ret, "bad new handle");
+		else
+			f->open[f->nopen++] = resp.handle;
+	}
+}
+
+static void fz_one(struct fz *f)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	enum fz_expect expect = FZ_ANY;
+	unsigned int i, op;
+	bool bad_handle;
+	u64 h;
+	long ret;
+
+	op = fz_below(f, DEVFILE_OP_MAX + 2);
+	if (op == DEVFILE_OP_OPEN) {
+		fz_open(f);
+		return;
+	}
+	h = fz_handle(f, &bad_handle);
+	fz_req(&req, op, h);
+	for (i = 0; i < ARRAY_SIZE(req.a); i++)
+		req.a[i] = fz_value(f);
+	if (fz_below(f, 3) == 0)
+		req.flags |= DEVFILE_REQ_COMPAT;
+	if (op >= DEVFILE_OP_MAX) {
+		req.op = fz_below(f, 2) ? op : fz_u32(f) | DEVFILE_OP_MAX;
+		if (req.op < DEVFILE_OP_MAX)
+			req.op = DEVFILE_OP_MAX;
+		expect = FZ_ENOSYS;
+	} else if (op >= DEVFILE_OP_RELEASE && bad_handle) {
+		expect = FZ_EBADF;
+	}
+
+	/* Make the arguments plausible often enough to reach the driver. */
+	switch (op) {
+	case DEVFILE_OP_LIST:
+		if (fz_below(f, 2))
+			req.a[0] = fz_below(f, f->nnames + 2);
+		break;
+	case DEVFILE_OP_LLSEEK:
+		if (fz_below(f, 2))
+			req.a[1] = fz_below(f, 6);
+		break;
+	case DEVFILE_OP_IOCTL:
+		if (fz_below(f, 2))
+			req.a[0] = _IOC(fz_below(f, 4), 'D', fz_below(f, 16),
+					fz_below(f, 128));
+		break;
+	case DEVFILE_OP_POLL:
+		if (fz_below(f, 2))
+			req.a[1] = fz_below(f, 2);
+		break;
+	case DEVFILE_OP_FASYNC:
+		if (fz_below(f, 4))
+			req.a[0] = fz_below(f, 2);
+		break;
+	case DEVFILE_OP_MMAP:
+		if (fz_below(f, 4)) {
+			req.a[0] = 0x7f0000000000ULL;
+			req.a[1] = (1 + fz_below(f, 16)) << PAGE_SHIFT;
+			req.a[2] = fz_below(f, 4) ? fz_below(f, 8) :
+						    (u64)fz_below(f, 4) << 18;
+			req.a[3] = fz_below(f, 8);
+			req.a[4] = fz_below(f, 2) ? MAP_SHARED : MAP_PRIVATE;
+		}
+		if (f->nmaps == FZ_MAPS) {
+			struct fz_map *m = &f->maps[fz_below(f, f->nmaps)];
+			struct devfile_req un;
+
+			fz_req(&un, DEVFILE_OP_MUNMAP, m->handle);
+			un.a[0] = m->id;
+			fz_send(f, f->a, &un, &resp, FZ_ANY);
+			*m = f->maps[--f->nmaps];
+		}
+		break;
+	case DEVFILE_OP_FAULT:
+	case DEVFILE_OP_MUNMAP:
+		if (f->nmaps && fz_below(f, 4)) {
+			struct fz_map *m = &f->maps[fz_below(f, f->nmaps)];
+
+			if (!bad_handle)
+				req.handle = m->handle;
+			req.a[0] = m->id;
+			req.a[1] = fz_below(f, m->pages + 1);
+			req.a[2] = fz_below(f, 2);
+		}
+		break;
+	}
+
+	switch (fz_below(f, 50)) {
+	case 0:
+		req.magic = fz_u32(f);
+		if (req.magic != DEVFILE_MAGIC)
+			expect = FZ_EPROTO;
+		break;
+	case 1:
+		req.major = fz_u32(f);
+		if (req.major != DEVFILE_PROTO_MAJOR)
+			expect = FZ_EPROTO;
+		break;
+	case 2:
+		req.flags |= 1u << (2 + fz_below(f, 30));
+		if (expect != FZ_ENOSYS)
+			expect = FZ_EINVAL;
+		break;
+	case 3:
+		req.minor = fz_u32(f); /* a newer minor is fine */
+		break;
+	}
+
+	/* A valid handle of a sent to b: unknown there. */
+	if (op >= DEVFILE_OP_RELEASE && op < DEVFILE_OP_MAX && !bad_handle &&
+	    f->nopen && fz_below(f, 20) == 0 && expect == FZ_ANY) {
+		fz_send(f, f->b, &req, &resp, FZ_EBADF);
+		return;
+	}
+
+	ret = fz_send(f, f->a, &req, &resp, expect);
+	if (ret < 0 || expect != FZ_ANY)
+		return;
+	if (op == DEVFILE_OP_RELEASE) {
+		fz_closed(f, req.handle);
+	} else if (op == DEVFILE_OP_MMAP && f->nmaps < FZ_MAPS) {
+		f->maps[f->nmaps].handle = req.handle;
+		f->maps[f->nmaps].id = resp.v[0];
+		f->maps[f->nmaps].pages = req.a[1] >> PAGE_SHIFT;
+		f->nmaps++;
+	} else if (op == DEVFILE_OP_MUNMAP) {
+		for (i = 0; i < f->nmaps; i++) {
+			if (f->maps[i].id == req.a[0] &&
+			    f->maps[i].handle == req.handle) {
+				f->maps[i] = f->maps[--f->nmaps];
+				break;
+			}
+		}
+	}
+}
+
+static void fz_list(struct fz *f)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	unsigned int i;
+
+	for (i = 0; i < FZ_NAMES; i++) {
+		fz_req(&req, DEVFILE_OP_LIST, DEVFILE_HANDLE_NONE);
+		req.a[0] = i;
+		if (fz_send(f, f->a, &req, &resp, FZ_ANY) == -ENOENT)
+			break;
+		resp.name[sizeof(resp.name) - 1] = '\0';
+		strscpy(f->names[f->nnames++], resp.name, DEVFILE_NAME_MAX);
+	}
+}
+
+/* Open a few files in b, whose handles a must refuse. */
+static void fz_foreign(struct fz *f)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	unsigned int i;
+
+	for (i = 0; i < FZ_FOREIGN && f->nnames; i++) {
+		fz_req(&req, DEVFILE_OP_OPEN, DEVFILE_HANDLE_NONE);
+		req.a[0] = O_RDONLY | O_NONBLOCK;
+		strscpy(req.name, f->names[i % f->nnames], sizeof(req.name));
+		if (fz_send(f, f->b, &req, &resp, FZ_ANY) >= 0)
+			f->foreign[f->nforeign++] = resp.handle;
+	}
+}
+
+static bool fz_stats_equal(struct devfile_shim_stats *x,
+			   struct devfile_shim_stats *y)
+{
+	return x->files == y->files && x->inflight == y->inflight &&
+	       x->mappings == y->mappings && x->pages == y->pages &&
+	       x->watches == y->watches;
+}
+
+struct fz_run {
+	struct fz *f;
+	struct completion done;
+};
+
+static int fz_thread(void *data)
+{
+	struct fz_run *run = data;
+	struct fz *f = run->f;
+
+	fz_list(f);
+	fz_foreign(f);
+	while (f->ops < iterations) {
+		fz_one(f);
+		if (!(f->ops % 1024))
+			cond_resched();
+	}
+	complete(&run->done);
+	/* Return only when told: the module may go right after. */
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+static void fz_notify(void *priv, const struct devfile_note_msg *note)
+{
+	atomic64_inc(&fz_notes);
+}
+
+static int fz_get_symbols(void)
+{
+	fz_execute = symbol_get(devfile_shim_execute);
+	fz_create = symbol_get(devfile_shim_client_create);
+	fz_destroy = symbol_get(devfile_shim_client_destroy);
+	fz_stats = symbol_get(devfile_shim_client_stats);
+	if (fz_execute && fz_create && fz_destroy && fz_stats)
+		return 0;
+	if (fz_execute)
+		symbol_put(devfile_shim_execute);
+	if (fz_create)
+		symbol_put(devfile_shim_client_create);
+	if (fz_destroy)
+		symbol_put(devfile_shim_client_destroy);
+	if (fz_stats)
+		symbol_put(devfile_shim_client_stats);
+	pr_err("devfile_shim is not loaded\n");
+	return -ENODEV;
+}
+
+static void fz_put_symbols(void)
+{
+	symbol_put(devfile_shim_execute);
+	symbol_put(devfile_shim_client_create);
+	symbol_put(devfile_shim_client_destroy);
+	symbol_put(devfile_shim_client_stats);
+}
+
+static int __init fz_init(void)
+{
+	struct devfile_shim_stats before, left, after;
+	struct devfile_resp resp;
+	struct task_struct *task;
+	struct fz_run run;
+	unsigned long leaks = 0;
+	struct fz *f;
+	ktime_t t0;
+	int ret;
+
+	ret = fz_get_symbols();
+	if (ret)
+		return ret;
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f) {
+		ret = -ENOMEM;
+		goto put;
+	}
+	if (!seed)
+		seed = get_random_u64() ?: 1;
+	prandom_seed_state(&f->rnd, seed);
+	fz_stats(NULL, &before);
+	/* The mirror: this insmod's address space, which outlives it. */
+	f->a = fz_create("fuzz", fz_notify, NULL, current->mm);
+	f->b = fz_create("fuzz-other", fz_notify, NULL, NULL);
+	if (IS_ERR(f->a) || IS_ERR(f->b)) {
+		ret = -ENOMEM;
+		goto destroy;
+	}
+	/* No request at all. */
+	if (fz_execute(NULL, &resp, f->a) != -EINVAL)
+		f->bad++;
+
+	t0 = ktime_get();
+	run.f = f;
+	init_completion(&run.done);
+	task = kthread_run(fz_thread, &run, "devfile_fuzz");
+	if (IS_ERR(task)) {
+		ret = PTR_ERR(task);
+		goto destroy;
+	}
+	wait_for_completion(&run.done);
+	kthread_stop(task);
+
+	/* Close all: then the client must hold nothing. */
+	while (f->nopen)
+		fz_release(f, f->a, f->open[0], FZ_ANY);
+	while (f->nforeign)
+		fz_release(f, f->b, f->foreign[--f->nforeign], FZ_ANY);
+	fz_stats(f->a, &left);
+	if (left.files || left.mappings || left.pages || left.watches ||
+	    left.inflight) {
+		pr_info("DEVFILE-FUZZ leak client files=%ld mappings=%ld pages=%ld watches=%ld inflight=%ld\n",
+			left.files, left.mappings, left.pages, left.watches,
+			left.inflight);
+		leaks++;
+	}
+destroy:
+	if (!IS_ERR_OR_NULL(f->a))
+		fz_destroy(f->a);
+	if (!IS_ERR_OR_NULL(f->b))
+		fz_destroy(f->b);
+	if (!ret) {
+		fz_stats(NULL, &after);
+		if (!fz_stats_equal(&before, &after)) {
+			pr_info("DEVFILE-FUZZ leak shim files=%ld mappings=%ld pages=%ld watches=%ld inflight=%ld\n",
+				after.files, after.mappings, after.pages,
+				after.watches, after.inflight);
+			leaks++;
+		}
+		pr_info("DEVFILE-FUZZ done ops=%lu seed=%llu bad=%lu leaks=%lu ok=%lu ebadf=%lu eproto=%lu enosys=%lu einval=%lu efault=%lu other=%lu notes=%lld ms=%lld\n",
+			f->ops, seed, f->bad, leaks, f->ok, f->ebadf, f->eproto,
+			f->enosys, f->einval, f->efault, f->other,
+			(long long)atomic64_read(&fz_notes),
+			ktime_ms_delta(ktime_get(), t0));
+	}
+	kfree(f);
+	if (!ret)
+		return 0;
+put:
+	fz_put_symbols();
+	return ret;
+}
+
+static void __exit fz_exit(void)
+{
+	fz_put_symbols();
+}
+
+module_init(fz_init);
+module_exit(fz_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("devirt: fuzzes devfile_shim_execute (test module)");
