@@ -90,12 +90,13 @@ $(BUILD)/devfile_suite: tests/guest/devfile_suite.c \
 
 # The test modules come from one Kbuild run in a copy of tests/modules.
 MODDIR := $(BUILD)/modules
-MOD_SRCS := tests/modules/Kbuild tests/modules/devirt_hc.h \
+MOD_SRCS := tests/modules/Kbuild \
 	tests/modules/devirt_test.c tests/modules/devirt_guest_test.c \
 	tests/modules/devfile_testdev.c tests/modules/devfile_testdev.h
 $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 		$(MODDIR)/devfile_testdev.ko &: $(MOD_SRCS) \
-		vmm/include/devirt/hypercall.h $(CACHE)/kernel.mk
+		vmm/include/devirt/hypercall.h vmm/include/devirt/hc_linux.h \
+		$(CACHE)/kernel.mk
 	@mkdir -p $(MODDIR)
 	$(Q)cp $(MOD_SRCS) $(MODDIR)/
 	$(Q)$(MAKE) -s -C $(KHDR) M=$(abspath $(MODDIR)) \

@@ -23,6 +23,7 @@
 #define GUEST_DEVWIN_BASE (1ULL << 36) /* guest-physical, 64 GiB */
 #define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
 #define SPIN_BEFORE_ASYNC 20000 /* pause loops before going async */
+#define NOTE_QUEUE 64
 
 static struct {
 	spinlock_t lock;
@@ -44,6 +45,12 @@ static struct {
 	/* Guest notification vectors (stub), per VM id. */
 	u32 guest_vector[CFG_MAX_VMS];
 	u64 devwin_next[CFG_MAX_VMS];
+	/* Notifications for each guest (poll, SIGIO), a ring each. */
+	struct {
+		struct devfile_note_msg q[NOTE_QUEUE];
+		u32 head, tail; /* tail - head entries */
+		u64 dropped;
+	} notes[CFG_MAX_VMS];
 } df;
 
 static struct devfile_slot *ring_slot(u32 i)
@@ -390,6 +397,68 @@ static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 	return (s64)n;
 }
 
+/*
+ * NOTE (driver VM): rdi = guest VM id, rsi = type | events << 32,
+ * rdx = handle. Queued for the guest, which is interrupted with its
+ * vector and collects notes with NOTES. A full queue drops the oldest
+ * kind of information only: poll and SIGIO notes are idempotent, and the
+ * stub re-polls its handles when it sees the drop count change.
+ */
+static s64 hc_note(struct vcpu *vcpu, u64 vm_id, u64 what, u64 handle)
+{
+	struct devfile_note_msg *n;
+	struct vm *g = vm_get((u32)vm_id);
+	u32 t;
+
+	if (vcpu->vm->role != VM_ROLE_DRIVER || !g ||
+	    g->role != VM_ROLE_GUEST || !g->nr_vcpus)
+		return DEVIRT_EINVAL;
+	spin_lock(&df.lock);
+	t = df.notes[vm_id].tail;
+	if (t - df.notes[vm_id].head == NOTE_QUEUE) {
+		df.notes[vm_id].dropped++;
+		spin_unlock(&df.lock);
+		return DEVIRT_EBUSY;
+	}
+	n = &df.notes[vm_id].q[t % NOTE_QUEUE];
+	n->type = (u32)what;
+	n->events = (u32)(what >> 32);
+	n->handle = handle;
+	df.notes[vm_id].tail = t + 1;
+	spin_unlock(&df.lock);
+	if (df.guest_vector[vm_id])
+		notify(g->vcpus[0].apic_id, df.guest_vector[vm_id]);
+	return 0;
+}
+
+/*
+ * NOTES (user guest): rdi = array of struct devfile_note_msg, rsi = its
+ * length in entries. Returns how many were copied out (and removed).
+ */
+static s64 hc_notes(struct vcpu *vcpu, u64 gva, u64 max)
+{
+	u32 id = vcpu->vm->id;
+	s64 n = 0;
+
+	if (vcpu->vm->role != VM_ROLE_GUEST)
+		return DEVIRT_EPERM;
+	for (; (u64)n < max; n++) {
+		struct devfile_note_msg m;
+
+		spin_lock(&df.lock);
+		if (df.notes[id].head == df.notes[id].tail) {
+			spin_unlock(&df.lock);
+			break;
+		}
+		m = df.notes[id].q[df.notes[id].head % NOTE_QUEUE];
+		df.notes[id].head++;
+		spin_unlock(&df.lock);
+		if (gva_write(vcpu, gva + (u64)n * sizeof(m), &m, sizeof(m)))
+			return n ? n : DEVIRT_EFAULT;
+	}
+	return n;
+}
+
 /* INFO (any VM): rdi = struct devirt_devfile_info, rsi = its size. */
 static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
 {
@@ -430,6 +499,10 @@ s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2)
 		return hc_gunmap(vcpu, a0, a1);
 	case DEVIRT_HC_DEVFILE_INFO:
 		return hc_info(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_NOTE:
+		return hc_note(vcpu, a0, a1, a2);
+	case DEVIRT_HC_DEVFILE_NOTES:
+		return hc_notes(vcpu, a0, a1);
 	default:
 		return DEVIRT_ENOSYS;
 	}

@@ -38,7 +38,7 @@
 #include <asm/apicdef.h>
 #include <asm/desc.h>
 
-#include "devirt_hc.h"
+#include <devirt/hc_linux.h>
 
 static char *tests = "all";
 module_param(tests, charp, 0444);

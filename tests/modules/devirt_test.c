@@ -14,7 +14,7 @@
  * from the kernel log, or -EINVAL when @tests names an unknown test.
  *
  * A hypercall instruction that faults (#UD: no hypervisor, or the wrong one
- * for this vendor) is caught through the exception table (devirt_hc.h) and
+ * for this vendor) is caught through the exception table (devirt/hc_linux.h) and
  * reported as "faulted" instead of oopsing, so the module is safe to load
  * anywhere.
  */
@@ -30,7 +30,7 @@
 #include <asm/msr.h>
 #include <asm/apicdef.h>
 
-#include "devirt_hc.h"
+#include <devirt/hc_linux.h>
 
 static char *tests = "all";
 module_param(tests, charp, 0444);

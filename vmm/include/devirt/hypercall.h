@@ -31,7 +31,9 @@
 #define DEVIRT_HC_DEVFILE_GMAP 9 /* driver: slot, frame|memtype, writable */
 #define DEVIRT_HC_DEVFILE_GUNMAP 10 /* guest: rdi = GPA, rsi = pages */
 #define DEVIRT_HC_DEVFILE_INFO 11 /* any: rdi = devirt_devfile_info GVA */
-#define DEVIRT_HC_MAX 12
+#define DEVIRT_HC_DEVFILE_NOTE 12 /* driver: vm, type|events<<32, handle */
+#define DEVIRT_HC_DEVFILE_NOTES 13 /* guest: rdi = note array, rsi = max */
+#define DEVIRT_HC_MAX 14
 
 #define DEVIRT_CONSOLE_MAX 1024 /* bytes per console write */
 

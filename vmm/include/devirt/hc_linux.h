@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared by the devirt test modules (devirt_test.c in the driver VM,
- * devirt_guest_test.c in a user guest): the hypercall wrapper and the
- * local APIC IPI helper. Include it from exactly one .c file per module;
+ * For Linux modules that make hypercalls (the test modules, the devfile
+ * shim and stub): the hypercall wrapper and the local APIC IPI helper. Include it from exactly one .c file per module;
  * it holds the module's hypercall state.
  *
  * A hypercall instruction that faults (#UD: no hypervisor, or the wrong
