@@ -102,6 +102,29 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 	$(Q)$(MAKE) -s -C $(KHDR) M=$(abspath $(MODDIR)) \
 		DEVIRT_INC=$(abspath vmm/include) modules
 
+# Device-file forwarding (docs/devfile.md): the shim and its fuzzer
+# (hostos-shim/), the stub (guest-driver/), each from a Kbuild run in a
+# copy of its folder. No BTF: the headers have no vmlinux to take it from.
+DEVFILE_MODDIR := $(BUILD)/devfile
+SHIM_SRCS := hostos-shim/Kbuild hostos-shim/devfile_shim.h \
+	hostos-shim/devfile_shim.c hostos-shim/devfile_shim_fuzz.c
+STUB_SRCS := guest-driver/Kbuild guest-driver/devfile_stub.c
+DEVFILE_KBUILD = $(MAKE) -s -C $(KHDR) CONFIG_DEBUG_INFO_BTF_MODULES= \
+	DEVFILE_INC=$(abspath devfile/include) SHIM_INC=$(abspath hostos-shim)
+SHIM_KOS := $(DEVFILE_MODDIR)/shim/devfile_shim.ko \
+	$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko
+STUB_KO := $(DEVFILE_MODDIR)/stub/devfile_stub.ko
+$(SHIM_KOS) &: $(SHIM_SRCS) devfile/include/devfile/proto.h \
+		$(CACHE)/kernel.mk
+	@mkdir -p $(DEVFILE_MODDIR)/shim
+	$(Q)cp $(SHIM_SRCS) $(DEVFILE_MODDIR)/shim/
+	$(Q)$(DEVFILE_KBUILD) M=$(abspath $(DEVFILE_MODDIR)/shim) modules
+$(STUB_KO): $(STUB_SRCS) hostos-shim/devfile_shim.h \
+		devfile/include/devfile/proto.h $(CACHE)/kernel.mk
+	@mkdir -p $(DEVFILE_MODDIR)/stub
+	$(Q)cp $(STUB_SRCS) $(DEVFILE_MODDIR)/stub/
+	$(Q)$(DEVFILE_KBUILD) M=$(abspath $(DEVFILE_MODDIR)/stub) modules
+
 # /init scripts share tests/initramfs/checks.sh at /lib/devirt/checks.sh.
 INITRD_COMMON := tests/initramfs/checks.sh:/lib/devirt/checks.sh \
 	$(BUILD)/cpuid:/bin/cpuid $(BUILD)/membench:/bin/membench \
@@ -122,6 +145,17 @@ $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-guest \
 		$(INITRD_COMMON) \
 		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko
+
+# The loopback boot: the stock kernel straight into this initramfs, the
+# stub and the shim in one kernel (tests/system/test_devfile_loopback.py).
+$(BUILD)/initrd-loopback.gz: tests/initramfs/init-loopback $(INITRD_DEPS) \
+		$(MODDIR)/devfile_testdev.ko $(SHIM_KOS) $(STUB_KO)
+	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-loopback \
+		$(INITRD_COMMON) \
+		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko:/lib/devirt/devfile_shim_fuzz.ko \
+		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
 $(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg: $(BUILD)/%.cfg: boot/%.cfg
 	@mkdir -p $(dir $@)
@@ -149,7 +183,7 @@ $(BUILD)/devirt-vmx.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
 image: deps
 	$(Q)$(MAKE) --no-print-directory $(CACHE)/kernel.mk
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso \
-		$(BUILD)/devirt-vmx.iso
+		$(BUILD)/devirt-vmx.iso $(BUILD)/initrd-loopback.gz
 
 # --- tests ----------------------------------------------------------------
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -195,7 +229,7 @@ check-format:
 clean:
 	rm -rf $(BUILD)/vmm $(BUILD)/boot $(BUILD)/efi $(BUILD)/unit \
 		$(BUILD)/*.elf $(BUILD)/*.so $(BUILD)/*.EFI $(BUILD)/*.iso \
-		$(BUILD)/modules $(BUILD)/*.gz
+		$(BUILD)/modules $(BUILD)/devfile $(BUILD)/*.gz
 distclean:
 	rm -rf $(BUILD)
 

@@ -445,9 +445,16 @@ static int stub_fasync(int fd, struct file *file, int on)
 
 /* ---- mmap ----------------------------------------------------------------- */
 
-/* One forwarded MMAP, shared by the vmas made from it (split, fork). */
+/*
+ * One forwarded MMAP: the shim's real mapping behind one vma. A copy of
+ * the vma (fork, split, mremap: vm_ops->open) gets a real mapping of its
+ * own, as the driver would see natively, and holds its ancestor: a split
+ * or moved vma keeps page table entries that the ancestor's mapping
+ * provided, which must stay valid as long as they may be used.
+ */
 struct stub_map {
-	refcount_t ref;
+	refcount_t ref; /* its vma (or vmas), and descendants */
+	struct stub_map *parent;
 	u64 handle;
 	u64 id; /* the shim's mapping id */
 	unsigned long pgoff; /* of the first page of the MMAP */
@@ -455,29 +462,83 @@ struct stub_map {
 	bool nosplit;
 };
 
+static const struct vm_operations_struct stub_vm_ops;
+
+/* Forward the MMAP of vma (its range, offset and rights). */
+static struct stub_map *stub_map_new(struct vm_area_struct *vma, u64 handle,
+				     struct file *file)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	struct stub_map *sm;
+	unsigned long prot = 0;
+	long ret;
+
+	if (vma->vm_flags & VM_READ)
+		prot |= PROT_READ;
+	if (vma->vm_flags & VM_WRITE)
+		prot |= PROT_WRITE;
+	if (vma->vm_flags & VM_EXEC)
+		prot |= PROT_EXEC;
+	sm = kzalloc(sizeof(*sm), GFP_KERNEL);
+	if (!sm)
+		return ERR_PTR(-ENOMEM);
+	stub_req_init(&req, DEVFILE_OP_MMAP, handle, file);
+	req.a[0] = vma->vm_start;
+	req.a[1] = vma->vm_end - vma->vm_start;
+	req.a[2] = vma->vm_pgoff;
+	req.a[3] = prot;
+	req.a[4] = (vma->vm_flags & VM_SHARED) ? MAP_SHARED : MAP_PRIVATE;
+	ret = stub_send(&req, &resp);
+	if (ret < 0) {
+		kfree(sm);
+		return ERR_PTR(ret);
+	}
+	refcount_set(&sm->ref, 1);
+	sm->handle = handle;
+	sm->id = resp.v[0];
+	sm->pgoff = vma->vm_pgoff;
+	sm->may = vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC);
+	sm->nosplit = resp.v[1] & DEVFILE_MAP_NOSPLIT;
+	return sm;
+}
+
+static void stub_map_put(struct stub_map *sm)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	struct stub_map *parent;
+	long ret;
+
+	while (sm && refcount_dec_and_test(&sm->ref)) {
+		stub_req_init(&req, DEVFILE_OP_MUNMAP, sm->handle, NULL);
+		req.a[0] = sm->id;
+		ret = stub_send(&req, &resp);
+		if (ret < 0)
+			pr_warn_ratelimited("munmap of mapping %llu: %ld\n",
+					    sm->id, ret);
+		parent = sm->parent;
+		kfree(sm);
+		sm = parent;
+	}
+}
+
 static void stub_vm_open(struct vm_area_struct *vma)
 {
-	struct stub_map *sm = vma->vm_private_data;
+	struct stub_map *old = vma->vm_private_data, *sm;
 
-	refcount_inc(&sm->ref);
+	refcount_inc(&old->ref);
+	sm = stub_map_new(vma, old->handle, NULL);
+	if (IS_ERR(sm))
+		return; /* share the ancestor's mapping */
+	sm->parent = old;
+	sm->may = old->may;
+	vma->vm_private_data = sm;
 }
 
 static void stub_vm_close(struct vm_area_struct *vma)
 {
-	struct stub_map *sm = vma->vm_private_data;
-	struct devfile_resp resp;
-	struct devfile_req req;
-	long ret;
-
-	if (!refcount_dec_and_test(&sm->ref))
-		return;
-	stub_req_init(&req, DEVFILE_OP_MUNMAP, sm->handle, NULL);
-	req.a[0] = sm->id;
-	ret = stub_send(&req, &resp);
-	if (ret < 0)
-		pr_warn_ratelimited("munmap of mapping %llu: %ld\n", sm->id,
-				    ret);
-	kfree(sm);
+	stub_map_put(vma->vm_private_data);
 }
 
 static int stub_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
@@ -536,11 +597,7 @@ static const struct vm_operations_struct stub_vm_ops = {
 static int stub_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct stub_file *sf = file->private_data;
-	struct devfile_resp resp;
-	struct devfile_req req;
 	struct stub_map *sm;
-	unsigned long prot = 0;
-	long ret;
 
 	/*
 	 * The vma holds frames of the driver VM (VM_PFNMAP): it cannot be
@@ -551,33 +608,16 @@ static int stub_mmap(struct file *file, struct vm_area_struct *vma)
 			return -EINVAL;
 		vma->vm_flags &= ~VM_MAYWRITE;
 	}
-	if (vma->vm_flags & VM_READ)
-		prot |= PROT_READ;
-	if (vma->vm_flags & VM_WRITE)
-		prot |= PROT_WRITE;
-	if (vma->vm_flags & VM_EXEC)
-		prot |= PROT_EXEC;
-	sm = kzalloc(sizeof(*sm), GFP_KERNEL);
-	if (!sm)
-		return -ENOMEM;
-	stub_req_init(&req, DEVFILE_OP_MMAP, sf->handle, file);
-	req.a[0] = vma->vm_start;
-	req.a[1] = vma->vm_end - vma->vm_start;
-	req.a[2] = vma->vm_pgoff;
-	req.a[3] = prot;
-	req.a[4] = (vma->vm_flags & VM_SHARED) ? MAP_SHARED : MAP_PRIVATE;
-	ret = stub_send(&req, &resp);
-	if (ret < 0) {
-		kfree(sm);
-		return ret;
-	}
-	refcount_set(&sm->ref, 1);
-	sm->handle = sf->handle;
-	sm->id = resp.v[0];
-	sm->pgoff = vma->vm_pgoff;
-	sm->may = vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC);
-	sm->nosplit = resp.v[1] & DEVFILE_MAP_NOSPLIT;
-	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
+	sm = stub_map_new(vma, sf->handle, file);
+	if (IS_ERR(sm))
+		return PTR_ERR(sm);
+	/*
+	 * VM_WIPEONFORK: a child's copy starts empty and faults its pages
+	 * through its own mapping (vm_ops->open), never through frames
+	 * copied from the parent's page tables.
+	 */
+	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP |
+			 VM_WIPEONFORK;
 	vma->vm_ops = &stub_vm_ops;
 	vma->vm_private_data = sm;
 	return 0;

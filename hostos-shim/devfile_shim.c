@@ -464,40 +464,73 @@ struct mirror_call {
 };
 
 /*
- * vm_mmap() and vm_munmap() work on current->mm, and the caller may hold
- * its own mm's mmap_lock (the stub's ->mmap and vma close run under it),
- * so the real (un)mapping runs on a worker that adopts the mirror.
+ * Where the mirror's real (un)mapping can run. vm_mmap() and vm_munmap()
+ * work on current->mm:
+ *   - a kernel thread that adopted the mirror (the hypercall transport's
+ *     servers) holds none of its locks: right here;
+ *   - any other caller (loopback: the stub's ->mmap and vma close run
+ *     under the caller's own mmap_lock) hands it to a worker that adopts
+ *     the mirror;
+ *   - a user process whose own mm is the mirror cannot: it may hold that
+ *     mmap_lock (-EDEADLK).
  */
+enum shim_mirror_ctx { MIRROR_WORKER, MIRROR_HERE, MIRROR_DEADLOCK };
+
+static enum shim_mirror_ctx shim_mirror_ctx(struct devfile_client *c)
+{
+	if (current->mm != c->mirror)
+		return MIRROR_WORKER;
+	if (current->flags & PF_KTHREAD)
+		return MIRROR_HERE;
+	return MIRROR_DEADLOCK;
+}
+
+static void mirror_do(struct mirror_call *mc)
+{
+	struct vm_area_struct *vma;
+
+	if (!mc->map) {
+		mc->ret = vm_munmap(mc->addr, mc->len);
+		return;
+	}
+	mc->ret = vm_mmap(mc->filp, 0, mc->len, mc->prot, mc->flags, mc->off);
+	if (IS_ERR_VALUE(mc->ret))
+		return;
+	mc->addr = mc->ret;
+	mc->ret = 0;
+	mmap_read_lock(mc->mm);
+	vma = vma_lookup(mc->mm, mc->addr);
+	/* Ask the driver whether it would split it. */
+	if (vma && vma->vm_ops && vma->vm_ops->may_split &&
+	    mc->len > PAGE_SIZE &&
+	    vma->vm_ops->may_split(vma, mc->addr + PAGE_SIZE))
+		mc->nosplit = true;
+	mmap_read_unlock(mc->mm);
+}
+
 static void mirror_work(struct work_struct *work)
 {
 	struct mirror_call *mc = container_of(work, struct mirror_call, work);
-	struct vm_area_struct *vma;
 
 	kthread_use_mm(mc->mm);
-	if (mc->map) {
-		mc->ret = vm_mmap(mc->filp, 0, mc->len, mc->prot, mc->flags,
-				  mc->off);
-		if (!IS_ERR_VALUE(mc->ret)) {
-			mc->addr = mc->ret;
-			mc->ret = 0;
-			mmap_read_lock(mc->mm);
-			vma = vma_lookup(mc->mm, mc->addr);
-			/* Ask the driver whether it would split it. */
-			if (vma && vma->vm_ops && vma->vm_ops->may_split &&
-			    mc->len > PAGE_SIZE &&
-			    vma->vm_ops->may_split(vma, mc->addr + PAGE_SIZE))
-				mc->nosplit = true;
-			mmap_read_unlock(mc->mm);
-		}
-	} else {
-		mc->ret = vm_munmap(mc->addr, mc->len);
-	}
+	mirror_do(mc);
 	kthread_unuse_mm(mc->mm);
 	complete(&mc->done);
 }
 
-static long mirror_run(struct mirror_call *mc)
+static long mirror_run(struct devfile_client *c, struct mirror_call *mc)
 {
+	mc->mm = c->mirror;
+	switch (shim_mirror_ctx(c)) {
+	case MIRROR_HERE:
+		mirror_do(mc);
+		return mc->ret;
+	case MIRROR_DEADLOCK:
+		mc->ret = -EDEADLK;
+		return mc->ret;
+	case MIRROR_WORKER:
+		break;
+	}
 	INIT_WORK_ONSTACK(&mc->work, mirror_work);
 	init_completion(&mc->done);
 	queue_work(system_unbound_wq, &mc->work);
@@ -531,14 +564,13 @@ static void shim_unmap(struct shim_map *m)
 {
 	struct devfile_client *c = m->sf->client;
 	struct mirror_call mc = {
-		.mm = c->mirror,
 		.map = false,
 		.addr = m->addr,
 		.len = m->len,
 	};
 
 	WRITE_ONCE(m->unmapped, true);
-	if (mirror_run(&mc))
+	if (mirror_run(c, &mc))
 		pr_warn("munmap of mapping %d: %ld\n", m->id, mc.ret);
 	CNT_ADD(c, mappings, -1);
 	shim_put_map(m);
@@ -839,7 +871,7 @@ static long op_mmap(struct devfile_client *c, struct shim_file *sf,
 		return -EINVAL;
 	if (!c->mirror)
 		return -ENODEV;
-	if (current->mm == c->mirror)
+	if (shim_mirror_ctx(c) == MIRROR_DEADLOCK)
 		return -EDEADLK;
 	if (!sf->filp->f_op->mmap)
 		return -ENODEV;
@@ -848,13 +880,12 @@ static long op_mmap(struct devfile_client *c, struct shim_file *sf,
 	m = kzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return -ENOMEM;
-	mc.mm = c->mirror;
 	mc.filp = sf->filp;
 	mc.len = len;
 	mc.prot = prot;
 	mc.flags = flags;
 	mc.off = pgoff << PAGE_SHIFT;
-	ret = mirror_run(&mc);
+	ret = mirror_run(c, &mc);
 	if (ret) {
 		kfree(m);
 		return ret;
@@ -950,7 +981,7 @@ static long op_fault(struct devfile_client *c, struct shim_file *sf,
 
 	if (req->a[2] > 1)
 		return -EINVAL;
-	if (mm && current->mm == mm)
+	if (mm && shim_mirror_ctx(c) == MIRROR_DEADLOCK)
 		return -EDEADLK;
 	m = shim_get_map(c, sf, req->a[0]);
 	if (!m)
@@ -1016,7 +1047,7 @@ static long op_munmap(struct devfile_client *c, struct shim_file *sf,
 
 	if (req->a[0] == 0 || req->a[0] > INT_MAX)
 		return -EINVAL;
-	if (c->mirror && current->mm == c->mirror)
+	if (c->mirror && shim_mirror_ctx(c) == MIRROR_DEADLOCK)
 		return -EDEADLK;
 	spin_lock(&c->lock);
 	m = idr_find(&c->maps, req->a[0]);
