@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Device-file forwarding through the loopback transport (issue 4).
+
+Boots the stock kernel directly under QEMU TCG (-kernel/-initrd, no
+firmware, no hypervisor) with build/initrd-loopback.gz, whose /init
+(tests/initramfs/init-loopback) loads the test device, the shim and the
+stub in one kernel (transport=loopback: the stub calls the shim
+directly) and runs the device-file suite on the stub's
+/dev/fwd/devfile_test, which forwards every operation to the real
+/dev/devfile_test; then the shim fuzzer; then unloads it all
+(docs/devfile.md). This checks the generic forwarding code, which the
+hypercall transport reuses, in seconds.
+
+One boot (about 15 s) serves every test here. Environment:
+DEVFILE_LOOPBACK_TIMEOUT (seconds, default 300), DEVFILE_FUZZ_OPS
+(default 100000), DEVFILE_FUZZ_SEED (default 20261125; 0: a random one).
+"""
+
+import os
+import re
+
+import pytest
+
+# The suite's tests, in its order (tests/guest/devfile_suite.c).
+SUITE_TESTS = [
+    "open", "rw", "llseek", "ioctl", "nested", "peek", "errors", "poll",
+    "fasync", "mmap_ram_fault", "mmap_ram_upfront", "mmap_mmio_upfront",
+    "mmap_mmio_fault", "threads", "lifecycle",
+]
+
+TIMEOUT = float(os.environ.get("DEVFILE_LOOPBACK_TIMEOUT", 300))
+FUZZ_OPS = int(os.environ.get("DEVFILE_FUZZ_OPS", 100000))
+FUZZ_SEED = int(os.environ.get("DEVFILE_FUZZ_SEED", 20261125))
+END = "DEVFILE-LOOPBACK-DONE"
+
+LINE_RE = re.compile(
+    r"DEVFILE-TEST (\S+) (\S+) (PASS|FAIL|SKIP) (.*)$", re.MULTILINE)
+DONE_RE = re.compile(r"DEVFILE-SUITE done failures=(\d+)")
+FUZZ_RE = re.compile(r"DEVFILE-FUZZ done (.*)$", re.MULTILINE)
+STATS_RE = re.compile(r"DEVFILE-STATS (\S+) (\S+) (\S+)\s*$", re.MULTILINE)
+# Counters of the shim that must be back at zero when nothing is open.
+LIVE = ("files", "inflight", "mappings", "pages", "watches")
+
+
+@pytest.fixture(scope="module")
+def loopback_boot(harness):
+    """The kernel booted into the loopback initramfs, suite and fuzz run."""
+    initrd = harness.BUILD / "initrd-loopback.gz"
+    if not initrd.exists():
+        pytest.skip(f"{initrd} missing: build it first (make)")
+    try:
+        vmlinuz = harness.read_kernel_mk()["VMLINUZ"]
+    except (FileNotFoundError, KeyError) as e:
+        pytest.skip(f"no kernel: {e}")
+    harness.LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = harness.LOG_DIR / "devfile-loopback.log"
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+           "-machine", "q35", "-smp", "2", "-m", "1024",
+           "-kernel", vmlinuz, "-initrd", str(initrd),
+           "-append", "console=ttyS0,115200 loglevel=6 panic=-1 "
+           f"devfile_fuzz={FUZZ_OPS} devfile_seed={FUZZ_SEED}",
+           "-nic", "none", "-display", "none", "-monitor", "none",
+           "-serial", f"file:{log}", "-no-reboot"]
+    return harness.run_until_marker(cmd, log, name="devfile-loopback",
+                                    emulator="qemu", accel="tcg",
+                                    end_marker=END, timeout=TIMEOUT)
+
+
+def suite_lines(result):
+    """[(test, name, status, detail)] of the DEVFILE-TEST lines."""
+    return [m.groups() for m in LINE_RE.finditer(result.replace("\r", ""))]
+
+
+def stats(result, when):
+    """{key: value} of the shim's counters printed at step `when`."""
+    out = {}
+    for w, key, val in STATS_RE.findall(result.replace("\r", "")):
+        if w == when and val.lstrip("-").isdigit():
+            out[key] = int(val)
+    return out
+
+
+def test_boot_completes(loopback_boot):
+    assert loopback_boot.reason == "end", loopback_boot.describe()
+
+
+@pytest.mark.parametrize("key,want", [
+    ("testdev", "0"), ("shim", "0"), ("stub", "0"),
+    ("nodes", "devfile_test,zero,null"),
+    ("zero_read", "0/1048576"),  # non-zero bytes / bytes read
+    ("null_write", "0"),
+    ("stub_rmmod", "0"), ("shim_rmmod", "0"), ("testdev_rmmod", "0"),
+])
+def test_step(loopback_boot, harness, key, want):
+    got = harness.parse_checks(loopback_boot).get(key)
+    assert got == want, f"{key}={got!r} ({loopback_boot.describe()})"
+
+
+def test_suite_done_without_failures(loopback_boot, harness):
+    done = DONE_RE.findall(loopback_boot)
+    assert done, f"no 'DEVFILE-SUITE done' line ({loopback_boot.describe()})"
+    assert done[-1] == "0", f"failures={done[-1]}"
+    assert harness.parse_checks(loopback_boot).get("devfile_loopback") == "0"
+
+
+def test_suite_ran_on_the_stub(loopback_boot):
+    assert "DEVFILE-SUITE start dev=/dev/fwd/devfile_test" in loopback_boot
+
+
+def test_every_line_passes(loopback_boot):
+    lines = suite_lines(loopback_boot)
+    assert lines, f"no DEVFILE-TEST lines ({loopback_boot.describe()})"
+    bad = [" ".join(line) for line in lines if line[2] != "PASS"]
+    assert not bad, "checks that did not pass:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("test", SUITE_TESTS)
+def test_suite_test_ran_and_passed(loopback_boot, test):
+    lines = [line for line in suite_lines(loopback_boot) if line[0] == test]
+    summary = [line for line in lines if line[1] == "summary"]
+    assert summary, (f"test {test} printed no summary line "
+                     f"({loopback_boot.describe()})")
+    assert summary[-1][2] == "PASS", " ".join(summary[-1])
+    checks = [line for line in lines if line[1] != "summary"]
+    n = int(re.search(r"checks=(\d+)", summary[-1][3]).group(1))
+    assert len(checks) == n, (
+        f"{test}: {len(checks)} check lines, summary says {n}: a line was "
+        "lost or cut")
+
+
+@pytest.mark.parametrize("when", ["after_suite", "after_fuzz"])
+def test_shim_holds_nothing_after(loopback_boot, when):
+    """No open file, mapping, page, watch or request left in the shim."""
+    st = stats(loopback_boot, when)
+    assert st, f"no DEVFILE-STATS {when} lines ({loopback_boot.describe()})"
+    assert st.get("clients") == 1, st
+    left = {k: st.get(k) for k in LIVE if st.get(k) != 0}
+    assert not left, f"{when}: {left}"
+    assert st.get("ops", 0) > 0, st
+
+
+def test_stub_unload_removes_its_client(loopback_boot):
+    st = stats(loopback_boot, "after_stub_rmmod")
+    assert st.get("clients") == 0, st
+    left = {k: st.get(k) for k in LIVE if st.get(k) != 0}
+    assert not left, left
+
+
+def test_fuzz(loopback_boot, harness):
+    """Random requests straight into the shim, each with a defined answer."""
+    assert harness.parse_checks(loopback_boot).get("fuzz") == "0"
+    found = FUZZ_RE.findall(loopback_boot)
+    assert found, f"no 'DEVFILE-FUZZ done' line ({loopback_boot.describe()})"
+    fields = dict(kv.split("=", 1) for kv in found[-1].split())
+    bad_lines = re.findall(r"DEVFILE-FUZZ (?:bad|leak) .*", loopback_boot)
+    assert int(fields["ops"]) >= FUZZ_OPS
+    assert fields["bad"] == "0", "\n".join(bad_lines)
+    assert fields["leaks"] == "0", "\n".join(bad_lines)
+    # It reached every kind of answer, not only the early refusals.
+    for key in ("ok", "ebadf", "eproto", "enosys", "einval", "efault"):
+        assert int(fields[key]) > 0, f"{key}=0: {found[-1]}"
+
+
+def test_no_kernel_warnings(loopback_boot):
+    bad = [ln for ln in loopback_boot.splitlines()
+           if re.search(r"BUG:|WARNING:|Oops|general protection|"
+                        r"map pfn RAM range req|refcount_t:|"
+                        r"devfile_stub: (munmap|release) of", ln)]
+    assert not bad, "\n".join(bad)
