@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * devfile_hvt: the hypercall transport of the shim, for the driver VM
+ * under devirt (docs/devfile.md, "Hypercall transport").
+ *
+ *   insmod devfile_shim.ko devices=...
+ *   insmod devfile_hvt.ko [servers=4] [mirror_helper=/bin/devfile-mirror]
+ *
+ * It hands devirt a request ring and an interrupt vector. Each user guest
+ * gets a shim client and a mirror: an address space whose user half is
+ * covered by "mirror" mappings, except a hole for the real device mmaps.
+ * Server kernel threads adopt the mirror and run each request of that
+ * guest there with the guest process's own pointer values. When the
+ * driver touches one of them (copy_from_user, a nested pointer, ...), the
+ * mirror's fault handler asks devirt to map that page of the calling
+ * process (DEVFILE_MAP: its page tables, user pages only) into the
+ * request's window and inserts the window frame. After the request every
+ * mirror page table entry is zapped, and devirt revokes the window
+ * (DEVFILE_COMPLETE). No operation needs a description of its arguments.
+ *
+ * The mirror address space comes from a helper process that only donates
+ * its mm (ioctl DONATE_MM on /dev/devfile_hv) and exits; its own mappings
+ * are removed before the mirror is built.
+ *
+ * Known limits: one mirror per guest, so requests of two processes of one
+ * guest take turns (same-process requests run in parallel); a guest page
+ * that is not present in its page tables cannot be reached (-EFAULT).
+ */
+#define pr_fmt(fmt) "devfile_hvt: " fmt
+
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/anon_inodes.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/kthread.h>
+#include <linux/wait.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
+#include <linux/slab.h>
+#include <linux/umh.h>
+#include <linux/delay.h>
+#include <asm/irqdomain.h>
+#include <asm/hw_irq.h>
+#include <asm/io.h>
+
+#include <devirt/hc_linux.h>
+#include <devfile/ring.h>
+#include "devfile_shim.h"
+
+static int servers = 4;
+module_param(servers, int, 0444);
+MODULE_PARM_DESC(servers, "server threads per guest (1-16)");
+static char *mirror_helper = "/bin/devfile-mirror";
+module_param(mirror_helper, charp, 0444);
+MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
+
+#define HVT_IOC_DONATE_MM _IO('H', 1) /* arg: guest VM id */
+#define MAX_SERVERS 16
+#define MAX_VMS DEVIRT_MAX_VMS
+/* The mirror leaves this hole for the real device mappings. */
+#define HOLE_START 0x600000000000UL
+#define HOLE_END 0x640000000000UL
+#define MIRROR_LOW 0x10000UL
+#define MIRROR_HIGH (0x7ffffffff000UL)
+
+struct hvt_vm;
+
+struct hvt_server {
+	struct task_struct *task;
+	struct hvt_vm *vm;
+	int slot; /* the request being run, -1 when idle */
+	u32 next_idx; /* next free page of the slot's window */
+};
+
+struct hvt_vm {
+	int id;
+	bool active;
+	struct devfile_client *client;
+	struct mm_struct *mirror; /* mmget() reference */
+	struct vm_area_struct *vma[2]; /* the mirror mappings */
+	struct completion donated;
+	/* Requests of different processes take turns (one mirror). */
+	spinlock_t klock;
+	u64 key;
+	int users;
+	wait_queue_head_t kwq;
+	struct hvt_server srv[MAX_SERVERS];
+	int nr_srv;
+};
+
+static struct devfile_ring *ring;
+static int hvt_irq = -1;
+static u8 hvt_vector;
+static DECLARE_WAIT_QUEUE_HEAD(work_wq);
+static struct hvt_vm vms[MAX_VMS];
+static struct file *mirror_file;
+static unsigned long window_pfn;
+static u64 window_per_slot;
+
+static long hc(unsigned long nr, unsigned long a0, unsigned long a1,
+	       unsigned long a2)
+{
+	return devirt_hypercall(nr, a0, a1, a2);
+}
+
+/* ---- the mirror ------------------------------------------------------- */
+
+static struct hvt_server *this_server(void)
+{
+	for (int v = 0; v < MAX_VMS; v++)
+		for (int i = 0; i < vms[v].nr_srv; i++)
+			if (vms[v].srv[i].task == current)
+				return &vms[v].srv[i];
+	return NULL;
+}
+
+/*
+ * A driver touched a user address of the calling guest process. Map that
+ * page (writable if the process may write it) into the request's window.
+ */
+static vm_fault_t mirror_fault(struct vm_fault *vmf)
+{
+	struct hvt_server *sv = this_server();
+	unsigned long va = vmf->address & PAGE_MASK;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	pgprot_t prot = vmf->vma->vm_page_prot;
+	long n;
+
+	if (!sv || sv->slot < 0 || sv->next_idx >= window_per_slot)
+		return VM_FAULT_SIGBUS;
+	n = hc(DEVIRT_HC_DEVFILE_MAP, sv->slot | ((u64)sv->next_idx << 8),
+	       va | 1, 1);
+	if (n != 1 && !write) {
+		/* Not writable for the process: map it read-only. */
+		n = hc(DEVIRT_HC_DEVFILE_MAP,
+		       sv->slot | ((u64)sv->next_idx << 8), va, 1);
+		prot = vm_get_page_prot(vmf->vma->vm_flags & ~VM_WRITE);
+	}
+	if (n != 1)
+		return VM_FAULT_SIGBUS; /* not the caller's: -EFAULT */
+	return vmf_insert_pfn_prot(vmf->vma, va,
+				   window_pfn +
+					   (u64)sv->slot * window_per_slot +
+					   sv->next_idx++,
+				   prot);
+}
+
+/* A write to a page mapped read-only above: the process may not. */
+static vm_fault_t mirror_pfn_mkwrite(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct mirror_vm_ops = {
+	.fault = mirror_fault,
+	.pfn_mkwrite = mirror_pfn_mkwrite,
+};
+
+static int mirror_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP |
+			 VM_DONTCOPY;
+	vma->vm_ops = &mirror_vm_ops;
+	return 0;
+}
+
+static const struct file_operations mirror_fops = {
+	.owner = THIS_MODULE,
+	.mmap = mirror_mmap,
+};
+
+/*
+ * Turn the donated address space into a mirror: remove what the helper
+ * had mapped, then cover the user half with mirror mappings, leaving the
+ * hole where the shim's real mmaps land (vm_mmap finds free space only
+ * there). Runs with the mirror adopted.
+ */
+static int mirror_build(struct hvt_vm *vm)
+{
+	unsigned long a;
+
+	vm_munmap(0, MIRROR_HIGH + PAGE_SIZE);
+	a = vm_mmap(mirror_file, MIRROR_LOW, HOLE_START - MIRROR_LOW,
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, 0);
+	if (IS_ERR_VALUE(a))
+		return (int)a;
+	a = vm_mmap(mirror_file, HOLE_END, MIRROR_HIGH - HOLE_END,
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, 0);
+	if (IS_ERR_VALUE(a))
+		return (int)a;
+	mmap_read_lock(vm->mirror);
+	vm->vma[0] = find_vma(vm->mirror, MIRROR_LOW);
+	vm->vma[1] = find_vma(vm->mirror, HOLE_END);
+	mmap_read_unlock(vm->mirror);
+	return vm->vma[0] && vm->vma[1] ? 0 : -ENOMEM;
+}
+
+/* Drop every mirror page table entry: the request's access ends here. */
+static void mirror_zap(struct hvt_vm *vm)
+{
+	mmap_read_lock(vm->mirror);
+	for (int i = 0; i < 2; i++)
+		zap_vma_ptes(vm->vma[i], vm->vma[i]->vm_start,
+			     vm->vma[i]->vm_end - vm->vma[i]->vm_start);
+	mmap_read_unlock(vm->mirror);
+}
+
+/* ---- serving requests --------------------------------------------------- */
+
+static void key_enter(struct hvt_vm *vm, u64 key)
+{
+	spin_lock(&vm->klock);
+	while (vm->users && vm->key != key) {
+		spin_unlock(&vm->klock);
+		wait_event(vm->kwq, !READ_ONCE(vm->users) ||
+					    READ_ONCE(vm->key) == key);
+		spin_lock(&vm->klock);
+	}
+	vm->key = key;
+	vm->users++;
+	spin_unlock(&vm->klock);
+}
+
+static void key_leave(struct hvt_vm *vm)
+{
+	spin_lock(&vm->klock);
+	vm->users--;
+	spin_unlock(&vm->klock);
+	wake_up_all(&vm->kwq);
+}
+
+/* Claim a submitted request of this guest; the slot index or -1. */
+static int claim(struct hvt_vm *vm)
+{
+	for (int i = 0; i < DEVFILE_RING_SLOTS; i++) {
+		struct devfile_slot *s = &ring->slot[i];
+
+		if (READ_ONCE(s->state) == DEVFILE_SLOT_SUBMITTED &&
+		    READ_ONCE(s->vm_id) == vm->id &&
+		    cmpxchg(&s->state, DEVFILE_SLOT_SUBMITTED,
+			    DEVFILE_SLOT_TAKEN) == DEVFILE_SLOT_SUBMITTED)
+			return i;
+	}
+	return -1;
+}
+
+static bool has_work(struct hvt_vm *vm)
+{
+	for (int i = 0; i < DEVFILE_RING_SLOTS; i++)
+		if (READ_ONCE(ring->slot[i].state) == DEVFILE_SLOT_SUBMITTED &&
+		    READ_ONCE(ring->slot[i].vm_id) == vm->id)
+			return true;
+	return false;
+}
+
+/* A FAULT answer is a driver frame: give the guest that frame (GMAP). */
+static void fault_to_guest(int slot, const struct devfile_req *req,
+			   struct devfile_resp *resp)
+{
+	long gpa;
+
+	if (req->op != DEVFILE_OP_FAULT || resp->ret < 0)
+		return;
+	gpa = hc(DEVIRT_HC_DEVFILE_GMAP, slot, (resp->v[0] & PAGE_MASK) |
+		 (resp->v[1] & 3), req->a[2] ? 1 : 0);
+	if (gpa < 0) {
+		resp->ret = -EFAULT;
+		return;
+	}
+	resp->v[0] = gpa;
+}
+
+static void serve_one(struct hvt_server *sv, int i)
+{
+	struct devfile_slot *s = &ring->slot[i];
+	struct hvt_vm *vm = sv->vm;
+	struct devfile_req req;
+	struct devfile_resp resp;
+
+	memcpy(&req, &s->req, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	key_enter(vm, READ_ONCE(s->mm_key));
+	sv->next_idx = 0;
+	WRITE_ONCE(sv->slot, i);
+	devfile_shim_execute(&req, &resp, vm->client);
+	fault_to_guest(i, &req, &resp);
+	mirror_zap(vm);
+	WRITE_ONCE(sv->slot, -1);
+	key_leave(vm);
+	memcpy(&s->resp, &resp, sizeof(resp));
+	hc(DEVIRT_HC_DEVFILE_COMPLETE, i, 0, 0);
+}
+
+static int server_fn(void *arg)
+{
+	struct hvt_server *sv = arg;
+
+	kthread_use_mm(sv->vm->mirror);
+	while (!kthread_should_stop()) {
+		int i;
+
+		wait_event_interruptible(work_wq, has_work(sv->vm) ||
+							  kthread_should_stop());
+		i = claim(sv->vm);
+		if (i >= 0)
+			serve_one(sv, i);
+	}
+	kthread_unuse_mm(sv->vm->mirror);
+	return 0;
+}
+
+static void notify(void *priv, const struct devfile_note_msg *note)
+{
+	struct hvt_vm *vm = priv;
+
+	hc(DEVIRT_HC_DEVFILE_NOTE, vm->id,
+	   note->type | ((u64)note->events << 32), note->handle);
+}
+
+/* ---- bring-up ------------------------------------------------------------ */
+
+static long hvt_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct hvt_vm *vm;
+
+	if (cmd != HVT_IOC_DONATE_MM || arg >= MAX_VMS || !vms[arg].active ||
+	    vms[arg].mirror || !current->mm)
+		return -EINVAL;
+	vm = &vms[arg];
+	mmget(current->mm);
+	vm->mirror = current->mm;
+	complete(&vm->donated);
+	return 0;
+}
+
+static const struct file_operations hvt_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = hvt_ioctl,
+};
+
+static struct miscdevice hvt_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "devfile_hv",
+	.fops = &hvt_fops,
+	.mode = 0600,
+};
+
+static irqreturn_t hvt_interrupt(int irq, void *dev)
+{
+	wake_up_all(&work_wq);
+	return IRQ_HANDLED;
+}
+
+/* An IDT vector of our own, from the x86 vector domain. */
+static int vector_alloc(void)
+{
+	struct irq_alloc_info info;
+	int irq, ret;
+
+	memset(&info, 0, sizeof(info));
+	info.mask = cpumask_of(0);
+	irq = __irq_domain_alloc_irqs(x86_vector_domain, -1, 1, NUMA_NO_NODE,
+				      &info, false, NULL);
+	if (irq < 0)
+		return irq;
+	irq_set_handler(irq, handle_edge_irq);
+	ret = request_irq(irq, hvt_interrupt, 0, "devfile_hvt", NULL);
+	if (ret)
+		return ret;
+	hvt_irq = irq;
+	hvt_vector = irqd_cfg(irq_get_irq_data(irq))->vector;
+	return 0;
+}
+
+struct build_call {
+	struct hvt_vm *vm;
+	int ret;
+	struct completion done;
+};
+
+/* kthread_use_mm() is for kernel threads: build the mirror on one. */
+static int build_fn(void *arg)
+{
+	struct build_call *bc = arg;
+
+	kthread_use_mm(bc->vm->mirror);
+	bc->ret = mirror_build(bc->vm);
+	kthread_unuse_mm(bc->vm->mirror);
+	complete(&bc->done);
+	return 0;
+}
+
+/* Wait until the helper that donated the mm is gone, then build. */
+static int vm_setup(struct hvt_vm *vm)
+{
+	char id[4];
+	char *argv[] = { mirror_helper, id, NULL };
+	char *envp[] = { "PATH=/bin:/sbin", NULL };
+	int ret, tries;
+
+	snprintf(id, sizeof(id), "%d", vm->id);
+	ret = call_usermodehelper(mirror_helper, argv, envp, UMH_WAIT_PROC);
+	if (ret || !wait_for_completion_timeout(&vm->donated, 5 * HZ)) {
+		pr_err("guest %d: %s did not donate an address space (%d)\n",
+		       vm->id, mirror_helper, ret);
+		return -ENOENT;
+	}
+	for (tries = 0; atomic_read(&vm->mirror->mm_users) > 1 && tries < 500;
+	     tries++)
+		msleep(10);
+	{
+		struct build_call bc = { .vm = vm };
+		struct task_struct *t;
+
+		init_completion(&bc.done);
+		t = kthread_run(build_fn, &bc, "devfile/build");
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		wait_for_completion(&bc.done);
+		if (bc.ret) {
+			pr_err("guest %d: cannot build the mirror (%d)\n",
+			       vm->id, bc.ret);
+			return bc.ret;
+		}
+	}
+	vm->client = devfile_shim_client_create("guest", notify, vm,
+						vm->mirror);
+	if (IS_ERR(vm->client)) {
+		ret = PTR_ERR(vm->client);
+		vm->client = NULL;
+		return ret;
+	}
+	for (int i = 0; i < servers; i++) {
+		struct hvt_server *sv = &vm->srv[i];
+
+		sv->vm = vm;
+		sv->slot = -1;
+		sv->task = kthread_run(server_fn, sv, "devfile/%d.%d", vm->id,
+				       i);
+		if (IS_ERR(sv->task))
+			return PTR_ERR(sv->task);
+		vm->nr_srv++;
+	}
+	pr_info("guest %d: mirror ready, %d servers\n", vm->id, vm->nr_srv);
+	return 0;
+}
+
+static void vm_teardown(struct hvt_vm *vm)
+{
+	for (int i = 0; i < vm->nr_srv; i++)
+		kthread_stop(vm->srv[i].task);
+	vm->nr_srv = 0;
+	if (vm->client)
+		devfile_shim_client_destroy(vm->client);
+	vm->client = NULL;
+	if (vm->mirror)
+		mmput(vm->mirror);
+	vm->mirror = NULL;
+}
+
+static void hvt_cleanup(void)
+{
+	if (ring)
+		hc(DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0);
+	for (int v = 0; v < MAX_VMS; v++)
+		vm_teardown(&vms[v]);
+	if (hvt_irq >= 0)
+		free_irq(hvt_irq, NULL);
+	misc_deregister(&hvt_misc);
+	if (mirror_file)
+		fput(mirror_file);
+	if (ring)
+		free_pages_exact(ring, sizeof(*ring));
+}
+
+static int __init hvt_init(void)
+{
+	struct devirt_hv_info *info;
+	char vendor[13], sig[13];
+	int ret, guests = 0;
+	long r;
+
+	devirt_hc_setup(vendor);
+	devirt_hc_signature(sig);
+	if (strcmp(sig, DEVIRT_CPUID_SIGNATURE))
+		return -ENODEV; /* not under devirt */
+	if (servers < 1 || servers > MAX_SERVERS)
+		return -EINVAL;
+	ret = misc_register(&hvt_misc);
+	if (ret)
+		return ret;
+	mirror_file = anon_inode_getfile("devfile-mirror", &mirror_fops, NULL,
+					 O_RDWR);
+	if (IS_ERR(mirror_file)) {
+		ret = PTR_ERR(mirror_file);
+		mirror_file = NULL;
+		goto fail;
+	}
+	ret = vector_alloc();
+	if (ret)
+		goto fail;
+	ring = alloc_pages_exact(sizeof(*ring), GFP_KERNEL | __GFP_ZERO);
+	if (!ring) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ring->magic = DEVFILE_RING_MAGIC;
+	ring->nr_slots = DEVFILE_RING_SLOTS;
+	ring->vector = hvt_vector;
+	r = hc(DEVIRT_HC_DEVFILE_ATTACH, virt_to_phys(ring), sizeof(*ring), 0);
+	if (r) {
+		pr_err("attach refused: %ld\n", r);
+		free_pages_exact(ring, sizeof(*ring));
+		ring = NULL;
+		ret = -EIO;
+		goto fail;
+	}
+	window_pfn = ring->window_base >> PAGE_SHIFT;
+	window_per_slot = ring->window_pages_per_slot;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info || devirt_hv_info(info)) {
+		kfree(info);
+		ret = -EIO;
+		goto fail;
+	}
+	for (unsigned int v = 0; v < info->nr_vms && v < MAX_VMS; v++) {
+		if (info->vm[v].role != 2)
+			continue;
+		vms[v].id = v;
+		vms[v].active = true;
+		spin_lock_init(&vms[v].klock);
+		init_waitqueue_head(&vms[v].kwq);
+		init_completion(&vms[v].donated);
+	}
+	kfree(info);
+	for (int v = 0; v < MAX_VMS; v++) {
+		if (!vms[v].active)
+			continue;
+		ret = vm_setup(&vms[v]);
+		if (ret)
+			goto fail;
+		guests++;
+	}
+	pr_info("attached: vector 0x%x, %d guest(s), windows at pfn 0x%lx\n",
+		hvt_vector, guests, window_pfn);
+	return 0;
+fail:
+	hvt_cleanup();
+	return ret;
+}
+
+static void __exit hvt_exit(void)
+{
+	hvt_cleanup();
+}
+
+module_init(hvt_init);
+module_exit(hvt_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("devfile shim: the devirt hypercall transport");
