@@ -518,7 +518,12 @@ static void mirror_work(struct work_struct *work)
 	complete(&mc->done);
 }
 
-static long mirror_run(struct devfile_client *c, struct mirror_call *mc)
+/*
+ * Run mc on the mirror. here_ok: the caller is known to hold no mmap_lock
+ * (client destruction), so a user process in the mirror runs it in place.
+ */
+static long mirror_run(struct devfile_client *c, struct mirror_call *mc,
+		       bool here_ok)
 {
 	mc->mm = c->mirror;
 	switch (shim_mirror_ctx(c)) {
@@ -526,6 +531,10 @@ static long mirror_run(struct devfile_client *c, struct mirror_call *mc)
 		mirror_do(mc);
 		return mc->ret;
 	case MIRROR_DEADLOCK:
+		if (here_ok) {
+			mirror_do(mc);
+			return mc->ret;
+		}
 		mc->ret = -EDEADLK;
 		return mc->ret;
 	case MIRROR_WORKER:
@@ -560,7 +569,7 @@ static void shim_put_map(struct shim_map *m)
 }
 
 /* Unmap a mapping already taken out of the client's idr. */
-static void shim_unmap(struct shim_map *m)
+static void shim_unmap(struct shim_map *m, bool here_ok)
 {
 	struct devfile_client *c = m->sf->client;
 	struct mirror_call mc = {
@@ -570,13 +579,16 @@ static void shim_unmap(struct shim_map *m)
 	};
 
 	WRITE_ONCE(m->unmapped, true);
-	if (mirror_run(c, &mc))
+	if (mirror_run(c, &mc, here_ok))
 		pr_warn("munmap of mapping %d: %ld\n", m->id, mc.ret);
 	CNT_ADD(c, mappings, -1);
 	shim_put_map(m);
 }
 
-/* Unmap every mapping of sf (all of the client's when sf is NULL). */
+/*
+ * Unmap every mapping of sf, or all of the client's (sf NULL: the client
+ * is being destroyed, by a caller that holds no mmap_lock).
+ */
 static void shim_unmap_all(struct devfile_client *c, struct shim_file *sf)
 {
 	struct shim_map *m, *found;
@@ -595,7 +607,7 @@ static void shim_unmap_all(struct devfile_client *c, struct shim_file *sf)
 		spin_unlock(&c->lock);
 		if (!found)
 			return;
-		shim_unmap(found);
+		shim_unmap(found, !sf);
 	}
 }
 
@@ -885,7 +897,7 @@ static long op_mmap(struct devfile_client *c, struct shim_file *sf,
 	mc.prot = prot;
 	mc.flags = flags;
 	mc.off = pgoff << PAGE_SHIFT;
-	ret = mirror_run(c, &mc);
+	ret = mirror_run(c, &mc, false);
 	if (ret) {
 		kfree(m);
 		return ret;
@@ -912,7 +924,7 @@ static long op_mmap(struct devfile_client *c, struct shim_file *sf,
 	spin_unlock(&c->lock);
 	idr_preload_end();
 	if (id < 0) {
-		shim_unmap(m);
+		shim_unmap(m, false);
 		return id;
 	}
 	resp->v[0] = id;
@@ -1058,7 +1070,7 @@ static long op_munmap(struct devfile_client *c, struct shim_file *sf,
 	spin_unlock(&c->lock);
 	if (!m)
 		return -EINVAL;
-	shim_unmap(m);
+	shim_unmap(m, false);
 	return 0;
 }
 

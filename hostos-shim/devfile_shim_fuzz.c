@@ -5,17 +5,20 @@
  *
  *   insmod devfile_shim_fuzz.ko iterations=100000 seed=1
  *
- * From a kernel thread (no user address space: every user pointer
- * faults), with two fake clients, it sends random operations with random
- * handles (open, closed, forged, another client's), arguments, sizes and
- * pointers (user, kernel, unaligned, absurd), bad magic, versions, flags
- * and op codes. Each request must get its defined answer: -EPROTO for a
- * bad magic or major, -ENOSYS for an unknown op, -EINVAL for unknown
- * flags, -EBADF for a handle that is not open in that client, and
- * otherwise a result or an errno (-4095..-1, never -ENOIOCTLCMD); the
- * response must echo the sequence number. At the end it destroys the
- * clients with files and mappings still open (left_files, left_maps) and
- * checks that the shim's counters are back where they were.
+ * From a kernel thread, with two fake clients, it sends random operations
+ * with random handles (open, closed, forged, another client's),
+ * arguments, sizes and pointers (user, kernel, unaligned, absurd), bad
+ * magic, versions, flags and op codes. The first half runs with no user
+ * address space (every user pointer faults); the second adopts the
+ * client's mirror, as the hypercall transport's servers do, with some
+ * real user memory for pointers to reach. Each request must get its
+ * defined answer: -EPROTO for a bad magic or major, -ENOSYS for an
+ * unknown op, -EINVAL for unknown flags, -EBADF for a handle that is not
+ * open in that client, and otherwise a result or an errno (-4095..-1,
+ * never -ENOIOCTLCMD); the response must echo the sequence number. At the
+ * end it destroys the clients with files and mappings still open
+ * (left_files, left_maps) and checks that the shim's counters are back
+ * where they were.
  * It prints one line:
  *
  *   DEVFILE-FUZZ done ops=N seed=S bad=B leaks=L ok=... ebadf=... ...
@@ -37,6 +40,8 @@
 #include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <linux/ioctl.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
 
 #include <devfile/proto.h>
 #include "devfile_shim.h"
@@ -54,6 +59,10 @@ MODULE_PARM_DESC(seed, "random seed (0: a random one)");
 #define FZ_MAPS 32
 #define FZ_NAMES 32
 #define FZ_REPORT 10
+#define FZ_DICT 32
+#define FZ_SCRATCH (256UL << 10)
+
+static const unsigned int fz_sizes[] = { 0, 4, 8, 16, 24, 112, 127 };
 
 static devfile_execute_fn fz_execute;
 static devfile_client_create_fn fz_create;
@@ -90,9 +99,14 @@ struct fz {
 	unsigned int nforeign;
 	struct fz_map maps[FZ_MAPS];
 	unsigned int nmaps;
+	u32 dict[FZ_DICT]; /* ioctl commands some driver knew (not -ENOTTY) */
+	unsigned int ndict;
+	struct mm_struct *mirror; /* a's, adopted in the second half */
+	unsigned long scratch; /* user memory there, FZ_SCRATCH bytes */
 	u64 seq;
 	unsigned long ops, bad;
 	unsigned long ok, ebadf, eproto, enosys, einval, efault, other;
+	unsigned long ok_op[DEVFILE_OP_MAX]; /* successes, by op */
 };
 
 static u32 fz_u32(struct fz *f)
@@ -113,6 +127,8 @@ static u32 fz_below(struct fz *f, u32 n)
 /* A pointer, size, offset or value: ordinary and hostile ones. */
 static u64 fz_value(struct fz *f)
 {
+	if (f->scratch && !fz_below(f, 3)) /* real user memory */
+		return f->scratch + fz_below(f, FZ_SCRATCH + 64);
 	switch (fz_below(f, 14)) {
 	case 0:
 		return 0;
@@ -233,6 +249,8 @@ static long fz_send(struct fz *f, struct devfile_client *c,
 		fz_report(f, req, resp, ret, "error with a handle");
 	else if (expect != FZ_ANY && ret != want[expect])
 		fz_report(f, req, resp, ret, "wrong error");
+	if (ret >= 0 && req->op < DEVFILE_OP_MAX)
+		f->ok_op[req->op]++;
 	if (ret >= 0)
 		f->ok++;
 	else if (ret == -EBADF)
@@ -342,6 +360,18 @@ static void fz_open(struct fz *f)
 	}
 }
 
+static void fz_learn(struct fz *f, u32 cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->ndict; i++) {
+		if (f->dict[i] == cmd)
+			return;
+	}
+	if (f->ndict < FZ_DICT)
+		f->dict[f->ndict++] = cmd;
+}
+
 static void fz_one(struct fz *f)
 {
 	struct devfile_resp resp;
@@ -383,9 +413,18 @@ static void fz_one(struct fz *f)
 			req.a[1] = fz_below(f, 6);
 		break;
 	case DEVFILE_OP_IOCTL:
-		if (fz_below(f, 2))
-			req.a[0] = _IOC(fz_below(f, 4), 'D', fz_below(f, 16),
-					fz_below(f, 128));
+		/*
+		 * The test device's magic with sizes of common argument types,
+		 * or a command that a driver answered before.
+		 */
+		if (f->ndict && fz_below(f, 2))
+			req.a[0] = f->dict[fz_below(f, f->ndict)];
+		else if (fz_below(f, 2))
+			req.a[0] = _IOC(
+				fz_below(f, 4), 'D', fz_below(f, 16),
+				fz_sizes[fz_below(f, ARRAY_SIZE(fz_sizes))]);
+		if (f->scratch && fz_below(f, 2))
+			req.a[1] = f->scratch + 4 * fz_below(f, 64);
 		break;
 	case DEVFILE_OP_POLL:
 		if (fz_below(f, 2))
@@ -457,6 +496,9 @@ static void fz_one(struct fz *f)
 	}
 
 	ret = fz_send(f, f->a, &req, &resp, expect);
+	if (op == DEVFILE_OP_IOCTL && expect == FZ_ANY && !bad_handle &&
+	    ret != -ENOTTY && req.a[0] <= U32_MAX)
+		fz_learn(f, req.a[0]);
 	if (ret < 0 || expect != FZ_ANY)
 		return;
 	if (op == DEVFILE_OP_RELEASE) {
@@ -529,10 +571,47 @@ static int fz_thread(void *data)
 
 	fz_list(f);
 	fz_foreign(f);
+	/* First half: no address space, every user pointer faults. */
+	while (f->ops < iterations / 2) {
+		fz_one(f);
+		if (!(f->ops % 1024))
+			cond_resched();
+	}
+	/*
+	 * Second half: in the mirror, as the hypercall transport's servers
+	 * run (mmaps happen in place), with some real user memory whose
+	 * words are 0 and 1 (pipe mode, small counts) for pointers to reach.
+	 */
+	if (f->mirror) {
+		kthread_use_mm(f->mirror);
+		f->scratch = vm_mmap(NULL, 0, FZ_SCRATCH,
+				     PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		if (IS_ERR_VALUE(f->scratch)) {
+			f->scratch = 0;
+		} else {
+			u32 w;
+			unsigned long i;
+
+			for (i = 0; i < PAGE_SIZE / 4; i++) {
+				w = i & 1;
+				if (copy_to_user(
+					    (void __user *)(f->scratch + 4 * i),
+					    &w, 4))
+					break;
+			}
+		}
+	}
 	while (f->ops < iterations) {
 		fz_one(f);
 		if (!(f->ops % 1024))
 			cond_resched();
+	}
+	if (f->mirror) {
+		if (f->scratch)
+			vm_munmap(f->scratch, FZ_SCRATCH);
+		f->scratch = 0;
+		kthread_unuse_mm(f->mirror);
 	}
 	complete(&run->done);
 	/* Return only when told: the module may go right after. */
@@ -604,6 +683,8 @@ static int __init fz_init(void)
 	fz_stats(NULL, &before);
 	/* The mirror: this insmod's address space, which outlives it. */
 	f->a = fz_create("fuzz", fz_notify, NULL, current->mm);
+	/* a holds a reference on it until destroyed, after the thread. */
+	f->mirror = IS_ERR(f->a) ? NULL : current->mm;
 	f->b = fz_create("fuzz-other", fz_notify, NULL, NULL);
 	if (IS_ERR(f->a) || IS_ERR(f->b)) {
 		ret = -ENOMEM;
@@ -655,6 +736,14 @@ destroy:
 			f->enosys, f->einval, f->efault, f->other,
 			(long long)atomic64_read(&fz_notes), left.files,
 			left.mappings, ktime_ms_delta(ktime_get(), t0));
+		pr_info("DEVFILE-FUZZ ioctls learned=%u; ok by op: list=%lu open=%lu release=%lu read=%lu write=%lu llseek=%lu ioctl=%lu poll=%lu fasync=%lu mmap=%lu fault=%lu munmap=%lu\n",
+			f->ndict, f->ok_op[DEVFILE_OP_LIST],
+			f->ok_op[DEVFILE_OP_OPEN], f->ok_op[DEVFILE_OP_RELEASE],
+			f->ok_op[DEVFILE_OP_READ], f->ok_op[DEVFILE_OP_WRITE],
+			f->ok_op[DEVFILE_OP_LLSEEK], f->ok_op[DEVFILE_OP_IOCTL],
+			f->ok_op[DEVFILE_OP_POLL], f->ok_op[DEVFILE_OP_FASYNC],
+			f->ok_op[DEVFILE_OP_MMAP], f->ok_op[DEVFILE_OP_FAULT],
+			f->ok_op[DEVFILE_OP_MUNMAP]);
 	}
 	kfree(f);
 	if (!ret)
