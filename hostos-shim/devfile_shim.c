@@ -117,7 +117,13 @@ struct devfile_client {
 	bool dead;
 
 	struct shim_counters cnt;
-	wait_queue_head_t idle_wq; /* destroy waits for files and inflight */
+	/*
+	 * Lifetime: one reference for being alive (dropped by destroy), one
+	 * per request in flight and one per open file. The last put
+	 * completes idle, on which destroy waits before freeing.
+	 */
+	refcount_t users;
+	struct completion idle;
 	struct list_head node; /* in shim_clients */
 };
 
@@ -156,6 +162,12 @@ struct shim_map {
 	bool unmapped; /* set before the real munmap; read under its lock */
 	struct xarray pages; /* pfn -> struct page *, references from GUP */
 };
+
+static void client_put(struct devfile_client *c)
+{
+	if (refcount_dec_and_test(&c->users))
+		complete(&c->idle);
+}
 
 static void cnt_add(struct devfile_client *c, size_t off, long v)
 {
@@ -429,7 +441,7 @@ static void shim_file_destroy(struct shim_file *sf)
 	filp_close(sf->filp, NULL);
 	kfree(sf);
 	CNT_ADD(c, files, -1);
-	wake_up_all(&c->idle_wq);
+	client_put(c); /* last: c may be freed right after */
 }
 
 static void shim_put_file(struct shim_file *sf)
@@ -678,6 +690,7 @@ static long op_open(struct devfile_client *c, const struct devfile_req *req,
 		return -ENOMEM;
 	}
 	refcount_set(&sf->ref, 1);
+	refcount_inc(&c->users);
 	sf->client = c;
 	sf->filp = filp;
 	mutex_init(&sf->lock);
@@ -1145,6 +1158,7 @@ long devfile_shim_execute(const struct devfile_req *req,
 		return -EINVAL;
 	memset(resp, 0, sizeof(*resp));
 	resp->seq = req->seq;
+	refcount_inc(&client->users);
 	CNT_ADD(client, inflight, 1);
 	CNT_EVENT(client, ops);
 	if (req->magic != DEVFILE_MAGIC || req->major != DEVFILE_PROTO_MAJOR)
@@ -1169,9 +1183,7 @@ long devfile_shim_execute(const struct devfile_req *req,
 	}
 	resp->ret = ret;
 	CNT_ADD(client, inflight, -1);
-	smp_mb(); /* pairs with the barrier in destroy's wait_event */
-	if (READ_ONCE(client->dead))
-		wake_up_all(&client->idle_wq);
+	client_put(client); /* last: client may be freed right after */
 	return ret;
 }
 EXPORT_SYMBOL_GPL(devfile_shim_execute);
@@ -1214,7 +1226,8 @@ struct devfile_client *devfile_shim_client_create(const char *name,
 	}
 	spin_lock_init(&c->lock);
 	idr_init(&c->maps);
-	init_waitqueue_head(&c->idle_wq);
+	refcount_set(&c->users, 1);
+	init_completion(&c->idle);
 	mutex_lock(&shim_clients_lock);
 	list_add_tail(&c->node, &shim_clients);
 	mutex_unlock(&shim_clients_lock);
@@ -1244,9 +1257,10 @@ void devfile_shim_client_destroy(struct devfile_client *c)
 			shim_put_file(sf);
 	}
 	/* Requests in flight hold files (and may map); wait for them. */
-	wait_event(c->idle_wq, !atomic_long_read(&c->cnt.inflight) &&
-				       !atomic_long_read(&c->cnt.files));
-	shim_unmap_all(c, NULL);
+	client_put(c);
+	wait_for_completion(&c->idle);
+	WARN_ON(atomic_long_read(&c->cnt.files) ||
+		atomic_long_read(&c->cnt.mappings));
 	mutex_lock(&shim_clients_lock);
 	list_del(&c->node);
 	mutex_unlock(&shim_clients_lock);
