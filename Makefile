@@ -82,6 +82,10 @@ $(BUILD)/cpuid $(BUILD)/membench: $(BUILD)/%: tests/guest/%.c
 	$(Q)$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
 # The device-file test suite (docs/devfile-testdev.md): both VMs' /bin.
+$(BUILD)/devfile-mirror: hostos-shim/devfile_mirror.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -static -O2 -Wall -Wextra -o $@ $<
+
 $(BUILD)/devfile_suite: tests/guest/devfile_suite.c \
 		tests/modules/devfile_testdev.h
 	@mkdir -p $(dir $@)
@@ -107,20 +111,25 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 # copy of its folder. No BTF: the headers have no vmlinux to take it from.
 DEVFILE_MODDIR := $(BUILD)/devfile
 SHIM_SRCS := hostos-shim/Kbuild hostos-shim/devfile_shim.h \
-	hostos-shim/devfile_shim.c hostos-shim/devfile_shim_fuzz.c
+	hostos-shim/devfile_shim.c hostos-shim/devfile_shim_fuzz.c \
+	hostos-shim/devfile_hvt.c
 STUB_SRCS := guest-driver/Kbuild guest-driver/devfile_stub.c
 DEVFILE_KBUILD = $(MAKE) -s -C $(KHDR) CONFIG_DEBUG_INFO_BTF_MODULES= \
-	DEVFILE_INC=$(abspath devfile/include) SHIM_INC=$(abspath hostos-shim)
+	DEVFILE_INC=$(abspath devfile/include) SHIM_INC=$(abspath hostos-shim) \
+	DEVIRT_INC=$(abspath vmm/include)
+DEVFILE_HDRS := devfile/include/devfile/proto.h \
+	devfile/include/devfile/ring.h devfile/include/devfile/linux_irq.h \
+	vmm/include/devirt/hypercall.h vmm/include/devirt/hc_linux.h
 SHIM_KOS := $(DEVFILE_MODDIR)/shim/devfile_shim.ko \
-	$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko
+	$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko \
+	$(DEVFILE_MODDIR)/shim/devfile_hvt.ko
 STUB_KO := $(DEVFILE_MODDIR)/stub/devfile_stub.ko
-$(SHIM_KOS) &: $(SHIM_SRCS) devfile/include/devfile/proto.h \
-		$(CACHE)/kernel.mk
+$(SHIM_KOS) &: $(SHIM_SRCS) $(DEVFILE_HDRS) $(CACHE)/kernel.mk
 	@mkdir -p $(DEVFILE_MODDIR)/shim
 	$(Q)cp $(SHIM_SRCS) $(DEVFILE_MODDIR)/shim/
 	$(Q)$(DEVFILE_KBUILD) M=$(abspath $(DEVFILE_MODDIR)/shim) modules
-$(STUB_KO): $(STUB_SRCS) hostos-shim/devfile_shim.h \
-		devfile/include/devfile/proto.h $(CACHE)/kernel.mk
+$(STUB_KO): $(STUB_SRCS) hostos-shim/devfile_shim.h $(DEVFILE_HDRS) \
+		$(CACHE)/kernel.mk
 	@mkdir -p $(DEVFILE_MODDIR)/stub
 	$(Q)cp $(STUB_SRCS) $(DEVFILE_MODDIR)/stub/
 	$(Q)$(DEVFILE_KBUILD) M=$(abspath $(DEVFILE_MODDIR)/stub) modules
@@ -132,19 +141,26 @@ INITRD_COMMON := tests/initramfs/checks.sh:/lib/devirt/checks.sh \
 INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
 	$(BUILD)/devfile_suite tools/mkinitrd.sh
 
+# The driver VM also gets the shim, its hypercall transport and the mirror
+# donor; a user guest the stub (device-file forwarding, devfile_forward=1).
 $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
-		$(MODDIR)/devirt_test.ko $(MODDIR)/devfile_testdev.ko
+		$(MODDIR)/devirt_test.ko $(MODDIR)/devfile_testdev.ko \
+		$(SHIM_KOS) $(BUILD)/devfile-mirror
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-driver \
 		$(INITRD_COMMON) \
 		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko \
-		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko
+		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_hvt.ko:/lib/devirt/devfile_hvt.ko \
+		$(BUILD)/devfile-mirror:/bin/devfile-mirror
 
 # A user guest's initramfs (the same stock kernel boots it).
 $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
-		$(MODDIR)/devirt_guest_test.ko
+		$(MODDIR)/devirt_guest_test.ko $(STUB_KO)
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-guest \
 		$(INITRD_COMMON) \
-		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko
+		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko \
+		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
 # The loopback boot: the stock kernel straight into this initramfs, the
 # stub and the shim in one kernel (tests/system/test_devfile_loopback.py).

@@ -45,6 +45,8 @@
 #include <linux/seq_file.h>
 
 #include <devfile/proto.h>
+#include <devfile/linux_irq.h>
+#include <devirt/hc_linux.h>
 #include "devfile_shim.h"
 
 #define STUB_MAX_DEVICES 64
@@ -136,23 +138,90 @@ static int lb_call(const struct devfile_req *req, struct devfile_resp *resp)
 }
 
 /*
- * Hypercall: NOT IMPLEMENTED YET. The hypervisor side (request ring,
- * notifications, guest-page windows; devfile/include/devfile/ring.h) is
- * being designed; until then this transport refuses to attach.
+ * Hypercall: devirt hands each request to the shim in the driver VM
+ * (devfile/hv.c, hostos-shim/devfile_hvt.c). The request and response
+ * live on this kernel stack; devirt reads them through the caller's page
+ * tables. A request that does not finish within a short spin goes
+ * asynchronous: the caller sleeps until devirt's completion interrupt
+ * (our vector) and collects the response with FETCH, so other threads of
+ * this guest keep running. Notes (poll, SIGIO) arrive the same way.
  */
+static int hc_irq = -1;
+static u8 hc_vector;
+static DECLARE_WAIT_QUEUE_HEAD(hc_wq);
+
+static void hc_fetch_notes(struct work_struct *work)
+{
+	struct devfile_note_msg n[16];
+	long k;
+
+	do {
+		k = devirt_hypercall(DEVIRT_HC_DEVFILE_NOTES, (unsigned long)n,
+				     ARRAY_SIZE(n), 0);
+		for (long i = 0; i < k; i++)
+			stub_note(NULL, &n[i]);
+	} while (k == ARRAY_SIZE(n));
+}
+
+static DECLARE_WORK(hc_note_work, hc_fetch_notes);
+
+static irqreturn_t hc_interrupt(int irq, void *dev)
+{
+	wake_up_all(&hc_wq);
+	schedule_work(&hc_note_work);
+	return IRQ_HANDLED;
+}
+
 static int hc_attach(void)
 {
-	pr_err("hypercall transport: not implemented yet\n");
-	return -ENODEV;
+	char vendor[13], sig[13];
+	int ret;
+
+	devirt_hc_setup(vendor);
+	devirt_hc_signature(sig);
+	if (strcmp(sig, DEVIRT_CPUID_SIGNATURE)) {
+		pr_err("hypercall transport: not running under devirt\n");
+		return -ENODEV;
+	}
+	ret = devfile_vector_alloc(hc_interrupt, "devfile_stub",
+				   smp_processor_id(), &hc_vector);
+	if (ret < 0)
+		return ret;
+	hc_irq = ret;
+	if (devirt_hypercall(DEVIRT_HC_DEVFILE_REGISTER, hc_vector, 0, 0)) {
+		free_irq(hc_irq, NULL);
+		hc_irq = -1;
+		return -ENODEV;
+	}
+	return 0;
 }
 
 static void hc_detach(void)
 {
+	if (hc_irq < 0)
+		return;
+	devirt_hypercall(DEVIRT_HC_DEVFILE_REGISTER, 0, 0, 0);
+	free_irq(hc_irq, NULL);
+	hc_irq = -1;
+	flush_work(&hc_note_work);
 }
 
 static int hc_call(const struct devfile_req *req, struct devfile_resp *resp)
 {
-	return -ENODEV;
+	long r = devirt_hypercall(DEVIRT_HC_DEVFILE_CALL, (unsigned long)req,
+				  (unsigned long)resp, 0);
+	u64 slot;
+
+	if (r)
+		return r == DEVIRT_EFAULT ? -EFAULT : -EIO;
+	if (resp->ret != -DEVFILE_EINPROGRESS)
+		return 0;
+	slot = resp->handle;
+	/* The slot stays ours until FETCH returns it: wait for that. */
+	wait_event(hc_wq, (r = devirt_hypercall(DEVIRT_HC_DEVFILE_FETCH, slot,
+						(unsigned long)resp, 0)) !=
+				  DEVIRT_EAGAIN);
+	return r ? -EIO : 0;
 }
 
 static const struct stub_transport stub_transports[] = {
@@ -161,6 +230,11 @@ static const struct stub_transport stub_transports[] = {
 };
 
 static const struct stub_transport *stub_tp;
+
+static bool stub_hypercall(void)
+{
+	return stub_tp && stub_tp->attach == hc_attach;
+}
 
 /* ---- requests ------------------------------------------------------------- */
 
@@ -460,7 +534,23 @@ struct stub_map {
 	unsigned long pgoff; /* of the first page of the MMAP */
 	unsigned long may; /* VM_READ | VM_WRITE | VM_EXEC it was made with */
 	bool nosplit;
+	/* Hypercall transport: device-window frames devirt gave us, by page. */
+	u64 *frames;
+	unsigned long nr_frames;
 };
+
+static bool stub_hypercall(void);
+
+/* Give back to devirt every device frame the mapping holds. */
+static void stub_map_frames_put(struct stub_map *sm)
+{
+	for (unsigned long i = 0; sm->frames && i < sm->nr_frames; i++)
+		if (sm->frames[i])
+			devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP,
+					 sm->frames[i], 1, 0);
+	kvfree(sm->frames);
+	sm->frames = NULL;
+}
 
 static const struct vm_operations_struct stub_vm_ops;
 
@@ -497,6 +587,17 @@ static struct stub_map *stub_map_new(struct vm_area_struct *vma, u64 handle,
 	refcount_set(&sm->ref, 1);
 	sm->handle = handle;
 	sm->id = resp.v[0];
+	if (stub_hypercall()) {
+		sm->nr_frames = vma_pages(vma);
+		sm->frames = kvcalloc(sm->nr_frames, sizeof(u64), GFP_KERNEL);
+		if (!sm->frames) {
+			stub_req_init(&req, DEVFILE_OP_MUNMAP, handle, NULL);
+			req.a[0] = sm->id;
+			stub_send(&req, &resp);
+			kfree(sm);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
 	sm->pgoff = vma->vm_pgoff;
 	sm->may = vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC);
 	sm->nosplit = resp.v[1] & DEVFILE_MAP_NOSPLIT;
@@ -517,6 +618,8 @@ static void stub_map_put(struct stub_map *sm)
 		if (ret < 0)
 			pr_warn_ratelimited("munmap of mapping %llu: %ld\n",
 					    sm->id, ret);
+		/* The vma's entries are gone: the frames can leave too. */
+		stub_map_frames_put(sm);
 		parent = sm->parent;
 		kfree(sm);
 		sm = parent;
@@ -581,6 +684,18 @@ static vm_fault_t stub_vm_fault(struct vm_fault *vmf)
 		prot = pgprot_noncached(prot);
 	else if (resp.v[1] == DEVFILE_MT_WC)
 		prot = pgprot_writecombine(prot);
+	if (sm->frames) {
+		unsigned long i = vmf->pgoff - sm->pgoff;
+		u64 old;
+
+		if (i >= sm->nr_frames)
+			return VM_FAULT_SIGBUS;
+		old = xchg(&sm->frames[i], resp.v[0]);
+
+		/* A page faulted again: its old frame goes back. */
+		if (old)
+			devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP, old, 1, 0);
+	}
 	/* The real driver's frame itself: zero copy, both directions. */
 	return vmf_insert_pfn_prot(vma, vmf->address, PHYS_PFN(resp.v[0]),
 				   prot);

@@ -38,18 +38,14 @@
 #include <linux/sched/mm.h>
 #include <linux/kthread.h>
 #include <linux/wait.h>
-#include <linux/interrupt.h>
-#include <linux/irq.h>
-#include <linux/irqdomain.h>
 #include <linux/slab.h>
 #include <linux/umh.h>
 #include <linux/delay.h>
-#include <asm/irqdomain.h>
-#include <asm/hw_irq.h>
 #include <asm/io.h>
 
 #include <devirt/hc_linux.h>
 #include <devfile/ring.h>
+#include <devfile/linux_irq.h>
 #include "devfile_shim.h"
 
 static int servers = 4;
@@ -128,7 +124,12 @@ static vm_fault_t mirror_fault(struct vm_fault *vmf)
 	struct hvt_server *sv = this_server();
 	unsigned long va = vmf->address & PAGE_MASK;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
-	pgprot_t prot = vmf->vma->vm_page_prot;
+	/*
+	 * Explicit protections: with pfn_mkwrite the vma's own are read-only
+	 * (write notification), and a page the process may write is mapped
+	 * writable at once.
+	 */
+	pgprot_t prot = vm_get_page_prot(vmf->vma->vm_flags);
 	long n;
 
 	if (!sv || sv->slot < 0 || sv->next_idx >= window_per_slot)
@@ -356,27 +357,6 @@ static irqreturn_t hvt_interrupt(int irq, void *dev)
 	return IRQ_HANDLED;
 }
 
-/* An IDT vector of our own, from the x86 vector domain. */
-static int vector_alloc(void)
-{
-	struct irq_alloc_info info;
-	int irq, ret;
-
-	memset(&info, 0, sizeof(info));
-	info.mask = cpumask_of(0);
-	irq = __irq_domain_alloc_irqs(x86_vector_domain, -1, 1, NUMA_NO_NODE,
-				      &info, false, NULL);
-	if (irq < 0)
-		return irq;
-	irq_set_handler(irq, handle_edge_irq);
-	ret = request_irq(irq, hvt_interrupt, 0, "devfile_hvt", NULL);
-	if (ret)
-		return ret;
-	hvt_irq = irq;
-	hvt_vector = irqd_cfg(irq_get_irq_data(irq))->vector;
-	return 0;
-}
-
 struct build_call {
 	struct hvt_vm *vm;
 	int ret;
@@ -501,9 +481,10 @@ static int __init hvt_init(void)
 		mirror_file = NULL;
 		goto fail;
 	}
-	ret = vector_alloc();
-	if (ret)
+	ret = devfile_vector_alloc(hvt_interrupt, "devfile_hvt", 0, &hvt_vector);
+	if (ret < 0)
 		goto fail;
+	hvt_irq = ret;
 	ring = alloc_pages_exact(sizeof(*ring), GFP_KERNEL | __GFP_ZERO);
 	if (!ring) {
 		ret = -ENOMEM;
