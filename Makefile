@@ -104,6 +104,7 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 	@mkdir -p $(MODDIR)
 	$(Q)cp $(MOD_SRCS) $(MODDIR)/
 	$(Q)$(MAKE) -s -C $(KHDR) M=$(abspath $(MODDIR)) \
+		CONFIG_DEBUG_INFO_BTF_MODULES= \
 		DEVIRT_INC=$(abspath vmm/include) modules
 
 # Device-file forwarding (docs/devfile.md): the shim and its fuzzer
