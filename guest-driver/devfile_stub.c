@@ -18,7 +18,8 @@
  * Transports (transport=):
  *   loopback   the shim (devfile_shim.ko) in this same kernel, called
  *              directly in the calling process's context; for tests.
- *   hypercall  the hypervisor (not implemented yet: -ENODEV).
+ *   hypercall  through devirt (DEVFILE_CALL/FETCH, completion and
+ *              notification interrupts); -ENODEV when not under devirt.
  * prefix= is put before each device's name (loopback: the real node
  * exists already; "fwd/" gives /dev/fwd/<name>). real_numbers=1 (default)
  * gives each device its real major:minor when free here, else a dynamic
