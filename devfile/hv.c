@@ -27,6 +27,7 @@
 
 static struct {
 	spinlock_t lock;
+	spinlock_t s2_lock; /* guests' device windows (GMAP, GUNMAP) */
 	struct devfile_ring *ring;
 	u64 ring_gpa;
 	u32 vector;
@@ -40,6 +41,7 @@ static struct {
 		bool la57;
 		u32 windows; /* window pages mapped so far (high-water) */
 		u32 mapped; /* successful page mappings, for the counters */
+		u64 faultin; /* address | 1 write | 2 pending, for the guest */
 		volatile u32 done;
 	} slot[DEVFILE_RING_SLOTS];
 	/* Guest notification vectors (stub), per VM id. */
@@ -61,6 +63,7 @@ static struct devfile_slot *ring_slot(u32 i)
 void devfile_init(void)
 {
 	spin_init(&df.lock);
+	spin_init(&df.s2_lock);
 	for (u32 i = 0; i < CFG_MAX_VMS; i++)
 		df.devwin_next[i] = GUEST_DEVWIN_BASE;
 }
@@ -192,6 +195,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	df.slot[i].la57 = arch->guest_cr4(vcpu) & CR4_LA57;
 	df.slot[i].windows = 0;
 	df.slot[i].mapped = 0;
+	df.slot[i].faultin = 0;
 	df.slot[i].done = 0;
 	vm->df_calls++;
 	vm->df_inflight++;
@@ -199,6 +203,8 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	s->state = DEVFILE_SLOT_FILLING;
 	s->vm_id = vm->id;
 	s->mm_key = df.slot[i].cr3;
+	s->fault_va = 0;
+	s->cancel = 0;
 	memcpy(&s->req, &req, sizeof(req));
 	memset(&s->resp, 0, sizeof(s->resp));
 	__atomic_store_n(&s->state, DEVFILE_SLOT_SUBMITTED, __ATOMIC_RELEASE);
@@ -212,7 +218,9 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 			vm->df_inflight--;
 			return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
 		}
-		if (df.guest_vector[vm->id] && ++spins > SPIN_BEFORE_ASYNC) {
+		if (df.guest_vector[vm->id] &&
+		    (++spins > SPIN_BEFORE_ASYNC ||
+		     __atomic_load_n(&df.slot[i].faultin, __ATOMIC_ACQUIRE))) {
 			struct devfile_resp resp;
 
 			memset(&resp, 0, sizeof(resp));
@@ -227,14 +235,91 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	return finish(vcpu, i, resp_gva, req.seq);
 }
 
-/* FETCH (user guest): rdi = slot from -EINPROGRESS, rsi = response. */
+/* The driver VM's own slot argument, checked. */
+static int taken_slot(struct vcpu *vcpu, u64 i)
+{
+	if (vcpu->vm->role != VM_ROLE_DRIVER || !df.ring ||
+	    i >= DEVFILE_RING_SLOTS || !df.slot[i].vm || df.slot[i].done)
+		return -1;
+	return 0;
+}
+
+/*
+ * FETCH (user guest): rdi = slot from -EINPROGRESS, rsi = response. 0 and
+ * the response when done; DEVIRT_FETCH_FAULTIN with resp.v[0] = the
+ * address (| 1 for write) when the driver needs a page of the process
+ * that is not present yet: the stub faults it in and RESUMEs.
+ */
 static s64 hc_fetch(struct vcpu *vcpu, u64 i, u64 resp_gva)
+{
+	u64 f;
+
+	if (i >= DEVFILE_RING_SLOTS || df.slot[i].vm != vcpu->vm)
+		return DEVIRT_EINVAL;
+	if (__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE))
+		return finish(vcpu, (u32)i, resp_gva,
+			      ring_slot((u32)i)->req.seq);
+	f = __atomic_load_n(&df.slot[i].faultin, __ATOMIC_ACQUIRE);
+	if (f & 2) {
+		struct devfile_resp resp;
+		s64 r;
+
+		memset(&resp, 0, sizeof(resp));
+		resp.ret = -DEVFILE_EINPROGRESS;
+		resp.handle = i;
+		resp.v[0] = f & ~2ULL;
+		r = gva_write(vcpu, resp_gva, &resp, sizeof(resp));
+		return r ? r : DEVIRT_FETCH_FAULTIN;
+	}
+	return DEVIRT_EAGAIN;
+}
+
+/*
+ * FAULTIN (driver VM): rdi = slot, rsi = user address | 1 for write. The
+ * page is not present in the process's tables; ask its guest (which must
+ * run asynchronously) to fault it in. The shim waits for fault_va in the
+ * slot to clear, then maps again.
+ */
+static s64 hc_faultin(struct vcpu *vcpu, u64 i, u64 va)
+{
+	struct vm *g;
+
+	if (taken_slot(vcpu, i) || (va & ~1ULL) >= (1ULL << 47))
+		return DEVIRT_EINVAL;
+	g = df.slot[i].vm;
+	if (!df.guest_vector[g->id] || !df.slot[i].vcpu)
+		return DEVIRT_EPERM; /* a synchronous guest cannot help */
+	ring_slot((u32)i)->fault_va = (va & ~(PAGE_SIZE - 2)) | 2;
+	__atomic_store_n(&df.slot[i].faultin, (va & ~(PAGE_SIZE - 2)) | 2,
+			 __ATOMIC_RELEASE);
+	notify(df.slot[i].vcpu->apic_id, df.guest_vector[g->id]);
+	return 0;
+}
+
+/*
+ * CANCEL (user guest): rdi = slot. Its caller is dying: the shim
+ * interrupts the operation (a blocked read returns), and the guest still
+ * collects the completion with FETCH, which frees the slot.
+ */
+static s64 hc_cancel(struct vcpu *vcpu, u64 i)
 {
 	if (i >= DEVFILE_RING_SLOTS || df.slot[i].vm != vcpu->vm)
 		return DEVIRT_EINVAL;
-	if (!__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE))
-		return DEVIRT_EAGAIN;
-	return finish(vcpu, (u32)i, resp_gva, ring_slot((u32)i)->req.seq);
+	ring_slot((u32)i)->cancel = 1;
+	notify(df.driver_apic, df.vector);
+	return 0;
+}
+
+/* RESUME (user guest): rdi = slot; the page was faulted in (or not). */
+static s64 hc_resume(struct vcpu *vcpu, u64 i)
+{
+	if (i >= DEVFILE_RING_SLOTS || df.slot[i].vm != vcpu->vm ||
+	    !(df.slot[i].faultin & 2))
+		return DEVIRT_EINVAL;
+	__atomic_store_n(&df.slot[i].faultin, 0, __ATOMIC_RELEASE);
+	ring_slot((u32)i)->fault_va = 0;
+	notify(df.driver_apic, df.vector);
+	return 0;
 }
 
 /* REGISTER (user guest): rdi = the stub's vector for completions. */
@@ -244,15 +329,6 @@ static s64 hc_register(struct vcpu *vcpu, u64 vector)
 	    vector > 0xff)
 		return DEVIRT_EINVAL;
 	df.guest_vector[vcpu->vm->id] = (u32)vector;
-	return 0;
-}
-
-/* The driver VM's own slot argument, checked. */
-static int taken_slot(struct vcpu *vcpu, u64 i)
-{
-	if (vcpu->vm->role != VM_ROLE_DRIVER || !df.ring ||
-	    i >= DEVFILE_RING_SLOTS || !df.slot[i].vm || df.slot[i].done)
-		return -1;
 	return 0;
 }
 
@@ -362,9 +438,14 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 	smt = mt == DEVFILE_MT_UC ? S2_MT_UC :
 	      mt == DEVFILE_MT_WC ? S2_MT_WC :
 				    S2_MT_WB;
+	/* The guest's own CPU unmaps (GUNMAP) while this CPU maps. */
+	spin_lock(&df.s2_lock);
 	if (s2_map(&g->s2, gpa, frame, PAGE_SIZE,
-		   writable ? S2_PERM_R | S2_PERM_W : S2_PERM_R, smt))
+		   writable ? S2_PERM_R | S2_PERM_W : S2_PERM_R, smt)) {
+		spin_unlock(&df.s2_lock);
 		return DEVIRT_ENOMEM;
+	}
+	spin_unlock(&df.s2_lock);
 	__atomic_add_fetch(&g->df_guest_pages, 1, __ATOMIC_RELAXED);
 	return (s64)gpa;
 }
@@ -384,6 +465,7 @@ static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 	    gpa + pages * PAGE_SIZE >
 		    GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
 		return DEVIRT_EINVAL;
+	spin_lock(&df.s2_lock);
 	for (u64 p = 0; p < pages; p++) {
 		struct s2_lookup l;
 
@@ -392,6 +474,7 @@ static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 		s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
 		n++;
 	}
+	spin_unlock(&df.s2_lock);
 	arch->s2_flush(vcpu);
 	__atomic_sub_fetch(&g->df_guest_pages, n, __ATOMIC_RELAXED);
 	return (s64)n;
@@ -503,6 +586,12 @@ s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2)
 		return hc_note(vcpu, a0, a1, a2);
 	case DEVIRT_HC_DEVFILE_NOTES:
 		return hc_notes(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_FAULTIN:
+		return hc_faultin(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_RESUME:
+		return hc_resume(vcpu, a0);
+	case DEVIRT_HC_DEVFILE_CANCEL:
+		return hc_cancel(vcpu, a0);
 	default:
 		return DEVIRT_ENOSYS;
 	}

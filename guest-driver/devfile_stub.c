@@ -207,10 +207,17 @@ static void hc_detach(void)
 	flush_work(&hc_note_work);
 }
 
+static long hc_fetch(u64 slot, struct devfile_resp *resp)
+{
+	return devirt_hypercall(DEVIRT_HC_DEVFILE_FETCH, slot,
+				(unsigned long)resp, 0);
+}
+
 static int hc_call(const struct devfile_req *req, struct devfile_resp *resp)
 {
 	long r = devirt_hypercall(DEVIRT_HC_DEVFILE_CALL, (unsigned long)req,
 				  (unsigned long)resp, 0);
+	bool cancelled = false;
 	u64 slot;
 
 	if (r)
@@ -218,11 +225,38 @@ static int hc_call(const struct devfile_req *req, struct devfile_resp *resp)
 	if (resp->ret != -DEVFILE_EINPROGRESS)
 		return 0;
 	slot = resp->handle;
-	/* The slot stays ours until FETCH returns it: wait for that. */
-	wait_event(hc_wq, (r = devirt_hypercall(DEVIRT_HC_DEVFILE_FETCH, slot,
-						(unsigned long)resp, 0)) !=
-				  DEVIRT_EAGAIN);
-	return r ? -EIO : 0;
+	for (;;) {
+		/*
+		 * The slot stays ours until FETCH returns it: wait for that.
+		 * A killed caller cancels (a blocked driver read returns),
+		 * then still waits for the completion that frees the slot.
+		 */
+		if (!cancelled &&
+		    wait_event_killable(hc_wq, (r = hc_fetch(slot, resp)) !=
+						       DEVIRT_EAGAIN)) {
+			cancelled = true;
+			devirt_hypercall(DEVIRT_HC_DEVFILE_CANCEL, slot, 0, 0);
+		}
+		if (cancelled)
+			wait_event(hc_wq,
+				   (r = hc_fetch(slot, resp)) != DEVIRT_EAGAIN);
+		if (r != DEVIRT_FETCH_FAULTIN)
+			return r ? -EIO : cancelled ? -EINTR : 0;
+		/*
+		 * The driver touched a page of ours that is not present:
+		 * fault it in as the process would, then let it go on.
+		 * Failure is fine: the driver then sees -EFAULT.
+		 */
+		if (current->mm && !cancelled) {
+			u64 va = resp->v[0];
+
+			mmap_read_lock(current->mm);
+			fixup_user_fault(current->mm, va & PAGE_MASK,
+					 (va & 1) ? FAULT_FLAG_WRITE : 0, NULL);
+			mmap_read_unlock(current->mm);
+		}
+		devirt_hypercall(DEVIRT_HC_DEVFILE_RESUME, slot, 0, 0);
+	}
 }
 
 static const struct stub_transport stub_transports[] = {
@@ -676,6 +710,13 @@ static vm_fault_t stub_vm_fault(struct vm_fault *vmf)
 	req.a[0] = sm->id;
 	req.a[1] = vmf->pgoff - sm->pgoff;
 	req.a[2] = !!(vmf->flags & FAULT_FLAG_WRITE);
+	/*
+	 * Through devirt the frame enters the guest's second-level tables
+	 * once, with the rights it will keep: writable whenever the vma is,
+	 * since the page-table entry below is.
+	 */
+	if (stub_hypercall() && (vma->vm_flags & VM_WRITE))
+		req.a[2] = 1;
 	ret = stub_send(&req, &resp);
 	if (ret == -ENOMEM)
 		return VM_FAULT_OOM;

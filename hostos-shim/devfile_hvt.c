@@ -64,7 +64,17 @@ MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
 #define MIRROR_LOW 0x10000UL
 #define MIRROR_HIGH (0x7ffffffff000UL)
 
+#define MIRRORS 4 /* processes of one guest served at once */
+
 struct hvt_vm;
+
+/* One mirror address space, bound to one guest process at a time. */
+struct hvt_mirror {
+	struct mm_struct *mm; /* mmget() reference */
+	struct vm_area_struct *vma[2]; /* the mirror mappings */
+	u64 key; /* the process (page-table root) it mirrors now */
+	int users; /* requests running in it */
+};
 
 struct hvt_server {
 	struct task_struct *task;
@@ -77,13 +87,11 @@ struct hvt_vm {
 	int id;
 	bool active;
 	struct devfile_client *client;
-	struct mm_struct *mirror; /* mmget() reference */
-	struct vm_area_struct *vma[2]; /* the mirror mappings */
+	struct hvt_mirror mir[MIRRORS];
+	int nr_mir;
+	struct mm_struct *donated_mm; /* the last donation, until taken */
 	struct completion donated;
-	/* Requests of different processes take turns (one mirror). */
 	spinlock_t klock;
-	u64 key;
-	int users;
 	wait_queue_head_t kwq;
 	struct hvt_server srv[MAX_SERVERS];
 	int nr_srv;
@@ -119,6 +127,26 @@ static struct hvt_server *this_server(void)
  * A driver touched a user address of the calling guest process. Map that
  * page (writable if the process may write it) into the request's window.
  */
+static long map_page(struct hvt_server *sv, unsigned long va, bool write)
+{
+	return hc(DEVIRT_HC_DEVFILE_MAP, sv->slot | ((u64)sv->next_idx << 8),
+		  va | (write ? 1 : 0), 1);
+}
+
+/*
+ * The page is not present in the process's page tables (never touched,
+ * or swapped): ask its guest to fault it in, wait, and map again.
+ */
+static bool fault_in(struct hvt_server *sv, unsigned long va, bool write)
+{
+	struct devfile_slot *s = &ring->slot[sv->slot];
+
+	if (hc(DEVIRT_HC_DEVFILE_FAULTIN, sv->slot, va | (write ? 1 : 0), 0))
+		return false;
+	return wait_event_timeout(work_wq, !READ_ONCE(s->fault_va), 10 * HZ) >
+	       0;
+}
+
 static vm_fault_t mirror_fault(struct vm_fault *vmf)
 {
 	struct hvt_server *sv = this_server();
@@ -134,21 +162,23 @@ static vm_fault_t mirror_fault(struct vm_fault *vmf)
 
 	if (!sv || sv->slot < 0 || sv->next_idx >= window_per_slot)
 		return VM_FAULT_SIGBUS;
-	n = hc(DEVIRT_HC_DEVFILE_MAP, sv->slot | ((u64)sv->next_idx << 8),
-	       va | 1, 1);
-	if (n != 1 && !write) {
-		/* Not writable for the process: map it read-only. */
-		n = hc(DEVIRT_HC_DEVFILE_MAP,
-		       sv->slot | ((u64)sv->next_idx << 8), va, 1);
-		prot = vm_get_page_prot(vmf->vma->vm_flags & ~VM_WRITE);
+	for (int tries = 0; tries < 2; tries++) {
+		n = map_page(sv, va, true);
+		if (n != 1 && !write) {
+			/* Not writable for the process: map it read-only. */
+			n = map_page(sv, va, false);
+			prot = vm_get_page_prot(vmf->vma->vm_flags & ~VM_WRITE);
+		}
+		if (n == 1 || tries || !fault_in(sv, va, write))
+			break;
+		prot = vm_get_page_prot(vmf->vma->vm_flags);
 	}
 	if (n != 1)
 		return VM_FAULT_SIGBUS; /* not the caller's: -EFAULT */
-	return vmf_insert_pfn_prot(vmf->vma, va,
-				   window_pfn +
-					   (u64)sv->slot * window_per_slot +
-					   sv->next_idx++,
-				   prot);
+	return vmf_insert_pfn_prot(
+		vmf->vma, va,
+		window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx++,
+		prot);
 }
 
 /* A write to a page mapped read-only above: the process may not. */
@@ -181,7 +211,7 @@ static const struct file_operations mirror_fops = {
  * hole where the shim's real mmaps land (vm_mmap finds free space only
  * there). Runs with the mirror adopted.
  */
-static int mirror_build(struct hvt_vm *vm)
+static int mirror_build(struct hvt_mirror *m)
 {
 	unsigned long a;
 
@@ -194,43 +224,72 @@ static int mirror_build(struct hvt_vm *vm)
 		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, 0);
 	if (IS_ERR_VALUE(a))
 		return (int)a;
-	mmap_read_lock(vm->mirror);
-	vm->vma[0] = find_vma(vm->mirror, MIRROR_LOW);
-	vm->vma[1] = find_vma(vm->mirror, HOLE_END);
-	mmap_read_unlock(vm->mirror);
-	return vm->vma[0] && vm->vma[1] ? 0 : -ENOMEM;
+	mmap_read_lock(m->mm);
+	m->vma[0] = find_vma(m->mm, MIRROR_LOW);
+	m->vma[1] = find_vma(m->mm, HOLE_END);
+	mmap_read_unlock(m->mm);
+	return m->vma[0] && m->vma[1] ? 0 : -ENOMEM;
 }
 
 /* Drop every mirror page table entry: the request's access ends here. */
-static void mirror_zap(struct hvt_vm *vm)
+static void mirror_zap(struct hvt_mirror *m)
 {
-	mmap_read_lock(vm->mirror);
+	mmap_read_lock(m->mm);
 	for (int i = 0; i < 2; i++)
-		zap_vma_ptes(vm->vma[i], vm->vma[i]->vm_start,
-			     vm->vma[i]->vm_end - vm->vma[i]->vm_start);
-	mmap_read_unlock(vm->mirror);
+		zap_vma_ptes(m->vma[i], m->vma[i]->vm_start,
+			     m->vma[i]->vm_end - m->vma[i]->vm_start);
+	mmap_read_unlock(m->mm);
 }
 
 /* ---- serving requests --------------------------------------------------- */
 
-static void key_enter(struct hvt_vm *vm, u64 key)
+/*
+ * A mirror for the process @key: the one already mirroring it, else an
+ * idle one. Requests of one process share a mirror; a process waits only
+ * when every mirror serves another one.
+ */
+static struct hvt_mirror *mirror_get_locked(struct hvt_vm *vm, u64 key)
 {
-	spin_lock(&vm->klock);
-	while (vm->users && vm->key != key) {
-		spin_unlock(&vm->klock);
-		wait_event(vm->kwq, !READ_ONCE(vm->users) ||
-					    READ_ONCE(vm->key) == key);
-		spin_lock(&vm->klock);
+	struct hvt_mirror *idle = NULL;
+
+	for (int i = 0; i < vm->nr_mir; i++) {
+		struct hvt_mirror *m = &vm->mir[i];
+
+		if (m->users && m->key == key)
+			return m;
+		if (!m->users && !idle)
+			idle = m;
 	}
-	vm->key = key;
-	vm->users++;
-	spin_unlock(&vm->klock);
+	return idle;
 }
 
-static void key_leave(struct hvt_vm *vm)
+static struct hvt_mirror *mirror_get(struct hvt_vm *vm, u64 key)
+{
+	struct hvt_mirror *m;
+
+	spin_lock(&vm->klock);
+	while (!(m = mirror_get_locked(vm, key))) {
+		spin_unlock(&vm->klock);
+		wait_event(vm->kwq, ({
+				   bool free;
+
+				   spin_lock(&vm->klock);
+				   free = mirror_get_locked(vm, key);
+				   spin_unlock(&vm->klock);
+				   free;
+			   }));
+		spin_lock(&vm->klock);
+	}
+	m->key = key;
+	m->users++;
+	spin_unlock(&vm->klock);
+	return m;
+}
+
+static void mirror_put(struct hvt_vm *vm, struct hvt_mirror *m)
 {
 	spin_lock(&vm->klock);
-	vm->users--;
+	m->users--;
 	spin_unlock(&vm->klock);
 	wake_up_all(&vm->kwq);
 }
@@ -267,8 +326,9 @@ static void fault_to_guest(int slot, const struct devfile_req *req,
 
 	if (req->op != DEVFILE_OP_FAULT || resp->ret < 0)
 		return;
-	gpa = hc(DEVIRT_HC_DEVFILE_GMAP, slot, (resp->v[0] & PAGE_MASK) |
-		 (resp->v[1] & 3), req->a[2] ? 1 : 0);
+	gpa = hc(DEVIRT_HC_DEVFILE_GMAP, slot,
+		 (resp->v[0] & PAGE_MASK) | (resp->v[1] & 3),
+		 req->a[2] ? 1 : 0);
 	if (gpa < 0) {
 		resp->ret = -EFAULT;
 		return;
@@ -283,16 +343,23 @@ static void serve_one(struct hvt_server *sv, int i)
 	struct devfile_req req;
 	struct devfile_resp resp;
 
+	struct hvt_mirror *m;
+
 	memcpy(&req, &s->req, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
-	key_enter(vm, READ_ONCE(s->mm_key));
+	m = mirror_get(vm, READ_ONCE(s->mm_key));
+	kthread_use_mm(m->mm);
 	sv->next_idx = 0;
 	WRITE_ONCE(sv->slot, i);
 	devfile_shim_execute(&req, &resp, vm->client);
+	/* A kernel thread's last fput is deferred: finish the close now. */
+	if (req.op == DEVFILE_OP_RELEASE)
+		flush_delayed_fput();
 	fault_to_guest(i, &req, &resp);
-	mirror_zap(vm);
+	mirror_zap(m);
 	WRITE_ONCE(sv->slot, -1);
-	key_leave(vm);
+	kthread_unuse_mm(m->mm);
+	mirror_put(vm, m);
 	memcpy(&s->resp, &resp, sizeof(resp));
 	hc(DEVIRT_HC_DEVFILE_COMPLETE, i, 0, 0);
 }
@@ -301,17 +368,17 @@ static int server_fn(void *arg)
 {
 	struct hvt_server *sv = arg;
 
-	kthread_use_mm(sv->vm->mirror);
+	allow_signal(SIGUSR1);
 	while (!kthread_should_stop()) {
 		int i;
 
-		wait_event_interruptible(work_wq, has_work(sv->vm) ||
-							  kthread_should_stop());
+		flush_signals(current); /* a cancel of the last request */
+		wait_event_interruptible(
+			work_wq, has_work(sv->vm) || kthread_should_stop());
 		i = claim(sv->vm);
 		if (i >= 0)
 			serve_one(sv, i);
 	}
-	kthread_unuse_mm(sv->vm->mirror);
 	return 0;
 }
 
@@ -330,11 +397,11 @@ static long hvt_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	struct hvt_vm *vm;
 
 	if (cmd != HVT_IOC_DONATE_MM || arg >= MAX_VMS || !vms[arg].active ||
-	    vms[arg].mirror || !current->mm)
+	    vms[arg].donated_mm || vms[arg].nr_mir == MIRRORS || !current->mm)
 		return -EINVAL;
 	vm = &vms[arg];
 	mmget(current->mm);
-	vm->mirror = current->mm;
+	vm->donated_mm = current->mm;
 	complete(&vm->donated);
 	return 0;
 }
@@ -351,14 +418,34 @@ static struct miscdevice hvt_misc = {
 	.mode = 0600,
 };
 
+/*
+ * A guest gave up a request (its caller was killed): interrupt the server
+ * running it. Servers accept SIGUSR1 for this; a driver sleeping
+ * interruptibly then returns -EINTR or -ERESTARTSYS.
+ */
+static void cancel_scan(struct work_struct *work)
+{
+	for (int v = 0; v < MAX_VMS; v++)
+		for (int i = 0; i < vms[v].nr_srv; i++) {
+			struct hvt_server *sv = &vms[v].srv[i];
+			int slot = READ_ONCE(sv->slot);
+
+			if (slot >= 0 && READ_ONCE(ring->slot[slot].cancel))
+				send_sig(SIGUSR1, sv->task, 1);
+		}
+}
+
+static DECLARE_WORK(hvt_cancel_work, cancel_scan);
+
 static irqreturn_t hvt_interrupt(int irq, void *dev)
 {
 	wake_up_all(&work_wq);
+	schedule_work(&hvt_cancel_work);
 	return IRQ_HANDLED;
 }
 
 struct build_call {
-	struct hvt_vm *vm;
+	struct hvt_mirror *m;
 	int ret;
 	struct completion done;
 };
@@ -368,48 +455,61 @@ static int build_fn(void *arg)
 {
 	struct build_call *bc = arg;
 
-	kthread_use_mm(bc->vm->mirror);
-	bc->ret = mirror_build(bc->vm);
-	kthread_unuse_mm(bc->vm->mirror);
+	kthread_use_mm(bc->m->mm);
+	bc->ret = mirror_build(bc->m);
+	kthread_unuse_mm(bc->m->mm);
 	complete(&bc->done);
 	return 0;
 }
 
-/* Wait until the helper that donated the mm is gone, then build. */
-static int vm_setup(struct hvt_vm *vm)
+/* One more mirror: a helper donates its mm; once it is gone, build. */
+static int mirror_add(struct hvt_vm *vm)
 {
+	struct hvt_mirror *m = &vm->mir[vm->nr_mir];
+	struct build_call bc = { .m = m };
 	char id[4];
 	char *argv[] = { mirror_helper, id, NULL };
 	char *envp[] = { "PATH=/bin:/sbin", NULL };
+	struct task_struct *t;
 	int ret, tries;
 
 	snprintf(id, sizeof(id), "%d", vm->id);
+	reinit_completion(&vm->donated);
 	ret = call_usermodehelper(mirror_helper, argv, envp, UMH_WAIT_PROC);
 	if (ret || !wait_for_completion_timeout(&vm->donated, 5 * HZ)) {
 		pr_err("guest %d: %s did not donate an address space (%d)\n",
 		       vm->id, mirror_helper, ret);
 		return -ENOENT;
 	}
-	for (tries = 0; atomic_read(&vm->mirror->mm_users) > 1 && tries < 500;
+	m->mm = vm->donated_mm;
+	vm->donated_mm = NULL;
+	vm->nr_mir++;
+	for (tries = 0; atomic_read(&m->mm->mm_users) > 1 && tries < 500;
 	     tries++)
 		msleep(10);
-	{
-		struct build_call bc = { .vm = vm };
-		struct task_struct *t;
+	init_completion(&bc.done);
+	t = kthread_run(build_fn, &bc, "devfile/build");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	wait_for_completion(&bc.done);
+	if (bc.ret)
+		pr_err("guest %d: cannot build a mirror (%d)\n", vm->id,
+		       bc.ret);
+	return bc.ret;
+}
 
-		init_completion(&bc.done);
-		t = kthread_run(build_fn, &bc, "devfile/build");
-		if (IS_ERR(t))
-			return PTR_ERR(t);
-		wait_for_completion(&bc.done);
-		if (bc.ret) {
-			pr_err("guest %d: cannot build the mirror (%d)\n",
-			       vm->id, bc.ret);
-			return bc.ret;
-		}
+static int vm_setup(struct hvt_vm *vm)
+{
+	int ret;
+
+	for (int i = 0; i < MIRRORS; i++) {
+		ret = mirror_add(vm);
+		if (ret)
+			return ret;
 	}
-	vm->client = devfile_shim_client_create("guest", notify, vm,
-						vm->mirror);
+	/* The shim makes its real device mmaps in the first mirror. */
+	vm->client =
+		devfile_shim_client_create("guest", notify, vm, vm->mir[0].mm);
 	if (IS_ERR(vm->client)) {
 		ret = PTR_ERR(vm->client);
 		vm->client = NULL;
@@ -420,13 +520,14 @@ static int vm_setup(struct hvt_vm *vm)
 
 		sv->vm = vm;
 		sv->slot = -1;
-		sv->task = kthread_run(server_fn, sv, "devfile/%d.%d", vm->id,
-				       i);
+		sv->task =
+			kthread_run(server_fn, sv, "devfile/%d.%d", vm->id, i);
 		if (IS_ERR(sv->task))
 			return PTR_ERR(sv->task);
 		vm->nr_srv++;
 	}
-	pr_info("guest %d: mirror ready, %d servers\n", vm->id, vm->nr_srv);
+	pr_info("guest %d: %d mirrors, %d servers\n", vm->id, vm->nr_mir,
+		vm->nr_srv);
 	return 0;
 }
 
@@ -438,9 +539,12 @@ static void vm_teardown(struct hvt_vm *vm)
 	if (vm->client)
 		devfile_shim_client_destroy(vm->client);
 	vm->client = NULL;
-	if (vm->mirror)
-		mmput(vm->mirror);
-	vm->mirror = NULL;
+	for (int i = 0; i < vm->nr_mir; i++)
+		mmput(vm->mir[i].mm);
+	vm->nr_mir = 0;
+	if (vm->donated_mm)
+		mmput(vm->donated_mm);
+	vm->donated_mm = NULL;
 }
 
 static void hvt_cleanup(void)
@@ -451,9 +555,14 @@ static void hvt_cleanup(void)
 		vm_teardown(&vms[v]);
 	if (hvt_irq >= 0)
 		free_irq(hvt_irq, NULL);
+	cancel_work_sync(&hvt_cancel_work);
 	misc_deregister(&hvt_misc);
-	if (mirror_file)
+	if (mirror_file) {
 		fput(mirror_file);
+		/* Its close must not run after this module is gone. */
+		flush_delayed_fput();
+		mirror_file = NULL;
+	}
 	if (ring)
 		free_pages_exact(ring, sizeof(*ring));
 }
@@ -481,7 +590,8 @@ static int __init hvt_init(void)
 		mirror_file = NULL;
 		goto fail;
 	}
-	ret = devfile_vector_alloc(hvt_interrupt, "devfile_hvt", 0, &hvt_vector);
+	ret = devfile_vector_alloc(hvt_interrupt, "devfile_hvt", 0,
+				   &hvt_vector);
 	if (ret < 0)
 		goto fail;
 	hvt_irq = ret;

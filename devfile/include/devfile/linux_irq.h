@@ -22,9 +22,8 @@
  * @handler. Returns the irq (free it with free_irq) and the vector in
  * @vector, or a negative errno.
  */
-static inline int devfile_vector_alloc(irq_handler_t handler,
-				       const char *name, unsigned int cpu,
-				       u8 *vector)
+static inline int devfile_vector_alloc(irq_handler_t handler, const char *name,
+				       unsigned int cpu, u8 *vector)
 {
 	struct irq_alloc_info info;
 	int irq, ret;

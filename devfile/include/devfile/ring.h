@@ -33,6 +33,15 @@ struct devfile_slot {
 	unsigned int vm_id; /* the requesting VM */
 	/* Identifies the requesting process: its page-table root. */
 	unsigned long long mm_key;
+	/*
+	 * Set by the hypervisor while the guest faults in a page the driver
+	 * needs (DEVFILE_FAULTIN: address | 1 for write | 2), cleared when
+	 * the guest resumes the request.
+	 */
+	unsigned long long fault_va;
+	/* Set by the hypervisor when the guest gave up (its caller died). */
+	unsigned int cancel;
+	unsigned int pad;
 	struct devfile_req req;
 	struct devfile_resp resp;
 };

@@ -33,7 +33,12 @@
 #define DEVIRT_HC_DEVFILE_INFO 11 /* any: rdi = devirt_devfile_info GVA */
 #define DEVIRT_HC_DEVFILE_NOTE 12 /* driver: vm, type|events<<32, handle */
 #define DEVIRT_HC_DEVFILE_NOTES 13 /* guest: rdi = note array, rsi = max */
-#define DEVIRT_HC_MAX 14
+#define DEVIRT_HC_DEVFILE_FAULTIN 14 /* driver: slot, va|write */
+#define DEVIRT_HC_DEVFILE_RESUME 15 /* guest: rdi = slot */
+#define DEVIRT_HC_DEVFILE_CANCEL 16 /* guest: rdi = slot */
+#define DEVIRT_HC_MAX 17
+/* FETCH: the request waits for a page: resp.v[0] = address | 1 write. */
+#define DEVIRT_FETCH_FAULTIN 1
 
 #define DEVIRT_CONSOLE_MAX 1024 /* bytes per console write */
 
