@@ -92,6 +92,12 @@ $(BUILD)/devfile_suite: tests/guest/devfile_suite.c \
 	$(Q)$(CC) -static -O2 -Wall -Wextra -pthread -Itests/modules \
 		-o $@ $<
 
+# Its benchmark (tests/bench_devfile.py): both VMs' /bin too.
+$(BUILD)/devfile_bench: tests/guest/devfile_bench.c \
+		tests/modules/devfile_testdev.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Itests/modules -o $@ $<
+
 # The test modules come from one Kbuild run in a copy of tests/modules.
 MODDIR := $(BUILD)/modules
 MOD_SRCS := tests/modules/Kbuild \
@@ -100,7 +106,7 @@ MOD_SRCS := tests/modules/Kbuild \
 $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 		$(MODDIR)/devfile_testdev.ko &: $(MOD_SRCS) \
 		vmm/include/devirt/hypercall.h vmm/include/devirt/hc_linux.h \
-		$(CACHE)/kernel.mk
+		devfile/include/devfile/proto.h $(CACHE)/kernel.mk
 	@mkdir -p $(MODDIR)
 	$(Q)cp $(MOD_SRCS) $(MODDIR)/
 	$(Q)$(MAKE) -s -C $(KHDR) M=$(abspath $(MODDIR)) \
@@ -138,9 +144,10 @@ $(STUB_KO): $(STUB_SRCS) hostos-shim/devfile_shim.h $(DEVFILE_HDRS) \
 # /init scripts share tests/initramfs/checks.sh at /lib/devirt/checks.sh.
 INITRD_COMMON := tests/initramfs/checks.sh:/lib/devirt/checks.sh \
 	$(BUILD)/cpuid:/bin/cpuid $(BUILD)/membench:/bin/membench \
-	$(BUILD)/devfile_suite:/bin/devfile_suite
+	$(BUILD)/devfile_suite:/bin/devfile_suite \
+	$(BUILD)/devfile_bench:/bin/devfile_bench
 INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
-	$(BUILD)/devfile_suite tools/mkinitrd.sh
+	$(BUILD)/devfile_suite $(BUILD)/devfile_bench tools/mkinitrd.sh
 
 # The driver VM also gets the shim, its hypercall transport and the mirror
 # donor; a user guest the stub (device-file forwarding, devfile_forward=1).
@@ -235,6 +242,7 @@ demo: image
 bench: image
 	$(Q)$(PYTHON) tests/bench.py
 	$(Q)$(PYTHON) tests/bench_guests.py
+	$(Q)$(PYTHON) tests/bench_devfile.py
 
 # --- style ------------------------------------------------------------------
 C_FILES = $(shell git ls-files '*.c' '*.h')

@@ -174,6 +174,11 @@ alive_loop() {
 	n=1
 	while :; do
 		say "DEVIRT-ALIVE $n"
+		# The devfile shim's counters, when it runs (driver VM).
+		if [ -r /sys/kernel/debug/devfile_shim/stats ]; then
+			say "DEVFILE-SHIM $(tr '\n' ' ' \
+				</sys/kernel/debug/devfile_shim/stats)"
+		fi
 		n=$((n + 1))
 		sleep 2
 	done

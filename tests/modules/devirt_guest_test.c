@@ -38,7 +38,10 @@
 #include <asm/apicdef.h>
 #include <asm/desc.h>
 
+#include <linux/random.h>
+#include <linux/sched.h>
 #include <devirt/hc_linux.h>
+#include <devfile/proto.h>
 
 static char *tests = "all";
 module_param(tests, charp, 0444);
@@ -432,6 +435,196 @@ static void test_triple(void)
 	report("triple", "int3", RES_FAIL, "returned");
 }
 
+/* --- devfile: the forwarding counters, and hostile requests ------------- */
+
+static int dffuzz_count = 100000;
+module_param(dffuzz_count, int, 0444);
+MODULE_PARM_DESC(dffuzz_count, "requests of the dffuzz test");
+
+static long df_info(struct devirt_devfile_info *di)
+{
+	memset(di, 0, sizeof(*di));
+	return devirt_hypercall(DEVIRT_HC_DEVFILE_INFO, (unsigned long)di,
+				sizeof(*di), 0);
+}
+
+/*
+ * After the guest's forwarding work: nothing in flight, none of its pages
+ * in a driver window, no driver frame left in its second-level tables.
+ */
+static void test_devfile(void)
+{
+	struct devirt_devfile_info di;
+	long r = df_info(&di);
+
+	report("devfile", "counters",
+	       !r && di.attached && !di.inflight && !di.window_pages &&
+			       !di.guest_pages ?
+		       RES_PASS :
+		       RES_FAIL,
+	       "ret=%ld,attached=%llu,calls=%llu,async=%llu,inflight=%llu,window_pages=%llu,guest_pages=%llu",
+	       r, di.attached, di.calls, di.async, di.inflight, di.window_pages,
+	       di.guest_pages);
+}
+
+/* One request straight to devirt, collected without the stub's interrupt. */
+static long df_call(struct devfile_req *req, struct devfile_resp *resp)
+{
+	long r = devirt_hypercall(DEVIRT_HC_DEVFILE_CALL, (unsigned long)req,
+				  (unsigned long)resp, 0);
+	u64 slot;
+
+	if (r || resp->ret != -DEVFILE_EINPROGRESS)
+		return r;
+	slot = resp->handle;
+	for (;;) {
+		r = devirt_hypercall(DEVIRT_HC_DEVFILE_FETCH, slot,
+				     (unsigned long)resp, 0);
+		if (r == DEVIRT_FETCH_FAULTIN) {
+			/* Not faulted in: the driver gets -EFAULT. */
+			devirt_hypercall(DEVIRT_HC_DEVFILE_RESUME, slot, 0, 0);
+			continue;
+		}
+		if (r != DEVIRT_EAGAIN)
+			return r;
+		cond_resched();
+	}
+}
+
+/*
+ * dffuzz: random requests from this kernel module through devirt to the
+ * shim: unknown ops, bad magic and versions, forged, foreign and closed
+ * handles, absurd sizes, kernel-space, unaligned and unmapped pointers.
+ * Every one must come back with a result (never a hang), errors must be
+ * -errno values, and the counters must end at zero. Real opens are
+ * O_NONBLOCK, and device ioctls (magic 'D') are left out, so that no
+ * request can block or change the device's mode.
+ */
+static void test_dffuzz(void)
+{
+	static const char *const names[] = { "devfile_test", "nonexistent",
+					     "../etc/passwd", "",
+					     "devfile_test/../x" };
+	struct devirt_devfile_info before, after;
+	u64 handles[8] = { 0 }, closed[8] = { 0 };
+	struct devfile_req *req;
+	struct devfile_resp *resp;
+	long bad = 0, answered = 0, errors = 0, r;
+	u8 *buf;
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	resp = kzalloc(sizeof(*resp), GFP_KERNEL);
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!req || !resp || !buf || df_info(&before) || !before.attached) {
+		report("dffuzz", "setup", RES_SKIP, "no shim attached");
+		goto out;
+	}
+	for (int n = 0; n < dffuzz_count; n++) {
+		u32 rnd = get_random_u32(), op;
+		u64 ptrs[] = { 0,
+			       1,
+			       (unsigned long)buf,
+			       (unsigned long)buf + 3,
+			       0xffff888000000000ULL,
+			       0x7ffffffff000ULL,
+			       get_random_u64(),
+			       0x1000 };
+
+		memset(req, 0, sizeof(*req));
+		req->magic = (rnd & 0xff) ? DEVFILE_MAGIC : get_random_u32();
+		req->major = (rnd & 0xf00) ? DEVFILE_PROTO_MAJOR : rnd >> 24;
+		op = get_random_u32() % (DEVFILE_OP_MAX + 3);
+		req->op = op;
+		req->flags = DEVFILE_REQ_NONBLOCK;
+		req->seq = n;
+		switch (get_random_u32() % 4) {
+		case 0:
+			req->handle = handles[rnd % 8];
+			break;
+		case 1:
+			req->handle = closed[rnd % 8];
+			break;
+		case 2:
+			req->handle = get_random_u64();
+			break;
+		default:
+			req->handle = 0;
+		}
+		for (int i = 0; i < 6; i++)
+			req->a[i] = (get_random_u32() & 1) ?
+					    ptrs[get_random_u32() %
+						 ARRAY_SIZE(ptrs)] :
+					    get_random_u64() >>
+						    (get_random_u32() % 64);
+		if (op == DEVFILE_OP_IOCTL && ((req->a[0] >> 8) & 0xff) == 'D')
+			req->a[0] ^= 0x100; /* not the device's own ioctls */
+		if (op == DEVFILE_OP_READ || op == DEVFILE_OP_WRITE ||
+		    op == DEVFILE_OP_POLL || op == DEVFILE_OP_MMAP ||
+		    op == DEVFILE_OP_FAULT)
+			req->a[1] &= (get_random_u32() & 1) ? 0xfff : ~0ULL;
+		if (op == DEVFILE_OP_OPEN) {
+			strscpy(req->name, names[rnd % ARRAY_SIZE(names)],
+				sizeof(req->name));
+			req->a[0] = 04000 | (rnd & 3); /* O_NONBLOCK | mode */
+		}
+		memset(resp, 0xa5, sizeof(*resp));
+		r = df_call(req, resp);
+		if (r) {
+			bad++; /* the hypercall itself failed */
+			continue;
+		}
+		answered++;
+		if (resp->ret < 0) {
+			errors++;
+			if (resp->ret < -4095)
+				bad++; /* not an errno */
+		}
+		if (op == DEVFILE_OP_OPEN && req->magic == DEVFILE_MAGIC &&
+		    req->major == DEVFILE_PROTO_MAJOR && resp->ret >= 0) {
+			u32 k = get_random_u32() % 8;
+			u64 h = resp->handle;
+
+			if (handles[k]) {
+				/* Close the old one: later uses are stale. */
+				memset(req, 0, sizeof(*req));
+				req->magic = DEVFILE_MAGIC;
+				req->major = DEVFILE_PROTO_MAJOR;
+				req->op = DEVFILE_OP_RELEASE;
+				req->handle = handles[k];
+				df_call(req, resp);
+				closed[k] = handles[k];
+			}
+			handles[k] = h;
+		}
+	}
+	for (int k = 0; k < 8; k++) {
+		if (!handles[k])
+			continue;
+		memset(req, 0, sizeof(*req));
+		req->magic = DEVFILE_MAGIC;
+		req->major = DEVFILE_PROTO_MAJOR;
+		req->op = DEVFILE_OP_RELEASE;
+		req->handle = handles[k];
+		df_call(req, resp);
+	}
+	df_info(&after);
+	report("dffuzz", "requests",
+	       answered == dffuzz_count && !bad ? RES_PASS : RES_FAIL,
+	       "sent=%d,answered=%ld,errors=%ld,bad=%ld", dffuzz_count,
+	       answered, errors, bad);
+	report("dffuzz", "counters",
+	       !after.inflight && !after.window_pages && !after.guest_pages ?
+		       RES_PASS :
+		       RES_FAIL,
+	       "inflight=%llu,window_pages=%llu,guest_pages=%llu,calls=+%llu",
+	       after.inflight, after.window_pages, after.guest_pages,
+	       after.calls - before.calls);
+out:
+	kfree(req);
+	kfree(resp);
+	kfree(buf);
+}
+
 /* --- driver --------------------------------------------------------------- */
 
 struct guest_test {
@@ -445,6 +638,8 @@ static const struct guest_test all_tests[] = {
 	{ .name = "io", .fn = test_io, .in_all = true },
 	{ .name = "ipi", .fn = test_ipi, .in_all = true },
 	{ .name = "msr", .fn = test_msr, .in_all = true },
+	{ .name = "devfile", .fn = test_devfile },
+	{ .name = "dffuzz", .fn = test_dffuzz },
 	{ .name = "triple", .fn = test_triple }, /* last: see the init */
 };
 
@@ -478,7 +673,7 @@ static int parse_tests(const char *list, unsigned long *mask)
 			}
 		}
 		if (i == ARRAY_SIZE(all_tests)) {
-			pr_err("unknown test '%s' (known: mem, io, ipi, msr, triple, all, none)\n",
+			pr_err("unknown test '%s' (known: mem, io, ipi, msr, devfile, dffuzz, triple, all, none)\n",
 			       tok);
 			ret = -EINVAL;
 			break;
