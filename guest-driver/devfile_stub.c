@@ -151,6 +151,114 @@ static int hc_irq = -1;
 static u8 hc_vector;
 static DECLARE_WAIT_QUEUE_HEAD(hc_wq);
 
+/*
+ * async=0: the completion vector is not registered, so devirt keeps each
+ * request on this vCPU until the driver VM completes it (synchronous
+ * waiting; no notes either). Writable at run time, for benchmarks
+ * (tests/bench_devfile.py): switch only while no request is in flight.
+ */
+static bool hc_async = true;
+
+static int hc_async_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (!ret && hc_irq >= 0)
+		devirt_hypercall(DEVIRT_HC_DEVFILE_REGISTER,
+				 hc_async ? hc_vector : 0, 0, 0);
+	return ret;
+}
+
+static const struct kernel_param_ops hc_async_ops = {
+	.set = hc_async_set,
+	.get = param_get_bool,
+};
+module_param_cb(async, &hc_async_ops, &hc_async, 0644);
+MODULE_PARM_DESC(async, "hypercall transport: register the completion "
+			"vector (0: wait synchronously in devirt)");
+
+/*
+ * info (read): this vCPU's DEVIRT_HC_DEVFILE_INFO counters, as
+ * "exits=N calls=N async=N inflight=N" (exits: VM exits of the vCPU that
+ * reads the file so far).
+ */
+static int hc_info_get(char *buf, const struct kernel_param *kp)
+{
+	struct devirt_devfile_info di;
+	long r;
+
+	if (hc_irq < 0)
+		return sysfs_emit(buf, "error=%d\n", -ENODEV);
+	memset(&di, 0, sizeof(di));
+	r = devirt_hypercall(DEVIRT_HC_DEVFILE_INFO, (unsigned long)&di,
+			     sizeof(di), 0);
+	if (r < 0)
+		return sysfs_emit(buf, "error=%ld\n", r);
+	return sysfs_emit(buf, "exits=%llu calls=%llu async=%llu inflight=%llu\n",
+			  di.exits, di.calls, di.async, di.inflight);
+}
+
+static const struct kernel_param_ops hc_info_ops = { .get = hc_info_get };
+module_param_cb(info, &hc_info_ops, NULL, 0444);
+MODULE_PARM_DESC(info, "this vCPU's devirt forwarding counters and exits");
+
+/*
+ * hc_bench (write N, then read): the raw hypercall round trip, N
+ * DEVIRT_HC_VERSION hypercalls back to back on this vCPU, as
+ * "n=N ns=<total> exits=<VM exits over them>".
+ */
+static u64 hcb_n, hcb_ns, hcb_exits;
+
+static u64 hc_exits_now(void)
+{
+	struct devirt_devfile_info di;
+
+	memset(&di, 0, sizeof(di));
+	if (devirt_hypercall(DEVIRT_HC_DEVFILE_INFO, (unsigned long)&di,
+			     sizeof(di), 0) < 0)
+		return 0;
+	return di.exits;
+}
+
+static int hc_bench_set(const char *val, const struct kernel_param *kp)
+{
+	u64 n, i, e0, t0, t1, e1;
+	int ret = kstrtou64(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (!n || n > 100000000)
+		return -EINVAL;
+	if (hc_irq < 0) /* no hypercall transport */
+		return -ENODEV;
+	preempt_disable();
+	e0 = hc_exits_now();
+	t0 = ktime_get_ns();
+	for (i = 0; i < n; i++)
+		devirt_hypercall(DEVIRT_HC_VERSION, 0, 0, 0);
+	t1 = ktime_get_ns();
+	e1 = hc_exits_now();
+	preempt_enable();
+	hcb_n = n;
+	hcb_ns = t1 - t0;
+	/* The second INFO is one exit of its own. */
+	hcb_exits = e1 - e0 - 1;
+	return 0;
+}
+
+static int hc_bench_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "n=%llu ns=%llu exits=%llu\n", hcb_n, hcb_ns,
+			  hcb_exits);
+}
+
+static const struct kernel_param_ops hc_bench_ops = {
+	.set = hc_bench_set,
+	.get = hc_bench_get,
+};
+module_param_cb(hc_bench, &hc_bench_ops, NULL, 0644);
+MODULE_PARM_DESC(hc_bench, "write N: time N raw hypercalls; read: result");
+
 static void hc_fetch_notes(struct work_struct *work)
 {
 	struct devfile_note_msg n[16];
@@ -189,7 +297,8 @@ static int hc_attach(void)
 	if (ret < 0)
 		return ret;
 	hc_irq = ret;
-	if (devirt_hypercall(DEVIRT_HC_DEVFILE_REGISTER, hc_vector, 0, 0)) {
+	if (hc_async &&
+	    devirt_hypercall(DEVIRT_HC_DEVFILE_REGISTER, hc_vector, 0, 0)) {
 		free_irq(hc_irq, NULL);
 		hc_irq = -1;
 		return -ENODEV;

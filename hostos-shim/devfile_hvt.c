@@ -55,6 +55,28 @@ static char *mirror_helper = "/bin/devfile-mirror";
 module_param(mirror_helper, charp, 0444);
 MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
 
+/*
+ * info (read): DEVIRT_HC_DEVFILE_INFO of the vCPU that reads it, as
+ * "exits=N calls=N": its VM exits so far, for benchmarks that count the
+ * driver VM's exits per forwarded request (tests/bench_devfile.py).
+ */
+static int hvt_info_get(char *buf, const struct kernel_param *kp)
+{
+	struct devirt_devfile_info di;
+	long r;
+
+	memset(&di, 0, sizeof(di));
+	r = devirt_hypercall(DEVIRT_HC_DEVFILE_INFO, (unsigned long)&di,
+			     sizeof(di), 0);
+	if (r < 0)
+		return sysfs_emit(buf, "error=%ld\n", r);
+	return sysfs_emit(buf, "exits=%llu calls=%llu\n", di.exits, di.calls);
+}
+
+static const struct kernel_param_ops hvt_info_ops = { .get = hvt_info_get };
+module_param_cb(info, &hvt_info_ops, NULL, 0444);
+MODULE_PARM_DESC(info, "this vCPU's VM exits so far (devirt INFO)");
+
 #define HVT_IOC_DONATE_MM _IO('H', 1) /* arg: guest VM id */
 #define MAX_SERVERS 16
 #define MAX_VMS DEVIRT_MAX_VMS
