@@ -3,9 +3,11 @@
 """make bench: boot-time and memory benchmarks, written to docs/results/.
 
 Two images with the same loader, firmware, kernel, initramfs and command
-line: build/devirt.iso (the driver VM under devirt) and a variant whose
-config says `boot = bare`, where the loader starts the kernel directly
-through its EFI stub (limited to the driver VM's memory and one CPU). In
+line, both built here from build/devirt.cfg without its user guests (so
+that the driver VM boots alone, with the serial port to itself): one that
+starts the driver VM under devirt, and one whose config says
+`boot = bare`, where the loader starts the kernel directly through its
+EFI stub (limited to the driver VM's memory and one CPU). In
 both, the time runs from the loader's last line before it hands off
 ("entering ...") to the driver's /init ("DEVIRT-INIT-START"), on the host
 clock as the serial lines appear. Both boot in the same emulator in this
@@ -39,24 +41,51 @@ KERNEL = "Linux version"
 INIT = "DEVIRT-INIT-START"
 
 
-def bare_iso():
-    cfg = (BUILD / "devirt.cfg").read_text()
-    mem = conftest.cfg_vm_memory("driver", BUILD / "devirt.cfg")
-    cfg = re.sub(r"^(\s*cmdline\s*=.*)$",
-                 rf"\1 devirt_tests=none nr_cpus=1 mem={mem >> 20}M",
-                 cfg, count=1, flags=re.M)
+def driver_cfg():
+    """build/devirt.cfg without its user guests ([vm ...] sections other
+    than the driver VM's). With guests, their consoles would share this
+    benchmark's one serial port with the driver VM's (cutting its marker
+    lines apart) and their boots the host's cores; the user-guest
+    comparison is tests/bench_guests.py."""
+    out, keep = ["# build/devirt.cfg without its user guests "
+                 "(tests/bench.py)"], True
+    for line in (BUILD / "devirt.cfg").read_text().splitlines():
+        s = line.strip()
+        if s.startswith(("#", ";")):
+            continue
+        if s.startswith("[") and s.endswith("]"):
+            name = " ".join(s[1:-1].split()).lower()
+            keep = not name.startswith("vm ") or name == "vm driver"
+        if keep:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def make_iso(name, cfg):
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bare.cfg").write_text("boot = bare\n" + cfg)
+    (OUT / f"{name}.cfg").write_text(cfg)
     km = conftest.read_kernel_mk()
-    subprocess.run([str(REPO / "tools/mkimage.sh"), str(OUT / "bare.iso"),
-                    str(OUT / "bare.cfg"),
+    subprocess.run([str(REPO / "tools/mkimage.sh"), str(OUT / f"{name}.iso"),
+                    str(OUT / f"{name}.cfg"),
                     f"{BUILD / 'BOOTX64.EFI'}=EFI/BOOT/BOOTX64.EFI",
                     f"{BUILD / 'vmm.elf'}=EFI/devirt/vmm.elf",
                     f"{km['VMLINUZ']}=EFI/devirt/vmlinuz",
                     f"{BUILD / 'initrd-driver.gz'}="
                     "EFI/devirt/initrd-driver.gz"],
                    check=True, capture_output=True)
-    return OUT / "bare.iso"
+    return OUT / f"{name}.iso"
+
+
+def devirt_iso():
+    return make_iso("devirt", driver_cfg())
+
+
+def bare_iso():
+    mem = conftest.cfg_vm_memory("driver", BUILD / "devirt.cfg")
+    cfg = re.sub(r"^(\s*cmdline\s*=.*)$",
+                 rf"\1 devirt_tests=none nr_cpus=1 mem={mem >> 20}M",
+                 driver_cfg(), count=1, flags=re.M)
+    return make_iso("bare", "boot = bare\n" + cfg)
 
 
 def qemu_cmd(iso, log):
@@ -129,11 +158,11 @@ def median(xs):
     return s[len(s) // 2]
 
 
-def measure(backend, make_cmd, bare, timeout, runs=RUNS):
+def measure(backend, make_cmd, devirt, bare, timeout, runs=RUNS):
     res = {"devirt": [], "bare": [], "devirt_kernel": [], "bare_kernel": [],
            "resident": None}
     for i in range(runs):
-        t, tk, log = timed_boot(make_cmd, conftest.ISO, timeout)
+        t, tk, log = timed_boot(make_cmd, devirt, timeout)
         res["devirt"].append(t)
         res["devirt_kernel"].append(tk)
         m = re.search(r"resident: image (\d+) KiB \+ heap (\d+) KiB in use "
@@ -185,11 +214,11 @@ def plot(results, path):
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    bare = bare_iso()
-    results = {"svm": measure("svm", qemu_cmd, bare, 600)}
+    devirt, bare = devirt_iso(), bare_iso()
+    results = {"svm": measure("svm", qemu_cmd, devirt, bare, 600)}
     if os.environ.get("DEVIRT_BENCH_VMX") == "1":
         results["vmx"] = measure(
-            "vmx", bochs_cmd, bare, 1800,
+            "vmx", bochs_cmd, devirt, bare, 1800,
             int(os.environ.get("DEVIRT_BENCH_VMX_RUNS", "1")))
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -228,7 +257,9 @@ def main():
                       f"use = **{m['image_kib'] + m['heap_kib']} KiB**; the "
                       f"reservation is {m['reserved_kib']} KiB because it "
                       "also holds the VM images and the configured heap.")
-    md += ["", "The bare image is the same ISO with `boot = bare` in its "
+    md += ["", "Both images hold `build/devirt.cfg` without its user guests, "
+           "so the driver VM boots alone (a user guest against the driver "
+           "VM: guests.md). The bare image has `boot = bare` in its "
            "config: the loader starts the kernel through its EFI stub with "
            "`nr_cpus=1 mem=<driver memory>`, so both kernels get the same "
            "CPU count and RAM. Hand-off to /init: devirt's span includes "
