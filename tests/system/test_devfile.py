@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Device-file forwarding through devirt (issue 4), on both back ends.
+
+In the shared boot (build/devirt.cfg, build/devirt-vmx.cfg) the driver VM
+loads the test device (tests/modules/devfile_testdev.c), runs the
+device-file suite natively on it (QEMU boot only), then exports it through
+the shim and its hypercall transport (hostos-shim/). User guest g1 loads
+the stub (guest-driver/, transport=hypercall) and runs the same suite
+program, unchanged, on the stub's /dev/devfile_test: every operation is
+forwarded by devirt to the driver VM. Then a guest module sends hostile
+requests (dffuzz) and checks devirt's counters for the guest. The driver
+VM prints the shim's own counters with each DEVIRT-ALIVE line.
+"""
+
+import re
+
+import pytest
+
+BACKENDS = [
+    pytest.param("svm", id="svm"),
+    pytest.param("vmx", id="vmx", marks=[pytest.mark.vmx, pytest.mark.slow]),
+]
+
+ALL_TESTS = ("open", "rw", "llseek", "ioctl", "nested", "peek", "errors",
+             "poll", "fasync", "mmap_ram_fault", "mmap_ram_upfront",
+             "mmap_mmio_upfront", "mmap_mmio_fault", "threads", "lifecycle")
+# Bochs is slow: the part the issue asks for there.
+VMX_TESTS = ("open", "nested", "poll", "mmap_ram_fault", "mmap_mmio_upfront")
+
+
+@pytest.fixture(params=BACKENDS)
+def system(request):
+    return request.param, request.getfixturevalue(f"{request.param}_boot")
+
+
+def suite_results(text):
+    """{test: [(check, verdict, detail)]} of devfile_suite's lines."""
+    out = {}
+    for test, check, verdict, detail in re.findall(
+            r"DEVFILE-TEST (\S+) (\S+) (PASS|FAIL|SKIP) ?([^\n]*)", text):
+        out.setdefault(test, []).append((check, verdict, detail))
+    return out
+
+
+def guest_text(harness, boot, vm="g1"):
+    return "\n".join(harness.guest_lines(boot.guests, vm))
+
+
+def test_driver_vm_exports_the_device(system, harness):
+    _, boot = system
+    c = harness.parse_checks(boot)
+    assert c.get("devfile_hvt") == "0", c
+    assert re.search(r"devfile_hvt: guest 1: \d+ mirrors, \d+ servers", boot)
+    assert re.search(r"devirt: devfile: shim attached, ring at 0x[0-9a-f]+",
+                     boot)
+
+
+def test_suite_natively_in_the_driver_vm(system, harness):
+    backend, boot = system
+    if backend == "vmx":
+        pytest.skip("the native run is part of the QEMU boot only")
+    c = harness.parse_checks(boot)
+    assert c.get("devfile_native") == "0", c
+    res = suite_results(boot)
+    for test in ALL_TESTS:
+        assert test in res, f"native: no {test} lines"
+        assert all(v != "FAIL" for _, v, _ in res[test]), (test, res[test])
+
+
+def test_suite_through_forwarding_in_a_guest(system, harness):
+    backend, boot = system
+    text = guest_text(harness, boot)
+    c = harness.parse_checks(text)
+    assert c.get("devfile_stub") == "loaded", c
+    assert c.get("devfile_forward") == "0", c
+    res = suite_results(text)
+    for test in (ALL_TESTS if backend == "svm" else VMX_TESTS):
+        assert test in res, f"forwarded: no {test} lines"
+        summary = [x for x in res[test] if x[0] == "summary"]
+        assert summary and summary[0][1] == "PASS", (test, res[test])
+        assert all(v != "FAIL" for _, v, _ in res[test]), (test, res[test])
+    assert re.search(r"devfile_stub: /dev/devfile_test \(\d+:\d+\) "
+                     r"forwards devfile_test", text)
+    if backend == "svm":
+        # 8 threads x 10,000 mixed operations, all checked.
+        m = re.search(r"DEVFILE-TEST threads total PASS (\d+) ops", text)
+        assert m and int(m.group(1)) >= 80000, m
+
+
+def test_hostile_requests_get_defined_errors(system, harness):
+    backend, boot = system
+    text = guest_text(harness, boot)
+    m = re.search(r"devirt-guest-test: dffuzz requests sent=(\d+),"
+                  r"answered=(\d+),errors=(\d+),bad=(\d+) (PASS|FAIL)", text)
+    assert m, "no dffuzz result"
+    sent, answered, errors, bad = (int(m.group(i)) for i in range(1, 5))
+    assert sent >= (100000 if backend == "svm" else 2000)
+    assert answered == sent and bad == 0 and errors > 0
+    assert re.search(r"dffuzz counters inflight=0,window_pages=0,"
+                     r"guest_pages=0,calls=\+\d+ PASS", text)
+    # The hypervisor and the driver VM are unaffected: the boot went on
+    # (the driver VM printed DEVIRT-ALIVE afterwards, SystemEnd).
+    assert "devirt: PANIC" not in boot and "BUG:" not in boot
+
+
+def test_nothing_left_behind(system, harness):
+    """After the suite (killed processes and open mappings included) and
+    the fuzzer: devirt holds none of the guest's pages and no driver frame
+    in the guest; the shim has no file, mapping or request left."""
+    _, boot = system
+    text = guest_text(harness, boot)
+    assert re.search(r"devirt-guest-test: devfile counters ret=0,attached=1,"
+                     r"calls=\d+,async=\d+,inflight=0,window_pages=0,"
+                     r"guest_pages=0 PASS", text), "devirt's counters"
+    shim = re.findall(r"DEVFILE-SHIM clients (\d+) files (\d+) inflight (\d+) "
+                      r"mappings (\d+) pages (\d+) watches (\d+) ops (\d+)",
+                      boot)
+    assert shim, "the driver VM printed no shim counters"
+    clients, files, inflight, mappings, pages, watches, ops = \
+        (int(x) for x in shim[-1])
+    assert (files, inflight, mappings, pages) == (0, 0, 0, 0), shim[-1]
+    assert ops > 0
