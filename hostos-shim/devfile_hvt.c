@@ -149,10 +149,46 @@ static struct hvt_server *this_server(void)
  * A driver touched a user address of the calling guest process. Map that
  * page (writable if the process may write it) into the request's window.
  */
-static long map_page(struct hvt_server *sv, unsigned long va, bool write)
+#define PREFETCH 64 /* pages mapped per DEVFILE_MAP: one exit for many */
+
+static long map_pages(struct hvt_server *sv, unsigned long va, bool write,
+		      unsigned long pages)
 {
 	return hc(DEVIRT_HC_DEVFILE_MAP, sv->slot | ((u64)sv->next_idx << 8),
-		  va | (write ? 1 : 0), 1);
+		  va | (write ? 1 : 0), pages);
+}
+
+static long map_page(struct hvt_server *sv, unsigned long va, bool write)
+{
+	return map_pages(sv, va, write, 1);
+}
+
+/*
+ * A writable fault: map this page and up to PREFETCH - 1 following ones
+ * of the process in one DEVFILE_MAP (a driver copying a buffer touches
+ * them next), and insert them all. devirt stops at the first page that is
+ * not the process's or not writable; those fault on their own later.
+ * Returns the pages inserted (the first is vmf's), 0 if none.
+ */
+static long map_ahead(struct hvt_server *sv, struct vm_fault *vmf,
+		      pgprot_t prot)
+{
+	unsigned long va = vmf->address & PAGE_MASK;
+	unsigned long pages = min_t(unsigned long, PREFETCH,
+				    (vmf->vma->vm_end - va) >> PAGE_SHIFT);
+	unsigned long base;
+	long n;
+
+	pages = min_t(unsigned long, pages, window_per_slot - sv->next_idx);
+	n = map_pages(sv, va, true, pages);
+	if (n <= 0)
+		return 0;
+	base = window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx;
+	sv->next_idx += n;
+	for (long k = 1; k < n; k++)
+		vmf_insert_pfn_prot(vmf->vma, va + k * PAGE_SIZE, base + k,
+				    prot); /* -EBUSY if already there: fine */
+	return n;
 }
 
 /*
@@ -185,8 +221,14 @@ static vm_fault_t mirror_fault(struct vm_fault *vmf)
 	if (!sv || sv->slot < 0 || sv->next_idx >= window_per_slot)
 		return VM_FAULT_SIGBUS;
 	for (int tries = 0; tries < 2; tries++) {
-		n = map_page(sv, va, true);
-		if (n != 1 && !write) {
+		unsigned long first = window_pfn +
+				      (u64)sv->slot * window_per_slot +
+				      sv->next_idx;
+
+		if (map_ahead(sv, vmf, prot))
+			return vmf_insert_pfn_prot(vmf->vma, va, first, prot);
+		n = 0;
+		if (!write) {
 			/* Not writable for the process: map it read-only. */
 			n = map_page(sv, va, false);
 			prot = vm_get_page_prot(vmf->vma->vm_flags & ~VM_WRITE);
