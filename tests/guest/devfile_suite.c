@@ -768,6 +768,51 @@ static void t_peek(void)
 	check("null", r == -EFAULT, "ret %ld", r);
 	r = peek(fd, 0x0000800000000000ULL - 4, &v);
 	check("noncanonical_edge", r == -EFAULT, "ret %ld", r);
+
+	/*
+	 * A page of another process: a child maps a secret at an address
+	 * this process does not map. The driver, acting for this process,
+	 * must not reach it.
+	 */
+	{
+		void *const at = (void *)0x5a5a00000000ULL;
+		int pfd[2];
+		pid_t pid;
+		char c = 0;
+
+		if (!CHECK_SYS("other_setup", !pipe(pfd)))
+			goto out;
+		pid = fork();
+		if (pid == 0) {
+			uint64_t *q = mmap(at, PAGE, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS |
+						   MAP_FIXED_NOREPLACE,
+					   -1, 0);
+
+			if (q != MAP_FAILED)
+				*q = 0x5ec2e75ec2e7ULL;
+			c = q != MAP_FAILED ? 'm' : 'x';
+			if (write(pfd[1], &c, 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		if (pid > 0 && read(pfd[0], &c, 1) == 1 && c == 'm') {
+			r = peek(fd, (uintptr_t)at, &v);
+			check("other_process", r == -EFAULT,
+			      "child's page at %p: ret %ld value %#llx", at, r,
+			      r ? 0ULL : (unsigned long long)v);
+		} else {
+			check("other_process", 0, "child setup failed");
+		}
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+out:
 	close(fd);
 }
 
