@@ -491,6 +491,17 @@ static long df_call(struct devfile_req *req, struct devfile_resp *resp)
 	}
 }
 
+static void df_release(struct devfile_req *req, struct devfile_resp *resp,
+		       u64 handle)
+{
+	memset(req, 0, sizeof(*req));
+	req->magic = DEVFILE_MAGIC;
+	req->major = DEVFILE_PROTO_MAJOR;
+	req->op = DEVFILE_OP_RELEASE;
+	req->handle = handle;
+	df_call(req, resp);
+}
+
 /*
  * dffuzz: random requests from this kernel module through devirt to the
  * shim: unknown ops, bad magic and versions, forged, foreign and closed
@@ -586,27 +597,15 @@ static void test_dffuzz(void)
 
 			if (handles[k]) {
 				/* Close the old one: later uses are stale. */
-				memset(req, 0, sizeof(*req));
-				req->magic = DEVFILE_MAGIC;
-				req->major = DEVFILE_PROTO_MAJOR;
-				req->op = DEVFILE_OP_RELEASE;
-				req->handle = handles[k];
-				df_call(req, resp);
+				df_release(req, resp, handles[k]);
 				closed[k] = handles[k];
 			}
 			handles[k] = h;
 		}
 	}
-	for (int k = 0; k < 8; k++) {
-		if (!handles[k])
-			continue;
-		memset(req, 0, sizeof(*req));
-		req->magic = DEVFILE_MAGIC;
-		req->major = DEVFILE_PROTO_MAJOR;
-		req->op = DEVFILE_OP_RELEASE;
-		req->handle = handles[k];
-		df_call(req, resp);
-	}
+	for (int k = 0; k < 8; k++)
+		if (handles[k])
+			df_release(req, resp, handles[k]);
 	df_info(&after);
 	report("dffuzz", "requests",
 	       answered == dffuzz_count && !bad ? RES_PASS : RES_FAIL,
