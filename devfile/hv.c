@@ -42,6 +42,7 @@ static struct {
 		u32 windows; /* window pages mapped so far (high-water) */
 		u32 mapped; /* successful page mappings, for the counters */
 		u64 faultin; /* address | 1 write | 2 pending, for the guest */
+		volatile u32 async; /* the guest sleeps: interrupt it when done */
 		volatile u32 done;
 	} slot[DEVFILE_RING_SLOTS];
 	/* Guest notification vectors (stub), per VM id. */
@@ -196,6 +197,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	df.slot[i].windows = 0;
 	df.slot[i].mapped = 0;
 	df.slot[i].faultin = 0;
+	df.slot[i].async = 0;
 	df.slot[i].done = 0;
 	vm->df_calls++;
 	vm->df_inflight++;
@@ -228,6 +230,14 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 			resp.ret = -DEVFILE_EINPROGRESS;
 			resp.handle = i;
 			vm->df_async++;
+			/*
+			 * From here the guest waits for our interrupt; a
+			 * completion that raced in is signalled below.
+			 */
+			__atomic_store_n(&df.slot[i].async, 1,
+					 __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&df.slot[i].done, __ATOMIC_SEQ_CST))
+				notify(vcpu->apic_id, df.guest_vector[vm->id]);
 			return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
 		}
 		cpu_relax();
@@ -400,8 +410,10 @@ static s64 hc_complete(struct vcpu *vcpu, u64 i)
 				   __ATOMIC_RELAXED);
 		df.slot[i].mapped = 0;
 	}
-	__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_RELEASE);
-	if (df.guest_vector[g->id] && df.slot[i].vcpu)
+	__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_SEQ_CST);
+	/* A guest still spinning in CALL needs no interrupt (no exit). */
+	if (df.guest_vector[g->id] && df.slot[i].vcpu &&
+	    __atomic_load_n(&df.slot[i].async, __ATOMIC_SEQ_CST))
 		notify(df.slot[i].vcpu->apic_id, df.guest_vector[g->id]);
 	return 0;
 }
