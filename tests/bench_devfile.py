@@ -421,14 +421,12 @@ vCPU spins in devirt until the driver VM completes, so the guest takes one
 exit per operation ({gsync:.2f} measured) and no interrupt. Asynchronous
 waiting costs more although almost no ECHO actually went asynchronous
 ({async_pct:.1f}% did; the rest completed within devirt's spin):
-COMPLETE sends the guest's completion vector whenever one is registered,
-even while the guest's vCPU is still spinning in its CALL, and the stub's
+devirt interrupts only a guest that went asynchronous, but the stub's
 interrupt handler then wakes its wait queue and schedules the note fetch
 (a kworker and a NOTES hypercall) on every interrupt: {gasync:.2f} guest
-exits per operation instead of {gsync:.2f}. Two cheap fixes follow: no
-completion interrupt for a request whose CALL is still spinning (devirt
-knows: the slot is not async yet), and a note flag in the ring so that
-the stub fetches notes only when there are some. Closing the gap needs the driver VM's side to stop sleeping:
+exits per operation instead of {gsync:.2f}. A note flag in the ring, so
+that the stub fetches notes only when there are some, is the next cheap
+fix. Closing the gap needs the driver VM's side to stop sleeping:
 a server that polls the ring (no interrupt, no wake-up, no workqueue) and
 a COMPLETE that devirt sees without an exit (a shared completion word the
 waiting guest's vCPU polls), which leaves the guest's one CALL exit: the
@@ -445,21 +443,19 @@ halts out.
 
 **Throughput: {big_lo:.0f}% to {big_hi:.0f}% of native from 1 MiB up,
 not 80%.** The shim runs the driver's `copy_to_user`/`copy_from_user` in
-the mirror: every page of the caller's buffer that the driver touches
-faults in the mirror, and the fault handler asks devirt to map that one
-page (a DEVFILE_MAP hypercall: a walk of the guest process's page tables,
-a window entry), then the request's pages are zapped and revoked at
+the mirror: a page of the caller's buffer that the driver touches faults
+in the mirror, and the fault handler asks devirt to map it and up to 63
+following pages of the process in one DEVFILE_MAP hypercall (a walk of
+the guest process's page tables, window entries), all revoked at
 COMPLETE. A 1 MiB read is {mib_pages} pages and took {mib_drv:.0f} driver
-VM exits per request here: one MAP per page touched. The copy itself is
-as fast as native; the per-page fault + hypercall is what bounds the rate
-(and small requests, {small:.0f}% at 4 KiB, are bound by the round trip
-above). The fix is in the design, not the emulator: map the whole buffer
-at once (MAP already takes a page count: a read/write request could
-prefault its `[buf, buf + count)` range in one hypercall before calling
-the driver, as the stub knows it), or map with large pages, or keep a
-process's window mapped across requests. Under TCG every exit is
-especially dear, so these ratios are worse than silicon would show, but
-the count of exits per page is the design's own.
+VM exits per request here. What remains is the per-fault cost in the
+driver VM and the mapping of every page anew for each request (and small
+requests, {small:.0f}% at 4 KiB, are bound by the round trip above). The
+next steps are in the design, not the emulator: prefault a read/write's
+whole `[buf, buf + count)` range in one hypercall before calling the
+driver (the stub knows it), map with large pages, or keep a process's
+window mapped across requests. Under TCG every exit is especially dear,
+so these ratios are worse than silicon would show.
 """
 
 
