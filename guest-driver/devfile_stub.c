@@ -194,7 +194,8 @@ static int hc_info_get(char *buf, const struct kernel_param *kp)
 			     sizeof(di), 0);
 	if (r < 0)
 		return sysfs_emit(buf, "error=%ld\n", r);
-	return sysfs_emit(buf, "exits=%llu calls=%llu async=%llu inflight=%llu\n",
+	return sysfs_emit(buf,
+			  "exits=%llu calls=%llu async=%llu inflight=%llu\n",
 			  di.exits, di.calls, di.async, di.inflight);
 }
 

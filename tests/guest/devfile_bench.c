@@ -63,8 +63,8 @@
 #define PH_ECHO_SYNC 2
 #define PH_RW 16 /* + 2 * size index + (1 for write) */
 
-static const size_t sizes[] = { 4096,	   16384,     65536,	 262144,
-				1 << 20,   4 << 20,   16 << 20 };
+static const size_t sizes[] = { 4096,	 16384,	  65536,   262144,
+				1 << 20, 4 << 20, 16 << 20 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 #define MAXSIZE (16 << 20)
 
@@ -379,8 +379,8 @@ static void echo_phase(int async)
 	/* Each info read is one exit (INFO): the two after e0 count. */
 	out("echo mode=%s phase=%d ops=%lu ns=%llu exits=%lld calls=%lld "
 	    "async_calls=%lld",
-	    async ? "async" : "sync", async ? PH_ECHO_ASYNC : PH_ECHO_SYNC,
-	    ops, (unsigned long long)ns, e1 - e0 - 3, c1 - c0, a1 - a0);
+	    async ? "async" : "sync", async ? PH_ECHO_ASYNC : PH_ECHO_SYNC, ops,
+	    (unsigned long long)ns, e1 - e0 - 3, c1 - c0, a1 - a0);
 	file_write(STUB_PARAMS "async", "1");
 }
 
