@@ -100,7 +100,7 @@ $(BUILD)/devfile_bench: tests/guest/devfile_bench.c \
 
 # The test modules come from one Kbuild run in a copy of tests/modules.
 MODDIR := $(BUILD)/modules
-MOD_SRCS := tests/modules/Kbuild \
+MOD_SRCS := tests/modules/Kbuild tests/modules/test_select.h \
 	tests/modules/devirt_test.c tests/modules/devirt_guest_test.c \
 	tests/modules/devfile_testdev.c tests/modules/devfile_testdev.h
 $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \

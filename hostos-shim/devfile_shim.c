@@ -264,18 +264,30 @@ static u64 shim_make_handle(struct devfile_client *c, unsigned int slot,
 	       (slot + 1);
 }
 
-/* The open file of handle h with a reference, or NULL (-EBADF). */
-static struct shim_file *shim_get_file(struct devfile_client *c, u64 h)
+/*
+ * The table slot of handle h, or -1 when h is not a live handle of c
+ * (another client's, a stale generation, a forged one). Under c->lock.
+ */
+static int shim_handle_slot(struct devfile_client *c, u64 h)
 {
 	unsigned int slot = (h & ((1u << H_SLOT_BITS) - 1)) - 1;
 	u32 gen = (h >> H_SLOT_BITS) & H_GEN_MASK;
-	struct shim_file *sf = NULL;
 
-	if ((h >> H_CLIENT_SHIFT) != c->id)
-		return NULL;
+	if ((h >> H_CLIENT_SHIFT) != c->id || slot >= c->nslots ||
+	    !c->slots[slot].sf || c->slots[slot].gen != gen)
+		return -1;
+	return slot;
+}
+
+/* The open file of handle h with a reference, or NULL (-EBADF). */
+static struct shim_file *shim_get_file(struct devfile_client *c, u64 h)
+{
+	struct shim_file *sf = NULL;
+	int slot;
+
 	spin_lock(&c->lock);
-	if (slot < c->nslots && c->slots[slot].sf &&
-	    c->slots[slot].gen == gen) {
+	slot = shim_handle_slot(c, h);
+	if (slot >= 0) {
 		sf = c->slots[slot].sf;
 		refcount_inc(&sf->ref);
 	}
@@ -286,18 +298,15 @@ static struct shim_file *shim_get_file(struct devfile_client *c, u64 h)
 /* Take the file of handle h out of the table; the caller owns its ref. */
 static struct shim_file *shim_take_handle(struct devfile_client *c, u64 h)
 {
-	unsigned int slot = (h & ((1u << H_SLOT_BITS) - 1)) - 1;
-	u32 gen = (h >> H_SLOT_BITS) & H_GEN_MASK;
 	struct shim_file *sf = NULL;
+	int slot;
 
-	if ((h >> H_CLIENT_SHIFT) != c->id)
-		return NULL;
 	spin_lock(&c->lock);
-	if (slot < c->nslots && c->slots[slot].sf &&
-	    c->slots[slot].gen == gen) {
+	slot = shim_handle_slot(c, h);
+	if (slot >= 0) {
 		sf = c->slots[slot].sf;
 		c->slots[slot].sf = NULL;
-		c->slots[slot].gen = (gen + 1) & H_GEN_MASK ?: 1;
+		c->slots[slot].gen = (c->slots[slot].gen + 1) & H_GEN_MASK ?: 1;
 	}
 	spin_unlock(&c->lock);
 	return sf;

@@ -35,7 +35,6 @@ half). Results: docs/results/devfile.{md,json,png}.
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -103,16 +102,7 @@ def bench_iso():
     OUT.mkdir(parents=True, exist_ok=True)
     cfg = bench_cfg(BUILD / "devirt.cfg", OUT / "devfile.cfg")
     iso = OUT / "devfile.iso"
-    km = conftest.read_kernel_mk()
-    subprocess.run([str(REPO / "tools/mkimage.sh"), str(iso), str(cfg),
-                    f"{BUILD / 'BOOTX64.EFI'}=EFI/BOOT/BOOTX64.EFI",
-                    f"{BUILD / 'vmm.elf'}=EFI/devirt/vmm.elf",
-                    f"{km['VMLINUZ']}=EFI/devirt/vmlinuz",
-                    f"{BUILD / 'initrd-driver.gz'}="
-                    "EFI/devirt/initrd-driver.gz",
-                    f"{BUILD / 'initrd-guest.gz'}="
-                    "EFI/devirt/initrd-guest.gz"],
-                   check=True, capture_output=True)
+    conftest.build_image(iso, cfg)
     return iso, cfg
 
 

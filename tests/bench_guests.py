@@ -131,16 +131,7 @@ def bench_iso(name, src_cfg, scale, delays):
     OUT.mkdir(parents=True, exist_ok=True)
     cfg = bench_cfg(src_cfg, OUT / f"{name}.cfg", scale, delays)
     iso = OUT / f"{name}.iso"
-    km = conftest.read_kernel_mk()
-    subprocess.run([str(REPO / "tools/mkimage.sh"), str(iso), str(cfg),
-                    f"{BUILD / 'BOOTX64.EFI'}=EFI/BOOT/BOOTX64.EFI",
-                    f"{BUILD / 'vmm.elf'}=EFI/devirt/vmm.elf",
-                    f"{km['VMLINUZ']}=EFI/devirt/vmlinuz",
-                    f"{BUILD / 'initrd-driver.gz'}="
-                    "EFI/devirt/initrd-driver.gz",
-                    f"{BUILD / 'initrd-guest.gz'}="
-                    "EFI/devirt/initrd-guest.gz"],
-                   check=True, capture_output=True)
+    conftest.build_image(iso, cfg)
     return iso, cfg
 
 

@@ -540,6 +540,74 @@ def read_kernel_mk(path=BUILD / "cache" / "kernel.mk"):
     return out
 
 
+# ---- direct kernel boots and the device-file suite -----------------------
+
+def boot_kernel(initrd, append, *, name, end_marker=END_MARKER, timeout=300):
+    """The stock kernel straight into initrd under QEMU TCG, no firmware
+    and no hypervisor (the devfile native and loopback boots)."""
+    initrd = Path(initrd)
+    if not initrd.exists():
+        pytest.skip(f"{initrd} missing: build it first (make)")
+    try:
+        vmlinuz = read_kernel_mk()["VMLINUZ"]
+    except (FileNotFoundError, KeyError) as e:
+        pytest.skip(f"no kernel: {e}")
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / f"{name}.log"
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+           "-machine", "q35", "-smp", "2", "-m", "1024",
+           "-kernel", vmlinuz, "-initrd", str(initrd),
+           "-append", append,
+           "-nic", "none", "-display", "none", "-monitor", "none",
+           "-serial", f"file:{log}", "-no-reboot"]
+    return run_until_marker(cmd, log, name=name, emulator="qemu",
+                            accel="tcg", end_marker=end_marker,
+                            timeout=timeout)
+
+
+# The device-file suite's tests, in its order (tests/guest/devfile_suite.c).
+DEVFILE_SUITE_TESTS = (
+    "open", "rw", "llseek", "ioctl", "nested", "peek", "errors", "poll",
+    "fasync", "mmap_ram_fault", "mmap_ram_upfront", "mmap_mmio_upfront",
+    "mmap_mmio_fault", "threads", "lifecycle",
+)
+_SUITE_LINE_RE = re.compile(
+    r"DEVFILE-TEST (\S+) (\S+) (PASS|FAIL|SKIP) ?(.*)$", re.MULTILINE)
+
+
+def devfile_suite_lines(text):
+    """[(test, check, status, detail)] of devfile_suite's DEVFILE-TEST lines."""
+    return [m.groups() for m in _SUITE_LINE_RE.finditer(text.replace("\r", ""))]
+
+
+def assert_devfile_suite_test(text, test, where):
+    """test printed a PASS summary whose checks= matches its check lines."""
+    lines = [line for line in devfile_suite_lines(text) if line[0] == test]
+    summary = [line for line in lines if line[1] == "summary"]
+    assert summary, f"test {test} printed no summary line ({where})"
+    assert summary[-1][2] == "PASS", " ".join(summary[-1])
+    checks = [line for line in lines if line[1] != "summary"]
+    n = int(re.search(r"checks=(\d+)", summary[-1][3]).group(1))
+    assert len(checks) == n, (
+        f"{test}: {len(checks)} check lines, summary says {n}: a line was "
+        "lost or cut")
+
+
+def build_image(iso, cfg):
+    """An ISO like build/devirt.iso with boot config cfg (tools/mkimage.sh)."""
+    km = read_kernel_mk()
+    subprocess.run([str(REPO / "tools/mkimage.sh"), str(iso), str(cfg),
+                    f"{BUILD / 'BOOTX64.EFI'}=EFI/BOOT/BOOTX64.EFI",
+                    f"{BUILD / 'vmm.elf'}=EFI/devirt/vmm.elf",
+                    f"{km['VMLINUZ']}=EFI/devirt/vmlinuz",
+                    f"{BUILD / 'initrd-driver.gz'}="
+                    "EFI/devirt/initrd-driver.gz",
+                    f"{BUILD / 'initrd-guest.gz'}="
+                    "EFI/devirt/initrd-guest.gz"],
+                   check=True, capture_output=True)
+    return iso
+
+
 # ---- fixtures and hooks -------------------------------------------------
 
 def pytest_configure(config):

@@ -41,6 +41,7 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <devirt/hc_linux.h>
+#include "test_select.h"
 #include <devfile/proto.h>
 
 static char *tests = "all";
@@ -645,41 +646,13 @@ static const struct guest_test all_tests[] = {
 /* Sets bit i of *mask for each test named in @list; -EINVAL if unknown. */
 static int parse_tests(const char *list, unsigned long *mask)
 {
-	char *copy, *cur, *tok;
-	int i, ret = 0;
+	unsigned long all = 0;
 
-	*mask = 0;
-	if (!list)
-		return 0;
-	copy = kstrdup(list, GFP_KERNEL);
-	if (!copy)
-		return -ENOMEM;
-	cur = copy;
-	while ((tok = strsep(&cur, ",")) != NULL) {
-		tok = strim(tok);
-		if (!*tok || !strcmp(tok, "none"))
-			continue;
-		if (!strcmp(tok, "all")) {
-			for (i = 0; i < ARRAY_SIZE(all_tests); i++)
-				if (all_tests[i].in_all)
-					*mask |= 1UL << i;
-			continue;
-		}
-		for (i = 0; i < ARRAY_SIZE(all_tests); i++) {
-			if (!strcmp(tok, all_tests[i].name)) {
-				*mask |= 1UL << i;
-				break;
-			}
-		}
-		if (i == ARRAY_SIZE(all_tests)) {
-			pr_err("unknown test '%s' (known: mem, io, ipi, msr, devfile, dffuzz, triple, all, none)\n",
-			       tok);
-			ret = -EINVAL;
-			break;
-		}
-	}
-	kfree(copy);
-	return ret;
+	for (int i = 0; i < ARRAY_SIZE(all_tests); i++)
+		if (all_tests[i].in_all)
+			all |= 1UL << i;
+	return devirt_parse_tests(list, all_tests, sizeof(all_tests[0]),
+				  ARRAY_SIZE(all_tests), all, mask);
 }
 
 /* Reads HV_INFO once and checks that it has what the tests need. */

@@ -31,6 +31,7 @@
 #include <asm/apicdef.h>
 
 #include <devirt/hc_linux.h>
+#include "test_select.h"
 
 static char *tests = "all";
 module_param(tests, charp, 0444);
@@ -265,39 +266,9 @@ static const struct devirt_test all_tests[] = {
 /* Sets bit i of *mask for each test named in @list; -EINVAL if unknown. */
 static int parse_tests(const char *list, unsigned long *mask)
 {
-	char *copy, *cur, *tok;
-	int i, ret = 0;
-
-	*mask = 0;
-	if (!list)
-		return 0;
-	copy = kstrdup(list, GFP_KERNEL);
-	if (!copy)
-		return -ENOMEM;
-	cur = copy;
-	while ((tok = strsep(&cur, ",")) != NULL) {
-		tok = strim(tok);
-		if (!*tok || !strcmp(tok, "none"))
-			continue;
-		if (!strcmp(tok, "all")) {
-			*mask |= (1UL << ARRAY_SIZE(all_tests)) - 1;
-			continue;
-		}
-		for (i = 0; i < ARRAY_SIZE(all_tests); i++) {
-			if (!strcmp(tok, all_tests[i].name)) {
-				*mask |= 1UL << i;
-				break;
-			}
-		}
-		if (i == ARRAY_SIZE(all_tests)) {
-			pr_err("unknown test '%s' (known: abi, hypmem, ipi, all, none)\n",
-			       tok);
-			ret = -EINVAL;
-			break;
-		}
-	}
-	kfree(copy);
-	return ret;
+	return devirt_parse_tests(list, all_tests, sizeof(all_tests[0]),
+				  ARRAY_SIZE(all_tests),
+				  (1UL << ARRAY_SIZE(all_tests)) - 1, mask);
 }
 
 static int __init devirt_test_init(void)

@@ -23,20 +23,15 @@ from pathlib import Path
 
 import pytest
 
-# The suite's tests, in its order (tests/guest/devfile_suite.c).
-SUITE_TESTS = [
-    "open", "rw", "llseek", "ioctl", "nested", "peek", "errors", "poll",
-    "fasync", "mmap_ram_fault", "mmap_ram_upfront", "mmap_mmio_upfront",
-    "mmap_mmio_fault", "threads", "lifecycle",
-]
+from conftest import (DEVFILE_SUITE_TESTS, assert_devfile_suite_test,
+                      devfile_suite_lines)
+
 
 TIMEOUT = float(os.environ.get("DEVFILE_LOOPBACK_TIMEOUT", 300))
 FUZZ_OPS = int(os.environ.get("DEVFILE_FUZZ_OPS", 100000))
 FUZZ_SEED = int(os.environ.get("DEVFILE_FUZZ_SEED", 20261125))
 END = "DEVFILE-LOOPBACK-DONE"
 
-LINE_RE = re.compile(
-    r"DEVFILE-TEST (\S+) (\S+) (PASS|FAIL|SKIP) (.*)$", re.MULTILINE)
 DONE_RE = re.compile(r"DEVFILE-SUITE done failures=(\d+)")
 FUZZ_RE = re.compile(r"DEVFILE-FUZZ done (.*)$", re.MULTILINE)
 STATS_RE = re.compile(r"DEVFILE-STATS (\S+) (\S+) (\S+)\s*$", re.MULTILINE)
@@ -49,29 +44,14 @@ def loopback_boot(harness):
     """The kernel booted into the loopback initramfs, suite and fuzz run."""
     initrd = Path(os.environ.get("DEVFILE_LOOPBACK_INITRD",
                                  harness.BUILD / "initrd-loopback.gz"))
-    if not initrd.exists():
-        pytest.skip(f"{initrd} missing: build it first (make)")
-    try:
-        vmlinuz = harness.read_kernel_mk()["VMLINUZ"]
-    except (FileNotFoundError, KeyError) as e:
-        pytest.skip(f"no kernel: {e}")
-    harness.LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = harness.LOG_DIR / "devfile-loopback.log"
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
-           "-machine", "q35", "-smp", "2", "-m", "1024",
-           "-kernel", vmlinuz, "-initrd", str(initrd),
-           "-append", "console=ttyS0,115200 loglevel=6 panic=-1 "
-           f"devfile_fuzz={FUZZ_OPS} devfile_seed={FUZZ_SEED}",
-           "-nic", "none", "-display", "none", "-monitor", "none",
-           "-serial", f"file:{log}", "-no-reboot"]
-    return harness.run_until_marker(cmd, log, name="devfile-loopback",
-                                    emulator="qemu", accel="tcg",
-                                    end_marker=END, timeout=TIMEOUT)
-
+    return harness.boot_kernel(
+        initrd, "console=ttyS0,115200 loglevel=6 panic=-1 "
+        f"devfile_fuzz={FUZZ_OPS} devfile_seed={FUZZ_SEED}",
+        name="devfile-loopback", end_marker=END, timeout=TIMEOUT)
 
 def suite_lines(result):
     """[(test, name, status, detail)] of the DEVFILE-TEST lines."""
-    return [m.groups() for m in LINE_RE.finditer(result.replace("\r", ""))]
+    return devfile_suite_lines(result)
 
 
 def stats(result, when):
@@ -124,19 +104,9 @@ def test_every_line_passes(loopback_boot):
     assert not bad, "checks that did not pass:\n" + "\n".join(bad)
 
 
-@pytest.mark.parametrize("test", SUITE_TESTS)
+@pytest.mark.parametrize("test", DEVFILE_SUITE_TESTS)
 def test_suite_test_ran_and_passed(loopback_boot, test):
-    lines = [line for line in suite_lines(loopback_boot) if line[0] == test]
-    summary = [line for line in lines if line[1] == "summary"]
-    assert summary, (f"test {test} printed no summary line "
-                     f"({loopback_boot.describe()})")
-    assert summary[-1][2] == "PASS", " ".join(summary[-1])
-    checks = [line for line in lines if line[1] != "summary"]
-    n = int(re.search(r"checks=(\d+)", summary[-1][3]).group(1))
-    assert len(checks) == n, (
-        f"{test}: {len(checks)} check lines, summary says {n}: a line was "
-        "lost or cut")
-
+    assert_devfile_suite_test(loopback_boot, test, loopback_boot.describe())
 
 @pytest.mark.parametrize("when", ["after_suite", "after_fuzz"])
 def test_shim_holds_nothing_after(loopback_boot, when):

@@ -18,47 +18,27 @@ import re
 
 import pytest
 
-# The suite's tests, in its order (tests/guest/devfile_suite.c).
-SUITE_TESTS = [
-    "open", "rw", "llseek", "ioctl", "nested", "peek", "errors", "poll",
-    "fasync", "mmap_ram_fault", "mmap_ram_upfront", "mmap_mmio_upfront",
-    "mmap_mmio_fault", "threads", "lifecycle",
-]
+from conftest import (DEVFILE_SUITE_TESTS, assert_devfile_suite_test,
+                      devfile_suite_lines)
+
 
 TIMEOUT = float(os.environ.get("DEVFILE_NATIVE_TIMEOUT", 300))
 
-LINE_RE = re.compile(
-    r"DEVFILE-TEST (\S+) (\S+) (PASS|FAIL|SKIP) (.*)$", re.MULTILINE)
 DONE_RE = re.compile(r"DEVFILE-SUITE done failures=(\d+)")
 
 
 @pytest.fixture(scope="module")
 def native_boot(harness):
     """The kernel booted straight into the driver initramfs, suite run."""
-    initrd = harness.BUILD / "initrd-driver.gz"
-    if not initrd.exists():
-        pytest.skip(f"{initrd} missing: build it first (make)")
-    try:
-        vmlinuz = harness.read_kernel_mk()["VMLINUZ"]
-    except (FileNotFoundError, KeyError) as e:
-        pytest.skip(f"no kernel: {e}")
-    harness.LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = harness.LOG_DIR / "devfile-native.log"
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
-           "-machine", "q35", "-smp", "2", "-m", "1024",
-           "-kernel", vmlinuz, "-initrd", str(initrd),
-           "-append", "console=ttyS0,115200 loglevel=6 panic=-1 "
-           "devirt_tests=none devfile_native=1",
-           "-nic", "none", "-display", "none", "-monitor", "none",
-           "-serial", f"file:{log}", "-no-reboot"]
-    return harness.run_until_marker(cmd, log, name="devfile-native",
-                                    emulator="qemu", accel="tcg",
-                                    timeout=TIMEOUT)
-
+    return harness.boot_kernel(
+        harness.BUILD / "initrd-driver.gz",
+        "console=ttyS0,115200 loglevel=6 panic=-1 "
+        "devirt_tests=none devfile_native=1",
+        name="devfile-native", timeout=TIMEOUT)
 
 def suite_lines(result):
     """[(test, name, status, detail)] of the DEVFILE-TEST lines."""
-    return [m.groups() for m in LINE_RE.finditer(result.replace("\r", ""))]
+    return devfile_suite_lines(result)
 
 
 def test_boot_completes(native_boot):
@@ -86,19 +66,9 @@ def test_every_line_passes(native_boot):
     assert not bad, "checks that did not pass:\n" + "\n".join(bad)
 
 
-@pytest.mark.parametrize("test", SUITE_TESTS)
+@pytest.mark.parametrize("test", DEVFILE_SUITE_TESTS)
 def test_suite_test_ran_and_passed(native_boot, test):
-    lines = [line for line in suite_lines(native_boot) if line[0] == test]
-    summary = [line for line in lines if line[1] == "summary"]
-    assert summary, (f"test {test} printed no summary line "
-                     f"({native_boot.describe()})")
-    assert summary[-1][2] == "PASS", " ".join(summary[-1])
-    checks = [line for line in lines if line[1] != "summary"]
-    n = int(re.search(r"checks=(\d+)", summary[-1][3]).group(1))
-    assert len(checks) == n, (
-        f"{test}: {len(checks)} check lines, summary says {n}: a line was "
-        "lost or cut")
-
+    assert_devfile_suite_test(native_boot, test, native_boot.describe())
 
 def test_no_kernel_warnings(native_boot):
     """The device must not make the kernel complain (BUG, WARN, PAT)."""
