@@ -275,6 +275,11 @@ def report_md(res, r, plotted):
          + (" (with uncommitted changes)"
             if res['host']['uncommitted_changes'] else "") + ".",
          "",
+         "Command: `make bench`, or this part alone: "
+         "`/usr/bin/python3 tests/bench_devfile.py` (with "
+         "`DEVFILE_BENCH_SECS=N` for longer measurements; `--report` "
+         "redraws this page from devfile.json).",
+         "",
          "Every figure below is a ratio of times measured in this one boot "
          "(each VM timing itself with CLOCK_MONOTONIC) or a count of VM "
          "exits. Under QEMU TCG the absolute times mean little (a "
