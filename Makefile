@@ -70,7 +70,9 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
 	@echo "  EFI     $@"
 
 # --- the driver VM: stock Debian kernel, busybox initramfs ---------------
-$(CACHE)/kernel.mk:
+# make remakes included makefiles first, even under -j: it needs the tools
+# (kmod's depmod) that deps installs.
+$(CACHE)/kernel.mk: | deps
 	$(Q)./tools/fetch-kernel.sh $(CACHE)
 -include $(CACHE)/kernel.mk
 

@@ -12,6 +12,8 @@
  *   -t LIST  run only these tests, in the suite's order (default: all)
  *   -n OPS   operations per thread in the threads test (default 10000)
  *   -q       print only FAIL and SKIP checks and each test's summary
+ *   -r a|b   this guest's role in the pair test (two guests at once)
+ *   -p PEER  for role a: the device instance the b guest uses
  *
  * Output, one line per check, on stdout:
  *   DEVFILE-TEST <test> <name> PASS|FAIL|SKIP <detail>
@@ -22,8 +24,10 @@
  * (failures counts FAIL checks). Exit status: 0 without failures, 1 with,
  * 2 for bad usage. docs/devfile-testdev.md lists the tests and checks.
  *
- * The suite assumes it is the device's only user while it runs: it resets
- * the device and checks counter deltas exactly.
+ * The suite assumes it is the device instance's only user while it runs:
+ * it resets the instance and checks counter deltas exactly. The pair test
+ * (not in "all") needs a second guest running the suite on another
+ * instance at the same time.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1205,6 +1209,7 @@ static void t_fasync(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigio;
 	sigaction(SIGIO, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = NULL;
 	sa.sa_sigaction = on_sigrt;
 	sa.sa_flags = SA_SIGINFO;
@@ -1723,27 +1728,170 @@ static void t_lifecycle(void)
 	}
 }
 
+/* ---- pair ------------------------------------------------------------------ */
+
+/*
+ * Two guests at once: the suite runs in both, each on a device instance of
+ * its own, with -r a in one and -r b in the other (a also gets -p and b's
+ * instance). They meet through the device's MEET barrier, run the threads
+ * test at the same time, and meet again. Then b blocks in a read of its
+ * FIFO while a runs operations of its own and checks that b is still
+ * blocked; a then wakes b by writing to b's instance.
+ */
+#define MEET_MS 600000 /* the other guest may still be in its own tests */
+#define PAIR_OPS 2000
+#define PAIR_BLOCK_S 300 /* b gives up its read after this (SIGALRM) */
+
+static char pair_role; /* -r: 'a' or 'b' */
+static const char *peer; /* -p: b's instance, for a */
+
+static long meet(uint64_t *waited)
+{
+	struct devfile_test_meet m = { .parties = 2, .timeout_ms = MEET_MS };
+	uint64_t t0 = now_ms();
+	long e = xioctl(ctl, DEVFILE_TEST_IOC_MEET, &m);
+
+	*waited = now_ms() - t0;
+	return e;
+}
+
+static int info_of(int fd, struct devfile_test_info *in)
+{
+	memset(in, 0, sizeof(*in));
+	return (int)xioctl(fd, DEVFILE_TEST_IOC_GET_INFO, in);
+}
+
+/* b: a read that blocks in the driver VM until a writes. */
+static void pair_block(void)
+{
+	char buf[16] = "";
+	uint64_t t0;
+	ssize_t n = -1;
+	int fd, err = 0;
+
+	drain_fifo();
+	fd = open_dev(O_RDWR);
+	if (!CHECK_SYS("blocker_setup",
+		       fd >= 0 && !set_mode(fd, DEVFILE_TEST_MODE_PIPE)))
+		goto out;
+	t0 = now_ms();
+	alarm(PAIR_BLOCK_S);
+	n = read(fd, buf, sizeof(buf));
+	err = n < 0 ? errno : 0;
+	alarm(0);
+	check("blocked_read", n == 4 && !memcmp(buf, "wake", 4),
+	      "read %zd bytes (errno %d) '%.*s' after %llu ms blocked", n, err,
+	      n > 0 ? (int)n : 0, buf, (unsigned long long)(now_ms() - t0));
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+/* a: operations of its own while b's read is blocked; then wake b. */
+static void pair_run(void)
+{
+	struct devfile_test_info pi;
+	uint8_t buf[64], back[64];
+	long i, bad = 0;
+	uint64_t t0, ms;
+	int pfd, fd, ok;
+
+	pfd = open(peer, O_RDWR | O_CLOEXEC);
+	fd = open_dev(O_RDWR);
+	if (!CHECK_SYS("runner_setup", pfd >= 0 && fd >= 0))
+		goto out;
+	t0 = now_ms();
+	while (!(ok = !info_of(pfd, &pi) && pi.blocked_readers == 1) &&
+	       now_ms() - t0 < 6 * WAIT_MS)
+		sleep_ms(10);
+	check("peer_blocked", ok, "%s: blocked_readers=%llu after %llu ms",
+	      peer, pi.blocked_readers, (unsigned long long)(now_ms() - t0));
+	if (!ok)
+		goto out;
+	t0 = now_ms();
+	for (i = 0; i < PAIR_OPS; i++) {
+		off_t off = (off_t)(i % 1024) * sizeof(buf);
+
+		if (xioctl(fd, DEVFILE_TEST_IOC_ECHO, (void *)(uintptr_t)i) !=
+		    i)
+			bad++;
+		fill(buf, sizeof(buf), (uint64_t)i);
+		if (pwrite(fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf) ||
+		    pread(fd, back, sizeof(back), off) !=
+			    (ssize_t)sizeof(back) ||
+		    memcmp(buf, back, sizeof(buf)))
+			bad++;
+	}
+	ms = now_ms() - t0;
+	ok = !info_of(pfd, &pi) && pi.blocked_readers == 1;
+	check("not_stalled", !bad && ok,
+	      "%d ops (%ld bad) in %llu ms while the other guest's read stayed "
+	      "blocked (blocked_readers=%llu)",
+	      3 * PAIR_OPS, bad, (unsigned long long)ms, pi.blocked_readers);
+	ok = !set_mode(pfd, DEVFILE_TEST_MODE_PIPE) &&
+	     write(pfd, "wake", 4) == 4;
+	CHECK_SYS("wake_peer", ok);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+}
+
+static void t_threads(void);
+
+static void t_pair(void)
+{
+	uint64_t waited;
+	long e;
+
+	if (!pair_role) {
+		skip("peer", "needs two guests: -r a|b (see -h)");
+		return;
+	}
+	e = meet(&waited);
+	check("meet", !e, "role %c met the other guest after %llu ms (%ld)",
+	      pair_role, (unsigned long long)waited, e);
+	if (e)
+		return;
+	t_threads();
+	e = meet(&waited);
+	check("meet_threads", !e, "after %llu ms (%ld)",
+	      (unsigned long long)waited, e);
+	if (e)
+		return;
+	if (pair_role == 'b')
+		pair_block();
+	else
+		pair_run();
+	e = meet(&waited);
+	check("meet_end", !e, "after %llu ms (%ld)", (unsigned long long)waited,
+	      e);
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 static const struct test {
 	const char *name;
 	void (*fn)(void);
+	int needs_peer; /* needs another guest: not in "all" */
 } tests[] = {
-	{ "open", t_open },
-	{ "rw", t_rw },
-	{ "llseek", t_llseek },
-	{ "ioctl", t_ioctl },
-	{ "nested", t_nested },
-	{ "peek", t_peek },
-	{ "errors", t_errors },
-	{ "poll", t_poll },
-	{ "fasync", t_fasync },
-	{ "mmap_ram_fault", t_mmap_ram_fault },
-	{ "mmap_ram_upfront", t_mmap_ram_upfront },
-	{ "mmap_mmio_upfront", t_mmap_mmio_upfront },
-	{ "mmap_mmio_fault", t_mmap_mmio_fault },
-	{ "threads", t_threads },
-	{ "lifecycle", t_lifecycle },
+	{ "open", t_open, 0 },
+	{ "rw", t_rw, 0 },
+	{ "llseek", t_llseek, 0 },
+	{ "ioctl", t_ioctl, 0 },
+	{ "nested", t_nested, 0 },
+	{ "peek", t_peek, 0 },
+	{ "errors", t_errors, 0 },
+	{ "poll", t_poll, 0 },
+	{ "fasync", t_fasync, 0 },
+	{ "mmap_ram_fault", t_mmap_ram_fault, 0 },
+	{ "mmap_ram_upfront", t_mmap_ram_upfront, 0 },
+	{ "mmap_mmio_upfront", t_mmap_mmio_upfront, 0 },
+	{ "mmap_mmio_fault", t_mmap_mmio_fault, 0 },
+	{ "threads", t_threads, 0 },
+	{ "lifecycle", t_lifecycle, 0 },
+	{ "pair", t_pair, 1 },
 };
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
 
@@ -1753,6 +1901,7 @@ static void usage(const char *argv0)
 
 	fprintf(stderr,
 		"usage: %s [-d DEV] [-t TEST,TEST,...] [-n OPS] [-q]\n"
+		"       [-r a|b] [-p PEER_DEV]   (the pair test: two guests)\n"
 		"tests:",
 		argv0);
 	for (i = 0; i < NTESTS; i++)
@@ -1771,7 +1920,7 @@ static int select_tests(char *list, int *sel)
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "all")) {
 			for (i = 0; i < NTESTS; i++)
-				sel[i] = 1;
+				sel[i] |= !tests[i].needs_peer;
 			continue;
 		}
 		for (i = 0; i < NTESTS && strcmp(tok, tests[i].name); i++)
@@ -1793,7 +1942,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "d:t:n:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:t:n:r:p:qh")) != -1) {
 		switch (opt) {
 		case 'd':
 			dev = optarg;
@@ -1810,6 +1959,12 @@ int main(int argc, char **argv)
 			    nops > 100000000)
 				usage(argv[0]);
 			break;
+		case 'r':
+			pair_role = optarg[0] && !optarg[1] ? optarg[0] : '?';
+			break;
+		case 'p':
+			peer = optarg;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -1821,8 +1976,11 @@ int main(int argc, char **argv)
 		usage(argv[0]);
 	if (!any) {
 		for (i = 0; i < NTESTS; i++)
-			sel[i] = 1;
+			sel[i] = !tests[i].needs_peer;
 	}
+	if ((pair_role && pair_role != 'a' && pair_role != 'b') ||
+	    (pair_role == 'a' && !peer))
+		usage(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* SIGUSR1 interrupts a stuck reader (no SA_RESTART); a stray SIGIO
 	 * must not kill the suite. */
@@ -1831,7 +1989,8 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGIO, &sa, NULL);
 
-	printf("DEVFILE-SUITE start dev=%s ops=%ld\n", dev, nops);
+	printf("DEVFILE-SUITE start dev=%s ops=%ld role=%c\n", dev, nops,
+	       pair_role ? pair_role : '-');
 	ctl = open(dev, O_RDWR | O_CLOEXEC);
 	if (ctl < 0 || xioctl(ctl, DEVFILE_TEST_IOC_RESET, NULL)) {
 		cur_test = "open";

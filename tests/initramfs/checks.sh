@@ -185,8 +185,8 @@ alive_loop() {
 }
 
 # run_devfile_suite KEY: run /bin/devfile_suite (docs/devfile-testdev.md)
-# with the kernel command line's devfile_tests (its -t) and devfile_ops
-# (its -n), forward its lines as they come, then print
+# with the kernel command line's devfile_tests (its -t), devfile_ops
+# (its -n), devfile_dev (its -d /dev/NAME) and devfile_pair (-r, -p), forward its lines as they come, then print
 # DEVIRT-CHECK KEY=<failures>: the N of "DEVFILE-SUITE done failures=N",
 # "incomplete" when that line never came, "absent" without the program.
 run_devfile_suite() {
@@ -197,8 +197,15 @@ run_devfile_suite() {
 	set -- "$1"
 	_t=$(cmdline_arg devfile_tests)
 	_n=$(cmdline_arg devfile_ops)
+	_d=$(cmdline_arg devfile_dev)
+	_p=$(cmdline_arg devfile_pair)
 	[ -n "$_t" ] && set -- "$@" -t "$_t"
 	[ -n "$_n" ] && set -- "$@" -n "$_n"
+	[ -n "$_d" ] && set -- "$@" -d "/dev/$_d"
+	case "$_p" in
+	a:*) set -- "$@" -r a -p "/dev/${_p#a:}" ;;
+	?*) set -- "$@" -r "$_p" ;;
+	esac
 	_key=$1
 	shift
 	/bin/devfile_suite "$@" 2>&1 | tee /tmp/devfile_suite.out |

@@ -8,8 +8,10 @@
  *
  *   insmod devfile_testdev.ko      -> /dev/devfile_test (misc, mode 0666)
  *
- * State is global (all open files share it) except the mode of each open
- * file (buffer or pipe):
+ *   insmod devfile_testdev.ko instances=2  -> also /dev/devfile_test1
+ *
+ * Each instance has its own state, which all its open files share except
+ * each file's mode (buffer or pipe):
  *   - a data buffer of DEVFILE_TEST_BUF_SIZE bytes (vmalloc_user): read,
  *     write and llseek at the file position in buffer mode; mmap regions
  *     RAM_FAULT and RAM_UPFRONT;
@@ -49,62 +51,101 @@
 
 static_assert(DEVFILE_TEST_MMIO_SIZE == MMIO_PAGES * PAGE_SIZE);
 static_assert(DEVFILE_TEST_BUF_SIZE % PAGE_SIZE == 0);
-static_assert(sizeof(struct devfile_test_info) == 14 * 8);
+static_assert(sizeof(struct devfile_test_info) == 15 * 8);
+
+#define MAX_INSTANCES 8
+
+/*
+ * One device instance: /dev/devfile_test, /dev/devfile_test1, ... Each has
+ * its own buffer, FIFO, MMIO region and counters, so that two guests can
+ * each run the suite on an instance of their own at the same time.
+ */
+struct dt_dev {
+	struct miscdevice misc;
+	char name[24];
+	u8 *buf; /* DEVFILE_TEST_BUF_SIZE, vmalloc_user */
+	struct page *mmio_page; /* MMIO_PAGES contiguous pages */
+	u8 *mmio; /* their kernel address */
+	bool mmio_uc; /* set_memory_uc succeeded */
+	atomic64_t value;
+
+	/* The FIFO: a ring, its mutex, the readers' and pollers' queue. */
+	u8 *fifo;
+	size_t fifo_head; /* next byte to read */
+	size_t fifo_len; /* bytes in the ring; written under fifo_lock */
+	struct mutex fifo_lock;
+	wait_queue_head_t fifo_wq;
+	struct fasync_struct *async_queue;
+
+	struct {
+		atomic64_t open_files;
+		atomic64_t total_opens;
+		atomic64_t total_releases;
+		atomic64_t reads;
+		atomic64_t writes;
+		atomic64_t ioctls;
+		atomic64_t active_mmaps;
+		atomic64_t mapped_pages;
+		atomic64_t fasync;
+		atomic64_t blocked_readers;
+	} cnt;
+};
 
 /* Per open file. */
 struct dt_file {
+	struct dt_dev *d;
 	int mode; /* DEVFILE_TEST_MODE_* */
 };
 
-static u8 *dt_buf; /* DEVFILE_TEST_BUF_SIZE, vmalloc_user */
-static struct page *dt_mmio_page; /* MMIO_PAGES contiguous pages */
-static u8 *dt_mmio; /* their kernel address */
-static bool dt_mmio_uc; /* set_memory_uc succeeded */
-static atomic64_t dt_value;
+static unsigned int instances = 1;
+module_param(instances, uint, 0444);
+MODULE_PARM_DESC(instances,
+		 "device instances (1-8): devfile_test, devfile_test1, ...");
 
-/* The FIFO: a ring, its mutex, the readers' and pollers' wait queue. */
-static u8 *dt_fifo;
-static size_t dt_fifo_head; /* next byte to read */
-static size_t dt_fifo_len; /* bytes in the ring; written under dt_fifo_lock */
-static DEFINE_MUTEX(dt_fifo_lock);
-static DECLARE_WAIT_QUEUE_HEAD(dt_fifo_wq);
-static struct fasync_struct *dt_async_queue;
+static struct dt_dev *dt_devs[MAX_INSTANCES];
 
-static struct {
-	atomic64_t open_files;
-	atomic64_t total_opens;
-	atomic64_t total_releases;
-	atomic64_t reads;
-	atomic64_t writes;
-	atomic64_t ioctls;
-	atomic64_t active_mmaps;
-	atomic64_t mapped_pages;
-	atomic64_t fasync;
-	atomic64_t blocked_readers;
-} dt_cnt;
+/*
+ * MEET, shared by all instances: a barrier across callers, and so across
+ * guests. The first caller of a round sets its size.
+ */
+static DEFINE_MUTEX(meet_lock);
+static DECLARE_WAIT_QUEUE_HEAD(meet_wq);
+static u32 meet_parties, meet_arrived;
+static u64 meet_round;
+static atomic64_t meet_waiting;
 
 static int dt_open(struct inode *inode, struct file *file)
 {
+	struct dt_dev *d =
+		container_of(file->private_data, struct dt_dev, misc);
 	struct dt_file *df;
 
 	df = kzalloc(sizeof(*df), GFP_KERNEL);
 	if (!df)
 		return -ENOMEM;
+	df->d = d;
 	df->mode = DEVFILE_TEST_MODE_BUFFER;
 	/* misc_open set private_data to the miscdevice; replace it. */
 	file->private_data = df;
-	atomic64_inc(&dt_cnt.open_files);
-	atomic64_inc(&dt_cnt.total_opens);
+	atomic64_inc(&d->cnt.open_files);
+	atomic64_inc(&d->cnt.total_opens);
 	return 0;
+}
+
+static struct dt_dev *dt_of(struct file *file)
+{
+	return ((struct dt_file *)file->private_data)->d;
 }
 
 static int dt_release(struct inode *inode, struct file *file)
 {
+	struct dt_dev *d = dt_of(file);
+
 	/* The VFS already removed a fasync registration (->fasync(-1, 0)). */
 	kfree(file->private_data);
 	file->private_data = NULL;
-	atomic64_dec(&dt_cnt.open_files);
-	atomic64_inc(&dt_cnt.total_releases);
+	atomic64_dec(&d->cnt.open_files);
+	atomic64_inc(&d->cnt.total_releases);
 	return 0;
 }
 
@@ -117,7 +158,8 @@ static int dt_mode(struct file *file)
 
 /* ---- buffer mode ---------------------------------------------------- */
 
-static ssize_t buf_read(char __user *ubuf, size_t count, loff_t *ppos)
+static ssize_t buf_read(struct dt_dev *d, char __user *ubuf, size_t count,
+			loff_t *ppos)
 {
 	loff_t pos = *ppos;
 	size_t left;
@@ -127,7 +169,7 @@ static ssize_t buf_read(char __user *ubuf, size_t count, loff_t *ppos)
 	if (pos >= DEVFILE_TEST_BUF_SIZE || !count)
 		return 0;
 	count = min_t(size_t, count, DEVFILE_TEST_BUF_SIZE - pos);
-	left = copy_to_user(ubuf, dt_buf + pos, count);
+	left = copy_to_user(ubuf, d->buf + pos, count);
 	if (left == count)
 		return -EFAULT;
 	count -= left;
@@ -135,7 +177,8 @@ static ssize_t buf_read(char __user *ubuf, size_t count, loff_t *ppos)
 	return count;
 }
 
-static ssize_t buf_write(const char __user *ubuf, size_t count, loff_t *ppos)
+static ssize_t buf_write(struct dt_dev *d, const char __user *ubuf,
+			 size_t count, loff_t *ppos)
 {
 	loff_t pos = *ppos;
 	size_t left;
@@ -147,7 +190,7 @@ static ssize_t buf_write(const char __user *ubuf, size_t count, loff_t *ppos)
 	if (pos >= DEVFILE_TEST_BUF_SIZE)
 		return -ENOSPC;
 	count = min_t(size_t, count, DEVFILE_TEST_BUF_SIZE - pos);
-	left = copy_from_user(dt_buf + pos, ubuf, count);
+	left = copy_from_user(d->buf + pos, ubuf, count);
 	if (left == count)
 		return -EFAULT;
 	count -= left;
@@ -157,102 +200,104 @@ static ssize_t buf_write(const char __user *ubuf, size_t count, loff_t *ppos)
 
 /* ---- pipe mode -------------------------------------------------------- */
 
-static bool fifo_nonempty(void)
+static bool fifo_nonempty(struct dt_dev *d)
 {
-	return READ_ONCE(dt_fifo_len) != 0;
+	return READ_ONCE(d->fifo_len) != 0;
 }
 
-/* Copy up to count bytes out of the FIFO; dt_fifo_lock held. */
-static ssize_t fifo_take(char __user *ubuf, size_t count)
+/* Copy up to count bytes out of the FIFO; d->fifo_lock held. */
+static ssize_t fifo_take(struct dt_dev *d, char __user *ubuf, size_t count)
 {
 	size_t done = 0;
 
-	count = min(count, dt_fifo_len);
+	count = min(count, d->fifo_len);
 	while (done < count) {
 		size_t seg = min(count - done,
-				 DEVFILE_TEST_FIFO_SIZE - dt_fifo_head);
+				 DEVFILE_TEST_FIFO_SIZE - d->fifo_head);
 		size_t left =
-			copy_to_user(ubuf + done, dt_fifo + dt_fifo_head, seg);
+			copy_to_user(ubuf + done, d->fifo + d->fifo_head, seg);
 
 		seg -= left;
 		done += seg;
-		dt_fifo_head = (dt_fifo_head + seg) % DEVFILE_TEST_FIFO_SIZE;
-		WRITE_ONCE(dt_fifo_len, dt_fifo_len - seg);
+		d->fifo_head = (d->fifo_head + seg) % DEVFILE_TEST_FIFO_SIZE;
+		WRITE_ONCE(d->fifo_len, d->fifo_len - seg);
 		if (left)
 			break;
 	}
-	if (!dt_fifo_len)
-		dt_fifo_head = 0;
+	if (!d->fifo_len)
+		d->fifo_head = 0;
 	return done ? done : -EFAULT;
 }
 
 static ssize_t pipe_read(struct file *file, char __user *ubuf, size_t count)
 {
+	struct dt_dev *d = dt_of(file);
 	ssize_t ret;
 
 	if (!count)
 		return 0;
 	for (;;) {
-		if (mutex_lock_interruptible(&dt_fifo_lock))
+		if (mutex_lock_interruptible(&d->fifo_lock))
 			return -ERESTARTSYS;
-		if (dt_fifo_len)
+		if (d->fifo_len)
 			break;
-		mutex_unlock(&dt_fifo_lock);
+		mutex_unlock(&d->fifo_lock);
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		atomic64_inc(&dt_cnt.blocked_readers);
-		ret = wait_event_interruptible(dt_fifo_wq, fifo_nonempty());
-		atomic64_dec(&dt_cnt.blocked_readers);
+		atomic64_inc(&d->cnt.blocked_readers);
+		ret = wait_event_interruptible(d->fifo_wq, fifo_nonempty(d));
+		atomic64_dec(&d->cnt.blocked_readers);
 		if (ret)
 			return ret;
 	}
-	ret = fifo_take(ubuf, count);
-	mutex_unlock(&dt_fifo_lock);
+	ret = fifo_take(d, ubuf, count);
+	mutex_unlock(&d->fifo_lock);
 	return ret;
 }
 
-static ssize_t pipe_write(const char __user *ubuf, size_t count)
+static ssize_t pipe_write(struct dt_dev *d, const char __user *ubuf,
+			  size_t count)
 {
 	size_t done = 0, space, tail;
 
 	if (!count)
 		return 0;
-	if (mutex_lock_interruptible(&dt_fifo_lock))
+	if (mutex_lock_interruptible(&d->fifo_lock))
 		return -ERESTARTSYS;
-	space = DEVFILE_TEST_FIFO_SIZE - dt_fifo_len;
+	space = DEVFILE_TEST_FIFO_SIZE - d->fifo_len;
 	if (!space) {
-		mutex_unlock(&dt_fifo_lock);
+		mutex_unlock(&d->fifo_lock);
 		return -EAGAIN;
 	}
 	count = min(count, space);
 	while (done < count) {
 		size_t seg, left;
 
-		tail = (dt_fifo_head + dt_fifo_len) % DEVFILE_TEST_FIFO_SIZE;
+		tail = (d->fifo_head + d->fifo_len) % DEVFILE_TEST_FIFO_SIZE;
 		seg = min(count - done, DEVFILE_TEST_FIFO_SIZE - tail);
-		left = copy_from_user(dt_fifo + tail, ubuf + done, seg);
+		left = copy_from_user(d->fifo + tail, ubuf + done, seg);
 		seg -= left;
 		done += seg;
-		WRITE_ONCE(dt_fifo_len, dt_fifo_len + seg);
+		WRITE_ONCE(d->fifo_len, d->fifo_len + seg);
 		if (left)
 			break;
 	}
-	mutex_unlock(&dt_fifo_lock);
+	mutex_unlock(&d->fifo_lock);
 	if (!done)
 		return -EFAULT;
-	wake_up_interruptible_poll(&dt_fifo_wq, EPOLLIN | EPOLLRDNORM);
-	kill_fasync(&dt_async_queue, SIGIO, POLL_IN);
+	wake_up_interruptible_poll(&d->fifo_wq, EPOLLIN | EPOLLRDNORM);
+	kill_fasync(&d->async_queue, SIGIO, POLL_IN);
 	return done;
 }
 
 /* Interruptible: a reader may hold the lock while its copy waits. */
-static int fifo_reset(void)
+static int fifo_reset(struct dt_dev *d)
 {
-	if (mutex_lock_interruptible(&dt_fifo_lock))
+	if (mutex_lock_interruptible(&d->fifo_lock))
 		return -ERESTARTSYS;
-	dt_fifo_head = 0;
-	WRITE_ONCE(dt_fifo_len, 0);
-	mutex_unlock(&dt_fifo_lock);
+	d->fifo_head = 0;
+	WRITE_ONCE(d->fifo_len, 0);
+	mutex_unlock(&d->fifo_lock);
 	return 0;
 }
 
@@ -261,19 +306,23 @@ static int fifo_reset(void)
 static ssize_t dt_read(struct file *file, char __user *ubuf, size_t count,
 		       loff_t *ppos)
 {
-	atomic64_inc(&dt_cnt.reads);
+	struct dt_dev *d = dt_of(file);
+
+	atomic64_inc(&d->cnt.reads);
 	if (dt_mode(file) == DEVFILE_TEST_MODE_PIPE)
 		return pipe_read(file, ubuf, count);
-	return buf_read(ubuf, count, ppos);
+	return buf_read(d, ubuf, count, ppos);
 }
 
 static ssize_t dt_write(struct file *file, const char __user *ubuf,
 			size_t count, loff_t *ppos)
 {
-	atomic64_inc(&dt_cnt.writes);
+	struct dt_dev *d = dt_of(file);
+
+	atomic64_inc(&d->cnt.writes);
 	if (dt_mode(file) == DEVFILE_TEST_MODE_PIPE)
-		return pipe_write(ubuf, count);
-	return buf_write(ubuf, count, ppos);
+		return pipe_write(d, ubuf, count);
+	return buf_write(d, ubuf, count, ppos);
 }
 
 static loff_t dt_llseek(struct file *file, loff_t off, int whence)
@@ -301,64 +350,67 @@ static loff_t dt_llseek(struct file *file, loff_t off, int whence)
 
 static __poll_t dt_poll(struct file *file, poll_table *wait)
 {
+	struct dt_dev *d = dt_of(file);
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
 
-	poll_wait(file, &dt_fifo_wq, wait);
-	if (dt_mode(file) == DEVFILE_TEST_MODE_PIPE && fifo_nonempty())
+	poll_wait(file, &d->fifo_wq, wait);
+	if (dt_mode(file) == DEVFILE_TEST_MODE_PIPE && fifo_nonempty(d))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	return mask;
 }
 
 static int dt_fasync(int fd, struct file *file, int on)
 {
-	int ret = fasync_helper(fd, file, on, &dt_async_queue);
+	struct dt_dev *d = dt_of(file);
+	int ret = fasync_helper(fd, file, on, &d->async_queue);
 
 	/* 1: an entry was added (on) or removed (off); 0: no change. */
 	if (ret > 0) {
 		if (on)
-			atomic64_inc(&dt_cnt.fasync);
+			atomic64_inc(&d->cnt.fasync);
 		else
-			atomic64_dec(&dt_cnt.fasync);
+			atomic64_dec(&d->cnt.fasync);
 	}
 	return ret < 0 ? ret : 0;
 }
 
 /* ---- ioctls ------------------------------------------------------------- */
 
-static int dt_reset(void)
+static int dt_reset(struct dt_dev *d)
 {
-	if (fifo_reset())
+	if (fifo_reset(d))
 		return -ERESTARTSYS;
-	memset(dt_buf, 0, DEVFILE_TEST_BUF_SIZE);
-	memset(dt_mmio, 0, DEVFILE_TEST_MMIO_SIZE);
-	atomic64_set(&dt_value, 0);
-	atomic64_set(&dt_cnt.total_opens, 0);
-	atomic64_set(&dt_cnt.total_releases, 0);
-	atomic64_set(&dt_cnt.reads, 0);
-	atomic64_set(&dt_cnt.writes, 0);
-	atomic64_set(&dt_cnt.ioctls, 0);
+	memset(d->buf, 0, DEVFILE_TEST_BUF_SIZE);
+	memset(d->mmio, 0, DEVFILE_TEST_MMIO_SIZE);
+	atomic64_set(&d->value, 0);
+	atomic64_set(&d->cnt.total_opens, 0);
+	atomic64_set(&d->cnt.total_releases, 0);
+	atomic64_set(&d->cnt.reads, 0);
+	atomic64_set(&d->cnt.writes, 0);
+	atomic64_set(&d->cnt.ioctls, 0);
 	return 0;
 }
 
-static long ioc_get_info(void __user *argp)
+static long ioc_get_info(struct dt_dev *d, void __user *argp)
 {
 	struct devfile_test_info info;
 
 	memset(&info, 0, sizeof(info));
-	info.open_files = atomic64_read(&dt_cnt.open_files);
-	info.total_opens = atomic64_read(&dt_cnt.total_opens);
-	info.total_releases = atomic64_read(&dt_cnt.total_releases);
-	info.reads = atomic64_read(&dt_cnt.reads);
-	info.writes = atomic64_read(&dt_cnt.writes);
-	info.ioctls = atomic64_read(&dt_cnt.ioctls);
-	info.active_mmaps = atomic64_read(&dt_cnt.active_mmaps);
-	info.mapped_pages = atomic64_read(&dt_cnt.mapped_pages);
-	info.fasync = atomic64_read(&dt_cnt.fasync);
-	info.blocked_readers = atomic64_read(&dt_cnt.blocked_readers);
-	info.fifo_bytes = READ_ONCE(dt_fifo_len);
+	info.open_files = atomic64_read(&d->cnt.open_files);
+	info.total_opens = atomic64_read(&d->cnt.total_opens);
+	info.total_releases = atomic64_read(&d->cnt.total_releases);
+	info.reads = atomic64_read(&d->cnt.reads);
+	info.writes = atomic64_read(&d->cnt.writes);
+	info.ioctls = atomic64_read(&d->cnt.ioctls);
+	info.active_mmaps = atomic64_read(&d->cnt.active_mmaps);
+	info.mapped_pages = atomic64_read(&d->cnt.mapped_pages);
+	info.fasync = atomic64_read(&d->cnt.fasync);
+	info.blocked_readers = atomic64_read(&d->cnt.blocked_readers);
+	info.fifo_bytes = READ_ONCE(d->fifo_len);
 	info.buf_size = DEVFILE_TEST_BUF_SIZE;
 	info.mmio_size = DEVFILE_TEST_MMIO_SIZE;
-	info.mmio_uc = dt_mmio_uc;
+	info.mmio_uc = d->mmio_uc;
+	info.meet_waiting = atomic64_read(&meet_waiting);
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -403,7 +455,54 @@ out:
 	return ret;
 }
 
-static long ioc_mmio(void __user *argp, bool write)
+static long ioc_meet(void __user *argp)
+{
+	struct devfile_test_meet m;
+	long left, ret = 0;
+	u64 round;
+
+	if (copy_from_user(&m, argp, sizeof(m)))
+		return -EFAULT;
+	if (m.parties < 2 || m.parties > 16 || !m.timeout_ms ||
+	    m.timeout_ms > 600000)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&meet_lock))
+		return -ERESTARTSYS;
+	if (meet_arrived && meet_parties != m.parties) {
+		mutex_unlock(&meet_lock);
+		return -EBUSY;
+	}
+	meet_parties = m.parties;
+	round = meet_round;
+	if (++meet_arrived == meet_parties) {
+		meet_arrived = 0;
+		WRITE_ONCE(meet_round, round + 1);
+		mutex_unlock(&meet_lock);
+		wake_up_all(&meet_wq);
+	} else {
+		mutex_unlock(&meet_lock);
+		atomic64_inc(&meet_waiting);
+		left = wait_event_interruptible_timeout(
+			meet_wq, READ_ONCE(meet_round) != round,
+			msecs_to_jiffies(m.timeout_ms));
+		atomic64_dec(&meet_waiting);
+		if (left <= 0) {
+			/* Leave the round, unless it completed meanwhile. */
+			mutex_lock(&meet_lock);
+			if (meet_round == round) {
+				meet_arrived--;
+				ret = left ? left : -ETIMEDOUT;
+			}
+			mutex_unlock(&meet_lock);
+			if (ret)
+				return ret;
+		}
+	}
+	m.round = round + 1;
+	return copy_to_user(argp, &m, sizeof(m)) ? -EFAULT : 0;
+}
+
+static long ioc_mmio(struct dt_dev *d, void __user *argp, bool write)
 {
 	struct devfile_test_mmio m;
 	u64 *p;
@@ -412,7 +511,7 @@ static long ioc_mmio(void __user *argp, bool write)
 		return -EFAULT;
 	if (m.off >= DEVFILE_TEST_MMIO_SIZE || (m.off & 7))
 		return -EINVAL;
-	p = (u64 *)(dt_mmio + m.off);
+	p = (u64 *)(d->mmio + m.off);
 	if (write) {
 		WRITE_ONCE(*p, m.value);
 		return 0;
@@ -425,24 +524,25 @@ static long dt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
 	struct dt_file *df = file->private_data;
+	struct dt_dev *d = df->d;
 	struct devfile_test_xor x;
 	struct devfile_test_peek pk;
 	u64 v;
 	int i;
 
-	atomic64_inc(&dt_cnt.ioctls);
+	atomic64_inc(&d->cnt.ioctls);
 	switch (cmd) {
 	case DEVFILE_TEST_IOC_RESET:
-		return dt_reset();
+		return dt_reset(d);
 	case DEVFILE_TEST_IOC_GET_INFO:
-		return ioc_get_info(argp);
+		return ioc_get_info(d, argp);
 	case DEVFILE_TEST_IOC_SET_VALUE:
 		if (copy_from_user(&v, argp, sizeof(v)))
 			return -EFAULT;
-		atomic64_set(&dt_value, v);
+		atomic64_set(&d->value, v);
 		return 0;
 	case DEVFILE_TEST_IOC_GET_VALUE:
-		v = atomic64_read(&dt_value);
+		v = atomic64_read(&d->value);
 		return copy_to_user(argp, &v, sizeof(v)) ? -EFAULT : 0;
 	case DEVFILE_TEST_IOC_XOR:
 		if (copy_from_user(&x, argp, sizeof(x)))
@@ -474,11 +574,13 @@ static long dt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		WRITE_ONCE(df->mode, i);
 		return 0;
 	case DEVFILE_TEST_IOC_MMIO_READ:
-		return ioc_mmio(argp, false);
+		return ioc_mmio(d, argp, false);
 	case DEVFILE_TEST_IOC_MMIO_WRITE:
-		return ioc_mmio(argp, true);
+		return ioc_mmio(d, argp, true);
 	case DEVFILE_TEST_IOC_ECHO:
 		return arg <= 0x7fffffff ? (long)arg : -EINVAL;
+	case DEVFILE_TEST_IOC_MEET:
+		return ioc_meet(argp);
 	default:
 		return -ENOTTY;
 	}
@@ -494,14 +596,18 @@ static long dt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
  */
 static void dt_vm_open(struct vm_area_struct *vma)
 {
-	atomic64_inc(&dt_cnt.active_mmaps);
-	atomic64_add(vma_pages(vma), &dt_cnt.mapped_pages);
+	struct dt_dev *d = vma->vm_private_data;
+
+	atomic64_inc(&d->cnt.active_mmaps);
+	atomic64_add(vma_pages(vma), &d->cnt.mapped_pages);
 }
 
 static void dt_vm_close(struct vm_area_struct *vma)
 {
-	atomic64_dec(&dt_cnt.active_mmaps);
-	atomic64_sub(vma_pages(vma), &dt_cnt.mapped_pages);
+	struct dt_dev *d = vma->vm_private_data;
+
+	atomic64_dec(&d->cnt.active_mmaps);
+	atomic64_sub(vma_pages(vma), &d->cnt.mapped_pages);
 }
 
 static int dt_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
@@ -524,12 +630,13 @@ static long dt_fault_offset(struct vm_fault *vmf, unsigned long size)
 
 static vm_fault_t dt_ram_fault(struct vm_fault *vmf)
 {
+	struct dt_dev *d = vmf->vma->vm_private_data;
 	long off = dt_fault_offset(vmf, DEVFILE_TEST_BUF_SIZE);
 	struct page *page;
 
 	if (off < 0)
 		return VM_FAULT_SIGBUS;
-	page = vmalloc_to_page(dt_buf + off);
+	page = vmalloc_to_page(d->buf + off);
 	if (!page)
 		return VM_FAULT_SIGBUS;
 	get_page(page);
@@ -541,11 +648,12 @@ static vm_fault_t dt_mmio_fault(struct vm_fault *vmf)
 {
 	long off = dt_fault_offset(vmf, DEVFILE_TEST_MMIO_SIZE);
 	struct vm_area_struct *vma = vmf->vma;
+	struct dt_dev *d = vma->vm_private_data;
 
 	if (off < 0)
 		return VM_FAULT_SIGBUS;
 	return vmf_insert_pfn_prot(vma, vmf->address,
-				   page_to_pfn(dt_mmio_page) +
+				   page_to_pfn(d->mmio_page) +
 					   (off >> PAGE_SHIFT),
 				   vma->vm_page_prot);
 }
@@ -572,6 +680,7 @@ static const struct vm_operations_struct dt_vm_ops_mmio_fault = {
 
 static int dt_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct dt_dev *d = dt_of(file);
 	unsigned long len = vma->vm_end - vma->vm_start;
 	u64 off, region, roff, size;
 	int ret = 0;
@@ -589,6 +698,7 @@ static int dt_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!len || roff >= size || len > size - roff)
 		return -EINVAL;
 
+	vma->vm_private_data = d;
 	switch (region) {
 	case DEVFILE_TEST_MAP_RAM_FAULT:
 		vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
@@ -596,14 +706,14 @@ static int dt_mmap(struct file *file, struct vm_area_struct *vma)
 		break;
 	case DEVFILE_TEST_MAP_RAM_UPFRONT:
 		/* Sets VM_DONTEXPAND | VM_DONTDUMP (and VM_MIXEDMAP). */
-		ret = remap_vmalloc_range(vma, dt_buf, roff >> PAGE_SHIFT);
+		ret = remap_vmalloc_range(vma, d->buf, roff >> PAGE_SHIFT);
 		vma->vm_ops = &dt_vm_ops_upfront;
 		break;
 	case DEVFILE_TEST_MAP_MMIO_UPFRONT:
 		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 		/* Sets VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP. */
 		ret = remap_pfn_range(vma, vma->vm_start,
-				      page_to_pfn(dt_mmio_page) +
+				      page_to_pfn(d->mmio_page) +
 					      (roff >> PAGE_SHIFT),
 				      len, vma->vm_page_prot);
 		vma->vm_ops = &dt_vm_ops_upfront;
@@ -636,60 +746,98 @@ static const struct file_operations dt_fops = {
 	.mmap = dt_mmap,
 };
 
-static struct miscdevice dt_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = DEVFILE_TEST_NAME,
-	.fops = &dt_fops,
-	.mode = 0666,
-};
-
-static void dt_free(void)
+static void dt_free(struct dt_dev *d)
 {
-	if (dt_mmio_page) {
-		if (dt_mmio_uc)
-			set_memory_wb((unsigned long)dt_mmio, MMIO_PAGES);
-		__free_pages(dt_mmio_page, MMIO_ORDER);
-		dt_mmio_page = NULL;
+	if (d->mmio_page) {
+		if (d->mmio_uc)
+			set_memory_wb((unsigned long)d->mmio, MMIO_PAGES);
+		__free_pages(d->mmio_page, MMIO_ORDER);
 	}
-	vfree(dt_buf);
-	dt_buf = NULL;
-	kfree(dt_fifo);
-	dt_fifo = NULL;
+	vfree(d->buf);
+	kfree(d->fifo);
+	kfree(d);
 }
 
-static int __init dt_init(void)
+static struct dt_dev *dt_create(unsigned int index)
 {
+	struct dt_dev *d = kzalloc(sizeof(*d), GFP_KERNEL);
 	int ret;
 
-	dt_buf = vmalloc_user(DEVFILE_TEST_BUF_SIZE);
-	dt_fifo = kzalloc(DEVFILE_TEST_FIFO_SIZE, GFP_KERNEL);
-	dt_mmio_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, MMIO_ORDER);
-	if (!dt_buf || !dt_fifo || !dt_mmio_page) {
-		dt_free();
-		return -ENOMEM;
+	if (!d)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&d->fifo_lock);
+	init_waitqueue_head(&d->fifo_wq);
+	d->buf = vmalloc_user(DEVFILE_TEST_BUF_SIZE);
+	d->fifo = kzalloc(DEVFILE_TEST_FIFO_SIZE, GFP_KERNEL);
+	d->mmio_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, MMIO_ORDER);
+	if (!d->buf || !d->fifo || !d->mmio_page) {
+		dt_free(d);
+		return ERR_PTR(-ENOMEM);
 	}
-	dt_mmio = page_address(dt_mmio_page);
+	d->mmio = page_address(d->mmio_page);
 	/*
 	 * Make the kernel's own mapping of the MMIO-like pages uncached too,
 	 * so that the user mappings (UC-) and the MMIO_READ/WRITE ioctls see
 	 * the same memory type and PAT agrees with what is asked for.
 	 */
-	dt_mmio_uc = !set_memory_uc((unsigned long)dt_mmio, MMIO_PAGES);
-	ret = misc_register(&dt_misc);
+	d->mmio_uc = !set_memory_uc((unsigned long)d->mmio, MMIO_PAGES);
+	if (index)
+		snprintf(d->name, sizeof(d->name), "%s%u", DEVFILE_TEST_NAME,
+			 index);
+	else
+		strscpy(d->name, DEVFILE_TEST_NAME, sizeof(d->name));
+	d->misc.minor = MISC_DYNAMIC_MINOR;
+	d->misc.name = d->name;
+	d->misc.fops = &dt_fops;
+	d->misc.mode = 0666;
+	ret = misc_register(&d->misc);
 	if (ret) {
-		dt_free();
-		return ret;
+		dt_free(d);
+		return ERR_PTR(ret);
 	}
 	pr_info("/dev/%s minor %d, buffer %lu bytes, mmio pfn %#lx %s\n",
-		DEVFILE_TEST_NAME, dt_misc.minor, DEVFILE_TEST_BUF_SIZE,
-		page_to_pfn(dt_mmio_page), dt_mmio_uc ? "uc" : "wb");
+		d->name, d->misc.minor, DEVFILE_TEST_BUF_SIZE,
+		page_to_pfn(d->mmio_page), d->mmio_uc ? "uc" : "wb");
+	return d;
+}
+
+static void dt_destroy_all(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_INSTANCES; i++) {
+		if (dt_devs[i]) {
+			misc_deregister(&dt_devs[i]->misc);
+			dt_free(dt_devs[i]);
+			dt_devs[i] = NULL;
+		}
+	}
+}
+
+static int __init dt_init(void)
+{
+	unsigned int i;
+
+	if (instances < 1 || instances > MAX_INSTANCES) {
+		pr_err("instances=%u: must be 1 to %d\n", instances,
+		       MAX_INSTANCES);
+		return -EINVAL;
+	}
+	for (i = 0; i < instances; i++) {
+		struct dt_dev *d = dt_create(i);
+
+		if (IS_ERR(d)) {
+			dt_destroy_all();
+			return PTR_ERR(d);
+		}
+		dt_devs[i] = d;
+	}
 	return 0;
 }
 
 static void __exit dt_exit(void)
 {
-	misc_deregister(&dt_misc);
-	dt_free();
+	dt_destroy_all();
 }
 
 module_init(dt_init);

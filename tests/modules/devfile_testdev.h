@@ -5,6 +5,8 @@
  * and by user space (tests/guest/devfile_suite.c). Plain C types only, so
  * that the layout is the same for every compiler and for both sides of
  * device-file forwarding. docs/devfile-testdev.md describes the device.
+ * The module's instances= parameter adds /dev/devfile_test1, 2, ...: each
+ * instance has its own state; only MEET is shared.
  *
  * Every _IOR/_IOW/_IOWR ioctl takes a pointer to its argument; the one
  * _IO ioctl with an argument (ECHO) takes a plain value.
@@ -61,6 +63,8 @@ struct devfile_test_info {
 	unsigned long long buf_size; /* DEVFILE_TEST_BUF_SIZE */
 	unsigned long long mmio_size; /* DEVFILE_TEST_MMIO_SIZE */
 	unsigned long long mmio_uc; /* 1: the MMIO pages are uncached */
+	unsigned long long
+		meet_waiting; /* MEET callers waiting (all instances) */
 };
 
 /* XOR: out = in ^ key. */
@@ -90,6 +94,19 @@ struct devfile_test_nested {
 struct devfile_test_peek {
 	unsigned long long addr;
 	unsigned long long value;
+};
+
+/*
+ * MEET: a barrier shared by every instance, so by every guest that
+ * forwards the device. The caller blocks until parties callers (2-16)
+ * arrived in this round, or timeout_ms (1-600000) passed (-ETIMEDOUT).
+ * A caller whose parties differ from the waiting round's gets -EBUSY.
+ * round: out, the number of the round completed (1, 2, ...).
+ */
+struct devfile_test_meet {
+	unsigned int parties;
+	unsigned int timeout_ms;
+	unsigned long long round;
 };
 
 /* MMIO_READ / MMIO_WRITE: 8 bytes at off (8-aligned) of the MMIO region. */
@@ -124,5 +141,7 @@ struct devfile_test_mmio {
 	_IOWR(DEVFILE_TEST_IOC_MAGIC, 10, struct devfile_test_mmio)
 /* arg by value: returns arg when 0 <= arg <= 0x7fffffff, else -EINVAL. */
 #define DEVFILE_TEST_IOC_ECHO _IO(DEVFILE_TEST_IOC_MAGIC, 11)
+#define DEVFILE_TEST_IOC_MEET \
+	_IOWR(DEVFILE_TEST_IOC_MAGIC, 12, struct devfile_test_meet)
 
 #endif
