@@ -210,7 +210,16 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	memcpy(&s->req, &req, sizeof(req));
 	memset(&s->resp, 0, sizeof(s->resp));
 	__atomic_store_n(&s->state, DEVFILE_SLOT_SUBMITTED, __ATOMIC_RELEASE);
-	notify(df.driver_apic, df.vector);
+	/*
+	 * A polling server sees the request by itself. The fence orders the
+	 * store above before the load of polling (the shim's side has the
+	 * mirror image), so that one of the two always sees the other.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&r->polling, __ATOMIC_RELAXED))
+		notify(df.driver_apic, df.vector);
+	else
+		vm->df_polled++;
 
 	while (!__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE)) {
 		if (vm_get(0)->state != DEVIRT_VM_RUNNING) {
@@ -560,7 +569,7 @@ static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
 	struct devirt_devfile_info info;
 	struct vm *vm = vcpu->vm;
 
-	if (size < sizeof(info))
+	if (size < offsetof(struct devirt_devfile_info, polled))
 		return DEVIRT_EINVAL;
 	memset(&info, 0, sizeof(info));
 	info.attached = df.ring != NULL;
@@ -570,7 +579,8 @@ static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
 	info.window_pages = vm->df_window_pages;
 	info.guest_pages = vm->df_guest_pages;
 	info.exits = vcpu->exits;
-	return gva_write(vcpu, gva, &info, sizeof(info));
+	info.polled = vm->df_polled;
+	return gva_write(vcpu, gva, &info, MIN(size, sizeof(info)));
 }
 
 s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2)

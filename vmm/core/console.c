@@ -101,8 +101,11 @@ void printk(u32 level, const char *fmt, ...)
 	n = vsnprintf(buf + 8, sizeof(buf) - 8, fmt, ap);
 	va_end(ap);
 	n += 8;
-	if (n > (int)sizeof(buf) - 1)
+	if (n > (int)sizeof(buf) - 1) {
+		/* Cut, but keep the line whole: the logs are read by line. */
 		n = sizeof(buf) - 1;
+		memcpy(buf + n - 4, "...\n", 4);
+	}
 	spin_lock(&console_lock);
 	console_write(buf, (size_t)n);
 	spin_unlock(&console_lock);

@@ -217,14 +217,15 @@ void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex)
 		  !mmio_emulate(vcpu, ex->s2.gpa, empty_bus);
 
 	/* Rate-limited in vm_refuse: a hostile guest must not flood the log. */
-	vm_refuse(vm, REFUSE_MEM, "%s of %s at 0x%lx (rip 0x%lx): %s",
+	vm_refuse(vm, REFUSE_MEM,
+		  "%s of %s at 0x%lx (rip 0x%lx cpl %u cr3 0x%lx): %s",
 		  (ex->s2.access & S2_WRITE) ? "write" :
 		  (ex->s2.access & S2_EXEC)  ? "execute" :
 					       "read",
 		  vm->role == VM_ROLE_GUEST ?
 			  "guest-physical memory outside this guest" :
 			  kind_name(gpa_kind(vm, ex->s2.gpa)),
-		  ex->s2.gpa, rip,
+		  ex->s2.gpa, rip, arch->guest_cpl(vcpu), arch->guest_cr3(vcpu),
 		  !ok ? "instruction not emulated, #GP injected" :
 		  (ex->s2.access & S2_WRITE) ? "store dropped" :
 					       "load returns all-ones");

@@ -54,7 +54,7 @@ struct vm {
 	u64 log_tokens, log_stamp, log_dropped;
 	u64 boot_tsc; /* kvmclock time zero */
 	/* Device-file forwarding (devfile/hv.c). */
-	u64 df_calls, df_async, df_inflight;
+	u64 df_calls, df_async, df_inflight, df_polled;
 	u64 df_window_pages; /* its pages mapped into driver windows now */
 	u64 df_guest_pages; /* driver frames mapped into it now */
 	struct uart_state {

@@ -50,7 +50,12 @@ struct devfile_ring {
 	unsigned int magic; /* DEVFILE_RING_MAGIC, set by the shim */
 	unsigned int nr_slots; /* DEVFILE_RING_SLOTS */
 	unsigned int vector; /* the shim's interrupt vector */
-	unsigned int pad;
+	/*
+	 * Servers of the shim polling the ring now: while it is not 0 the
+	 * hypervisor sends no interrupt for a new request. Only the shim
+	 * writes it; a wrong value only delays the driver VM's own work.
+	 */
+	unsigned int polling;
 	/*
 	 * Filled by the hypervisor at attach: the driver-physical window
 	 * where guest pages appear during an operation (DEVFILE_MAP).

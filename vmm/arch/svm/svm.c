@@ -326,6 +326,16 @@ static void svm_run(struct vcpu *vcpu, struct exit_info *ex)
 		v->ctl.clean = 0; /* nothing cached across VMRUN (15.15) */
 
 		svm_vmrun(virt_to_phys(v), &vcpu->regs);
+		/*
+		 * APM 15.6: #VMEXIT stores the guest's state. Finding our own
+		 * CR3 there means the exit was lost and the guest's state with
+		 * it (seen under multi-threaded QEMU TCG, docs/devfile.md):
+		 * stop the VM with a clear reason rather than run our state.
+		 */
+		if (v->save.cr3 == read_cr3())
+			vcpu_stop_vm(vcpu,
+				     "#VMEXIT stored the host's state: "
+				     "the exit was lost (emulator fault)");
 
 		vcpu->regs.rip = v->save.rip;
 		vcpu->regs.rsp = v->save.rsp;

@@ -94,6 +94,8 @@ struct devirt_devfile_info {
 	unsigned long long window_pages; /* its pages in driver windows now */
 	unsigned long long guest_pages; /* driver frames in its tables now */
 	unsigned long long exits; /* VM exits of the calling vCPU so far */
-}; /* sizeof the ABI 0.1 structure */
+	/* Added later; a caller passing the size without it gets the rest. */
+	unsigned long long polled; /* requests sent without an interrupt */
+};
 
 #endif
