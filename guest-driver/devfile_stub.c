@@ -195,8 +195,9 @@ static int hc_info_get(char *buf, const struct kernel_param *kp)
 	if (r < 0)
 		return sysfs_emit(buf, "error=%ld\n", r);
 	return sysfs_emit(buf,
-			  "exits=%llu calls=%llu async=%llu inflight=%llu\n",
-			  di.exits, di.calls, di.async, di.inflight);
+			  "exits=%llu calls=%llu async=%llu inflight=%llu "
+			  "polled=%llu\n",
+			  di.exits, di.calls, di.async, di.inflight, di.polled);
 }
 
 static const struct kernel_param_ops hc_info_ops = { .get = hc_info_get };

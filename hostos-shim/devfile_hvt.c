@@ -51,6 +51,10 @@
 static int servers = 4;
 module_param(servers, int, 0444);
 MODULE_PARM_DESC(servers, "server threads per guest (1-16)");
+static unsigned int poll_us;
+module_param(poll_us, uint, 0644);
+MODULE_PARM_DESC(poll_us, "after a request, poll the ring this long before "
+			  "sleeping (0: never; at most 10000)");
 static char *mirror_helper = "/bin/devfile-mirror";
 module_param(mirror_helper, charp, 0444);
 MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
@@ -103,6 +107,8 @@ struct hvt_server {
 	struct hvt_vm *vm;
 	int slot; /* the request being run, -1 when idle */
 	u32 next_idx; /* next free page of the slot's window */
+	/* The mirror mm this thread has adopted, kept between requests. */
+	struct mm_struct *mm;
 };
 
 struct hvt_vm {
@@ -115,6 +121,8 @@ struct hvt_vm {
 	struct completion donated;
 	spinlock_t klock;
 	wait_queue_head_t kwq;
+	/* Its idle servers, woken one at a time (exclusive waits). */
+	wait_queue_head_t wq;
 	struct hvt_server srv[MAX_SERVERS];
 	int nr_srv;
 };
@@ -122,6 +130,7 @@ struct hvt_vm {
 static struct devfile_ring *ring;
 static int hvt_irq = -1;
 static u8 hvt_vector;
+/* Servers waiting for the guest to fault a page in (FAULTIN). */
 static DECLARE_WAIT_QUEUE_HEAD(work_wq);
 static struct hvt_vm vms[MAX_VMS];
 static struct file *mirror_file;
@@ -382,6 +391,48 @@ static bool has_work(struct hvt_vm *vm)
 	return false;
 }
 
+/*
+ * Poll the ring for up to poll_us after a request, announcing it in
+ * ring->polling so that devirt skips the interrupt for new requests: the
+ * next one of a busy guest then costs no interrupt, no wake-up and no
+ * EOI exit. Work of another guest found meanwhile wakes that guest's
+ * servers, as the interrupt would have. Returns once there is work for
+ * this guest, or the time is up.
+ */
+static void poll_for_work(struct hvt_vm *vm)
+{
+	u64 end = ktime_get_ns() + (u64)min(READ_ONCE(poll_us), 10000u) * 1000;
+	atomic_t *polling = (atomic_t *)&ring->polling;
+
+	atomic_inc(polling);
+	smp_mb__after_atomic(); /* pairs with devirt's fence in CALL */
+	while (!kthread_should_stop()) {
+		bool mine = false;
+
+		for (int v = 0; v < MAX_VMS; v++) {
+			if (!vms[v].nr_srv || !has_work(&vms[v]))
+				continue;
+			if (&vms[v] == vm)
+				mine = true;
+			else
+				wake_up(&vms[v].wq);
+		}
+		if (mine || ktime_get_ns() >= end)
+			break;
+		cond_resched(); /* one driver CPU: let others run */
+		cpu_relax();
+	}
+	atomic_dec(polling);
+	/*
+	 * A request submitted after the last look but before the decrement
+	 * came without an interrupt: look once more, for every guest.
+	 */
+	smp_mb__after_atomic();
+	for (int v = 0; v < MAX_VMS; v++)
+		if (&vms[v] != vm && vms[v].nr_srv && has_work(&vms[v]))
+			wake_up(&vms[v].wq);
+}
+
 /* A FAULT answer is a driver frame: give the guest that frame (GMAP). */
 static void fault_to_guest(int slot, const struct devfile_req *req,
 			   struct devfile_resp *resp)
@@ -412,7 +463,17 @@ static void serve_one(struct hvt_server *sv, int i)
 	memcpy(&req, &s->req, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	m = mirror_get(vm, READ_ONCE(s->mm_key));
-	kthread_use_mm(m->mm);
+	/*
+	 * Switching address spaces is dear (a CR3 load, TLB refills): keep
+	 * the last mirror adopted while idle. It holds no entry then (zapped
+	 * below), and an idle server runs no driver code in it.
+	 */
+	if (sv->mm != m->mm) {
+		if (sv->mm)
+			kthread_unuse_mm(sv->mm);
+		kthread_use_mm(m->mm);
+		sv->mm = m->mm;
+	}
 	sv->next_idx = 0;
 	WRITE_ONCE(sv->slot, i);
 	devfile_shim_execute(&req, &resp, vm->client);
@@ -420,9 +481,10 @@ static void serve_one(struct hvt_server *sv, int i)
 	if (req.op == DEVFILE_OP_RELEASE)
 		flush_delayed_fput();
 	fault_to_guest(i, &req, &resp);
-	mirror_zap(m);
+	/* Every mirror entry came from a window page: none used, none set. */
+	if (sv->next_idx)
+		mirror_zap(m);
 	WRITE_ONCE(sv->slot, -1);
-	kthread_unuse_mm(m->mm);
 	mirror_put(vm, m);
 	memcpy(&s->resp, &resp, sizeof(resp));
 	hc(DEVIRT_HC_DEVFILE_COMPLETE, i, 0, 0);
@@ -437,12 +499,25 @@ static int server_fn(void *arg)
 		int i;
 
 		flush_signals(current); /* a cancel of the last request */
-		wait_event_interruptible(
-			work_wq, has_work(sv->vm) || kthread_should_stop());
+		/*
+		 * One server per request: waking them all on every interrupt
+		 * costs the driver VM's CPU a context switch per idle server.
+		 */
+		wait_event_interruptible_exclusive(
+			sv->vm->wq, has_work(sv->vm) || kthread_should_stop());
 		i = claim(sv->vm);
-		if (i >= 0)
+		/* More queued: the next idle server takes it (a blocking
+		 * request must not hold up the ones behind it). */
+		if (has_work(sv->vm))
+			wake_up(&sv->vm->wq);
+		if (i >= 0) {
 			serve_one(sv, i);
+			if (READ_ONCE(poll_us))
+				poll_for_work(sv->vm);
+		}
 	}
+	if (sv->mm)
+		kthread_unuse_mm(sv->mm);
 	return 0;
 }
 
@@ -503,8 +578,17 @@ static DECLARE_WORK(hvt_cancel_work, cancel_scan);
 
 static irqreturn_t hvt_interrupt(int irq, void *dev)
 {
+	bool cancel = false;
+
+	for (int v = 0; v < MAX_VMS; v++)
+		if (vms[v].nr_srv && has_work(&vms[v]))
+			wake_up(&vms[v].wq);
 	wake_up_all(&work_wq);
-	schedule_work(&hvt_cancel_work);
+	for (int i = 0; i < DEVFILE_RING_SLOTS; i++)
+		cancel |= READ_ONCE(ring->slot[i].cancel);
+	/* Signalling a server is for process context. */
+	if (cancel)
+		schedule_work(&hvt_cancel_work);
 	return IRQ_HANDLED;
 }
 
@@ -691,6 +775,7 @@ static int __init hvt_init(void)
 		vms[v].active = true;
 		spin_lock_init(&vms[v].klock);
 		init_waitqueue_head(&vms[v].kwq);
+		init_waitqueue_head(&vms[v].wq);
 		init_completion(&vms[v].donated);
 	}
 	kfree(info);

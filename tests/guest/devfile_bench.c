@@ -21,9 +21,11 @@
  *          counters (GET_INFO), until the value is DONE
  *   guest  measures: raw hypercalls (the stub's hc_bench parameter), the
  *          ECHO ioctl asynchronously (the stub's default) and
- *          synchronously (its async parameter 0), read and write of 4 KiB
- *          to 16 MiB; each in its own phase (the value = the phase), its
- *          own exits read from the stub's "info" parameter; then DONE
+ *          synchronously (its async parameter 0), both again while the
+ *          driver VM's servers poll the ring (the driver sets devfile_hvt's
+ *          poll_us for those phases), read and write of 4 KiB to 16 MiB;
+ *          each in its own phase (the value = the phase), its own exits
+ *          read from the stub's "info" parameter; then DONE
  *
  * For each phase the driver reports its exits between the first and the
  * last sample that saw that phase, with the device's operation counts
@@ -52,6 +54,8 @@
 #define DEV "/dev/" DEVFILE_TEST_NAME
 #define STUB_PARAMS "/sys/module/devfile_stub/parameters/"
 #define HVT_INFO "/sys/module/devfile_hvt/parameters/info"
+#define HVT_POLL "/sys/module/devfile_hvt/parameters/poll_us"
+#define POLL_US "1000" /* the polled phases' window after each request */
 
 /* Device values: the handshake and the phases. */
 #define V_READY 0x0DFB0001ULL
@@ -61,6 +65,8 @@
 
 #define PH_ECHO_ASYNC 1
 #define PH_ECHO_SYNC 2
+#define PH_ECHO_ASYNC_POLL 3 /* the driver VM's servers poll the ring */
+#define PH_ECHO_SYNC_POLL 4
 #define PH_RW 16 /* + 2 * size index + (1 for write) */
 
 static const size_t sizes[] = { 4096,	 16384,	  65536,   262144,
@@ -303,8 +309,8 @@ static int run_driver(void)
 	    (unsigned long long)(s.t - idle0.t), s.exits - idle0.exits);
 
 	set_value(V_GO);
-	for (;;) {
-		int p;
+	for (int polling = 0;;) {
+		int p, want;
 
 		sleep_ms(50);
 		take_sample(&s, &v);
@@ -313,6 +319,13 @@ static int run_driver(void)
 		if (v < V_PHASE || v >= V_PHASE + MAX_PHASES)
 			continue;
 		p = v - V_PHASE;
+		want = p == PH_ECHO_ASYNC_POLL || p == PH_ECHO_SYNC_POLL;
+		if (want != polling) {
+			file_write(HVT_POLL, want ? POLL_US : "0");
+			polling = want;
+			out("poll phase=%d poll_us=%s", p,
+			    want ? POLL_US : "0");
+		}
 		if (!samples[p]++)
 			first[p] = s;
 		last[p] = s;
@@ -361,26 +374,33 @@ static void hypercalls(void)
 	    file_key(STUB_PARAMS "hc_bench", "exits"));
 }
 
-static void echo_phase(int async)
+static void echo_phase(int async, int poll)
 {
-	long long e0, e1, c0, c1, a0, a1;
+	int p = poll ? (async ? PH_ECHO_ASYNC_POLL : PH_ECHO_SYNC_POLL) :
+		       (async ? PH_ECHO_ASYNC : PH_ECHO_SYNC);
+	long long e0, e1, c0, c1, a0, a1, p0, p1;
 	unsigned long ops;
 	uint64_t ns;
 
 	file_write(STUB_PARAMS "async", async ? "1" : "0");
-	set_value(V_PHASE + (async ? PH_ECHO_ASYNC : PH_ECHO_SYNC));
+	set_value(V_PHASE + p);
+	/* The driver samples every 50 ms: let it switch its polling. */
+	if (poll)
+		sleep_ms(300);
 	e0 = stub_info("exits");
 	c0 = stub_info("calls");
 	a0 = stub_info("async");
+	p0 = stub_info("polled");
 	echo_loop(&ops, &ns);
 	e1 = stub_info("exits");
 	c1 = stub_info("calls");
 	a1 = stub_info("async");
-	/* Each info read is one exit (INFO): the two after e0 count. */
-	out("echo mode=%s phase=%d ops=%lu ns=%llu exits=%lld calls=%lld "
-	    "async_calls=%lld",
-	    async ? "async" : "sync", async ? PH_ECHO_ASYNC : PH_ECHO_SYNC, ops,
-	    (unsigned long long)ns, e1 - e0 - 3, c1 - c0, a1 - a0);
+	p1 = stub_info("polled");
+	/* Each info read is one exit (INFO): the three after e0 and e1 itself count. */
+	out("echo mode=%s%s phase=%d ops=%lu ns=%llu exits=%lld calls=%lld "
+	    "async_calls=%lld polled_calls=%lld",
+	    async ? "async" : "sync", poll ? "-poll" : "", p, ops,
+	    (unsigned long long)ns, e1 - e0 - 4, c1 - c0, a1 - a0, p1 - p0);
 	file_write(STUB_PARAMS "async", "1");
 }
 
@@ -401,8 +421,10 @@ static int run_guest(void)
 	out("go");
 
 	hypercalls();
-	echo_phase(1);
-	echo_phase(0);
+	echo_phase(1, 0);
+	echo_phase(0, 0);
+	echo_phase(1, 1);
+	echo_phase(0, 1);
 	for (unsigned i = 0; i < NSIZES; i++)
 		for (int wr = 0; wr < 2; wr++) {
 			int p = PH_RW + 2 * i + wr;
