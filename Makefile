@@ -183,7 +183,8 @@ $(BUILD)/initrd-loopback.gz: tests/initramfs/init-loopback $(INITRD_DEPS) \
 		$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko:/lib/devirt/devfile_shim_fuzz.ko \
 		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
-$(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg: $(BUILD)/%.cfg: boot/%.cfg
+$(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg $(BUILD)/devirt-pair.cfg: \
+		$(BUILD)/%.cfg: boot/%.cfg
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
 
@@ -206,10 +207,18 @@ $(BUILD)/devirt-vmx.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
 	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-vmx.cfg $(ESP_FILES)
 	@echo "  ISO     $@"
 
+# And with boot/devirt-pair.cfg: two guests forwarding at once (QEMU).
+$(BUILD)/devirt-pair.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
+		$(BUILD)/initrd-driver.gz $(BUILD)/initrd-guest.gz \
+		$(BUILD)/devirt-pair.cfg tools/mkimage.sh
+	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-pair.cfg $(ESP_FILES)
+	@echo "  ISO     $@"
+
 image: deps
 	$(Q)$(MAKE) --no-print-directory $(CACHE)/kernel.mk
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso \
-		$(BUILD)/devirt-vmx.iso $(BUILD)/initrd-loopback.gz
+		$(BUILD)/devirt-vmx.iso $(BUILD)/devirt-pair.iso \
+		$(BUILD)/initrd-loopback.gz
 
 # --- tests ----------------------------------------------------------------
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \

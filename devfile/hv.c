@@ -44,6 +44,8 @@ static struct {
 		u64 faultin; /* address | 1 write | 2 pending, for the guest */
 		volatile u32 async; /* the guest sleeps: interrupt it when done */
 		volatile u32 done;
+		u32 mapping; /* MAP calls running; under df.lock */
+		u64 t_submit, t_done; /* TSC: in the ring, COMPLETE */
 	} slot[DEVFILE_RING_SLOTS];
 	/* Guest notification vectors (stub), per VM id. */
 	u32 guest_vector[CFG_MAX_VMS];
@@ -132,6 +134,28 @@ static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size)
 	return 0;
 }
 
+/*
+ * The shim set the ring state to DONE itself (no COMPLETE). Accepted only
+ * when no window is open or being opened for the slot: nothing for the
+ * driver VM to keep. Accepting closes the slot to MAP (done) under the
+ * same lock that MAP takes, so no window can open afterwards.
+ */
+static bool fast_done(u32 i, u32 state)
+{
+	bool ok = false;
+
+	if (state != DEVFILE_SLOT_DONE)
+		return false;
+	spin_lock(&df.lock);
+	if (!df.slot[i].mapping && !df.slot[i].windows && !df.slot[i].done) {
+		df.slot[i].t_done = rdtsc();
+		__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_SEQ_CST);
+		ok = true;
+	}
+	spin_unlock(&df.lock);
+	return ok;
+}
+
 /* Copy a finished response to the guest and free the slot. */
 static s64 finish(struct vcpu *vcpu, u32 i, u64 resp_gva, u64 seq)
 {
@@ -170,7 +194,8 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	struct devfile_ring *r = __atomic_load_n(&df.ring, __ATOMIC_ACQUIRE);
 	struct devfile_slot *s;
 	u32 i;
-	u64 spins = 0;
+	u64 spins = 0, t0 = rdtsc();
+	s64 ret;
 
 	if (vm->role != VM_ROLE_GUEST)
 		return DEVIRT_EPERM;
@@ -199,6 +224,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	df.slot[i].faultin = 0;
 	df.slot[i].async = 0;
 	df.slot[i].done = 0;
+	df.slot[i].mapping = 0;
 	vm->df_calls++;
 	vm->df_inflight++;
 	s = ring_slot(i);
@@ -209,6 +235,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	s->cancel = 0;
 	memcpy(&s->req, &req, sizeof(req));
 	memset(&s->resp, 0, sizeof(s->resp));
+	df.slot[i].t_submit = rdtsc();
 	__atomic_store_n(&s->state, DEVFILE_SLOT_SUBMITTED, __ATOMIC_RELEASE);
 	/*
 	 * A polling server sees the request by itself. The fence orders the
@@ -222,6 +249,8 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 		vm->df_polled++;
 
 	while (!__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE)) {
+		if (fast_done(i, __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)))
+			break;
 		if (vm_get(0)->state != DEVIRT_VM_RUNNING) {
 			/* The driver VM is gone: nothing will answer. */
 			__atomic_store_n(&df.slot[i].vm, NULL,
@@ -241,17 +270,29 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 			vm->df_async++;
 			/*
 			 * From here the guest waits for our interrupt; a
-			 * completion that raced in is signalled below.
+			 * completion that raced in is signalled below. The
+			 * flag in the ring makes the shim COMPLETE; one that
+			 * wrote DONE just before is taken here.
 			 */
 			__atomic_store_n(&df.slot[i].async, 1,
 					 __ATOMIC_SEQ_CST);
+			if (fast_done(i, __atomic_fetch_or(&s->state,
+							   DEVFILE_SLOT_ASYNC,
+							   __ATOMIC_SEQ_CST))) {
+				vm->df_async--;
+				break;
+			}
 			if (__atomic_load_n(&df.slot[i].done, __ATOMIC_SEQ_CST))
 				notify(vcpu->apic_id, df.guest_vector[vm->id]);
 			return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
 		}
 		cpu_relax();
 	}
-	return finish(vcpu, i, resp_gva, req.seq);
+	vm->df_timed++;
+	vm->df_driver_tsc += df.slot[i].t_done - df.slot[i].t_submit;
+	ret = finish(vcpu, i, resp_gva, req.seq);
+	vm->df_call_tsc += rdtsc() - t0;
+	return ret;
 }
 
 /* The driver VM's own slot argument, checked. */
@@ -368,9 +409,17 @@ static s64 hc_map(struct vcpu *vcpu, u64 arg, u64 va, u64 pages)
 	struct vm *d = vcpu->vm;
 
 	va &= ~(PAGE_SIZE - 1);
-	if (taken_slot(vcpu, i) || idx >= WINDOW_PAGES_PER_SLOT ||
+	if (i >= DEVFILE_RING_SLOTS || idx >= WINDOW_PAGES_PER_SLOT ||
 	    pages > WINDOW_PAGES_PER_SLOT - idx)
 		return DEVIRT_EINVAL;
+	/* Open against fast_done(): a slot taken as done maps no more. */
+	spin_lock(&df.lock);
+	if (taken_slot(vcpu, i)) {
+		spin_unlock(&df.lock);
+		return DEVIRT_EINVAL;
+	}
+	df.slot[i].mapping++;
+	spin_unlock(&df.lock);
 	g = df.slot[i].vm;
 	for (n = 0; n < pages; n++, va += PAGE_SIZE) {
 		u64 gpa, win;
@@ -388,12 +437,15 @@ static s64 hc_map(struct vcpu *vcpu, u64 arg, u64 va, u64 pages)
 			   write ? S2_PERM_R | S2_PERM_W : S2_PERM_R, S2_MT_WB))
 			break;
 	}
+	/* Replacing a window page needs the old translation gone. */
+	arch->s2_flush(vcpu);
+	spin_lock(&df.lock);
 	if (idx + n > df.slot[i].windows)
 		df.slot[i].windows = (u32)(idx + n);
 	df.slot[i].mapped += (u32)n;
+	df.slot[i].mapping--;
+	spin_unlock(&df.lock);
 	__atomic_add_fetch(&g->df_window_pages, n, __ATOMIC_RELAXED);
-	/* Replacing a window page needs the old translation gone. */
-	arch->s2_flush(vcpu);
 	return (s64)n;
 }
 
@@ -419,6 +471,7 @@ static s64 hc_complete(struct vcpu *vcpu, u64 i)
 				   __ATOMIC_RELAXED);
 		df.slot[i].mapped = 0;
 	}
+	df.slot[i].t_done = rdtsc();
 	__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_SEQ_CST);
 	/* A guest still spinning in CALL needs no interrupt (no exit). */
 	if (df.guest_vector[g->id] && df.slot[i].vcpu &&
@@ -563,6 +616,14 @@ static s64 hc_notes(struct vcpu *vcpu, u64 gva, u64 max)
 	return n;
 }
 
+static u64 tsc_to_ns(u64 tsc)
+{
+	u64 hz = boot_info->tsc_hz ? boot_info->tsc_hz : 1000000000ULL;
+
+	/* Split to keep the product in 64 bits for sums of hours. */
+	return tsc / hz * 1000000000ULL + tsc % hz * 1000000000ULL / hz;
+}
+
 /* INFO (any VM): rdi = struct devirt_devfile_info, rsi = its size. */
 static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
 {
@@ -580,6 +641,9 @@ static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
 	info.guest_pages = vm->df_guest_pages;
 	info.exits = vcpu->exits;
 	info.polled = vm->df_polled;
+	info.timed = vm->df_timed;
+	info.call_ns = tsc_to_ns(vm->df_call_tsc);
+	info.driver_ns = tsc_to_ns(vm->df_driver_tsc);
 	return gva_write(vcpu, gva, &info, MIN(size, sizeof(info)));
 }
 

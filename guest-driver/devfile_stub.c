@@ -194,10 +194,12 @@ static int hc_info_get(char *buf, const struct kernel_param *kp)
 			     sizeof(di), 0);
 	if (r < 0)
 		return sysfs_emit(buf, "error=%ld\n", r);
-	return sysfs_emit(buf,
-			  "exits=%llu calls=%llu async=%llu inflight=%llu "
-			  "polled=%llu\n",
-			  di.exits, di.calls, di.async, di.inflight, di.polled);
+	return sysfs_emit(
+		buf,
+		"exits=%llu calls=%llu async=%llu inflight=%llu "
+		"polled=%llu timed=%llu call_ns=%llu driver_ns=%llu\n",
+		di.exits, di.calls, di.async, di.inflight, di.polled, di.timed,
+		di.call_ns, di.driver_ns);
 }
 
 static const struct kernel_param_ops hc_info_ops = { .get = hc_info_get };

@@ -372,11 +372,14 @@ static int claim(struct hvt_vm *vm)
 {
 	for (int i = 0; i < DEVFILE_RING_SLOTS; i++) {
 		struct devfile_slot *s = &ring->slot[i];
+		unsigned int st = READ_ONCE(s->state);
 
-		if (READ_ONCE(s->state) == DEVFILE_SLOT_SUBMITTED &&
+		/* devirt's ASYNC flag stays: it decides how we complete. */
+		if ((st & ~DEVFILE_SLOT_ASYNC) == DEVFILE_SLOT_SUBMITTED &&
 		    READ_ONCE(s->vm_id) == vm->id &&
-		    cmpxchg(&s->state, DEVFILE_SLOT_SUBMITTED,
-			    DEVFILE_SLOT_TAKEN) == DEVFILE_SLOT_SUBMITTED)
+		    cmpxchg(&s->state, st,
+			    (st & DEVFILE_SLOT_ASYNC) | DEVFILE_SLOT_TAKEN) ==
+			    st)
 			return i;
 	}
 	return -1;
@@ -385,7 +388,8 @@ static int claim(struct hvt_vm *vm)
 static bool has_work(struct hvt_vm *vm)
 {
 	for (int i = 0; i < DEVFILE_RING_SLOTS; i++)
-		if (READ_ONCE(ring->slot[i].state) == DEVFILE_SLOT_SUBMITTED &&
+		if ((READ_ONCE(ring->slot[i].state) & ~DEVFILE_SLOT_ASYNC) ==
+			    DEVFILE_SLOT_SUBMITTED &&
 		    READ_ONCE(ring->slot[i].vm_id) == vm->id)
 			return true;
 	return false;
@@ -433,6 +437,48 @@ static void poll_for_work(struct hvt_vm *vm)
 			wake_up(&vms[v].wq);
 }
 
+/*
+ * A read or a write copies its whole buffer: map it into the mirror with
+ * one DEVFILE_MAP before the driver runs, rather than a page fault and a
+ * MAP for every PREFETCH pages while it copies. A read's buffer is mapped
+ * writable (the driver stores into it), a write's read-only. Pages devirt
+ * does not map (not present in the process yet) are left to the fault
+ * path, which has the guest fault them in.
+ */
+static void prefault_rw(struct hvt_server *sv, struct hvt_mirror *m,
+			const struct devfile_req *req)
+{
+	bool store = req->op == DEVFILE_OP_READ;
+	struct vm_area_struct *vma;
+	unsigned long va, pages, base;
+	pgprot_t prot;
+	long n;
+
+	if ((req->op != DEVFILE_OP_READ && req->op != DEVFILE_OP_WRITE) ||
+	    !req->a[1] || req->a[0] >= TASK_SIZE_MAX ||
+	    req->a[1] > TASK_SIZE_MAX - req->a[0])
+		return;
+	va = req->a[0] & PAGE_MASK;
+	pages = (PAGE_ALIGN(req->a[0] + req->a[1]) - va) >> PAGE_SHIFT;
+	mmap_read_lock(m->mm);
+	vma = find_vma(m->mm, va);
+	if (!vma || vma->vm_start > va || vma->vm_ops != &mirror_vm_ops)
+		goto out;
+	pages = min3(pages, (vma->vm_end - va) >> PAGE_SHIFT,
+		     (unsigned long)(window_per_slot - sv->next_idx));
+	n = pages ? map_pages(sv, va, store, pages) : 0;
+	if (n <= 0)
+		goto out;
+	base = window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx;
+	sv->next_idx += n;
+	prot = vm_get_page_prot(store ? vma->vm_flags :
+					vma->vm_flags & ~VM_WRITE);
+	for (long k = 0; k < n; k++)
+		vmf_insert_pfn_prot(vma, va + k * PAGE_SIZE, base + k, prot);
+out:
+	mmap_read_unlock(m->mm);
+}
+
 /* A FAULT answer is a driver frame: give the guest that frame (GMAP). */
 static void fault_to_guest(int slot, const struct devfile_req *req,
 			   struct devfile_resp *resp)
@@ -476,6 +522,7 @@ static void serve_one(struct hvt_server *sv, int i)
 	}
 	sv->next_idx = 0;
 	WRITE_ONCE(sv->slot, i);
+	prefault_rw(sv, m, &req);
 	devfile_shim_execute(&req, &resp, vm->client);
 	/* A kernel thread's last fput is deferred: finish the close now. */
 	if (req.op == DEVFILE_OP_RELEASE)
@@ -487,6 +534,16 @@ static void serve_one(struct hvt_server *sv, int i)
 	WRITE_ONCE(sv->slot, -1);
 	mirror_put(vm, m);
 	memcpy(&s->resp, &resp, sizeof(resp));
+	/*
+	 * No window page mapped: nothing for devirt to revoke, and a guest
+	 * still spinning in CALL reads DONE itself, without our exit. The
+	 * exchange (a full barrier) fails when devirt flagged the slot ASYNC:
+	 * that guest sleeps and needs COMPLETE's interrupt. After DONE the
+	 * slot is devirt's again: not touched here any more.
+	 */
+	if (!sv->next_idx && cmpxchg(&s->state, DEVFILE_SLOT_TAKEN,
+				     DEVFILE_SLOT_DONE) == DEVFILE_SLOT_TAKEN)
+		return;
 	hc(DEVIRT_HC_DEVFILE_COMPLETE, i, 0, 0);
 }
 

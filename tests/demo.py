@@ -34,10 +34,8 @@ def main():
     if backend == "vmx":
         res = conftest.boot_vmx(iso, name=f"demo-{backend}", end_marker=end)
     else:
-        # Two guests forward at once: single-threaded TCG (conftest).
         res = conftest.boot_qemu(iso, name=f"demo-{backend}",
-                                 smp=1 + len(end.guests), end_marker=end,
-                                 tcg_thread="single")
+                                 smp=1 + len(end.guests), end_marker=end)
     print(res)
     print(res.guests)
     checks = conftest.parse_checks(res)

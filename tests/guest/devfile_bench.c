@@ -118,24 +118,38 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The value of "key=" in the one-line file @path; -1 if absent. */
-static long long file_key(const char *path, const char *key)
+/* The value of "key=" in the line @buf; -1 if absent. */
+static long long line_key(const char *buf, const char *key)
 {
-	char buf[256], *p;
-	ssize_t n;
-	int f = open(path, O_RDONLY);
+	const char *p;
 
-	if (f < 0)
-		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	for (p = buf; (p = strstr(p, key)) != NULL; p++)
 		if ((p == buf || p[-1] == ' ') && p[strlen(key)] == '=')
 			return strtoll(p + strlen(key) + 1, NULL, 0);
 	return -1;
+}
+
+/* The one-line file @path into @buf (empty on error). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int f = open(path, O_RDONLY);
+
+	buf[0] = 0;
+	if (f < 0)
+		return;
+	n = read(f, buf, len - 1);
+	close(f);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+/* The value of "key=" in the one-line file @path; -1 if absent. */
+static long long file_key(const char *path, const char *key)
+{
+	char buf[256];
+
+	read_line(path, buf, sizeof(buf));
+	return line_key(buf, key);
 }
 
 static void file_write(const char *path, const char *val)
@@ -378,7 +392,11 @@ static void echo_phase(int async, int poll)
 {
 	int p = poll ? (async ? PH_ECHO_ASYNC_POLL : PH_ECHO_SYNC_POLL) :
 		       (async ? PH_ECHO_ASYNC : PH_ECHO_SYNC);
-	long long e0, e1, c0, c1, a0, a1, p0, p1;
+	static const char *const keys[] = { "exits",	"calls", "async",
+					    "polled",	"timed", "call_ns",
+					    "driver_ns" };
+	long long d[7];
+	char b0[256], b1[256];
 	unsigned long ops;
 	uint64_t ns;
 
@@ -387,20 +405,22 @@ static void echo_phase(int async, int poll)
 	/* The driver samples every 50 ms: let it switch its polling. */
 	if (poll)
 		sleep_ms(300);
-	e0 = stub_info("exits");
-	c0 = stub_info("calls");
-	a0 = stub_info("async");
-	p0 = stub_info("polled");
+	read_line(STUB_PARAMS "info", b0, sizeof(b0));
 	echo_loop(&ops, &ns);
-	e1 = stub_info("exits");
-	c1 = stub_info("calls");
-	a1 = stub_info("async");
-	p1 = stub_info("polled");
-	/* Each info read is one exit (INFO): the three after e0 and e1 itself count. */
+	read_line(STUB_PARAMS "info", b1, sizeof(b1));
+	for (int k = 0; k < 7; k++)
+		d[k] = line_key(b1, keys[k]) - line_key(b0, keys[k]);
+	/*
+	 * The second info read is one exit (INFO) of its own. timed,
+	 * call_ns, driver_ns: the requests devirt completed within CALL,
+	 * their time in CALL and the driver VM's part of it.
+	 */
 	out("echo mode=%s%s phase=%d ops=%lu ns=%llu exits=%lld calls=%lld "
-	    "async_calls=%lld polled_calls=%lld",
+	    "async_calls=%lld polled_calls=%lld timed=%lld call_ns=%lld "
+	    "driver_ns=%lld",
 	    async ? "async" : "sync", poll ? "-poll" : "", p, ops,
-	    (unsigned long long)ns, e1 - e0 - 4, c1 - c0, a1 - a0, p1 - p0);
+	    (unsigned long long)ns, d[0] - 1, d[1], d[2], d[3], d[4], d[5],
+	    d[6]);
 	file_write(STUB_PARAMS "async", "1");
 }
 

@@ -11,10 +11,11 @@ forwarded by devirt to the driver VM. Then a guest module sends hostile
 requests (dffuzz) and checks devirt's counters for the guest. The driver
 VM prints the shim's own counters with each DEVIRT-ALIVE line.
 
-In the QEMU boot the driver VM exports two instances of the device, and
-g1 and g2 run the suite's pair test at the same time, each on its own
-instance (docs/devfile-testdev.md): the threads test in both guests at
-once, then a read that blocks in g2 while g1 goes on and finally wakes it.
+A second QEMU boot (build/devirt-pair.iso, boot/devirt-pair.cfg) has the
+driver VM export two instances of the device, and g1 and g2 run the
+suite's pair test at the same time, each on its own instance
+(docs/devfile-testdev.md): the threads test in both guests at once, then
+a read that blocks in g2 while g1 goes on and finally wakes it.
 """
 
 import re
@@ -30,8 +31,6 @@ from conftest import (DEVFILE_SUITE_TESTS as ALL_TESTS,
                       assert_devfile_suite_test, devfile_suite_lines)
 # Bochs is slow: the part the issue asks for there.
 VMX_TESTS = ("open", "nested", "poll", "mmap_ram_fault", "mmap_mmio_upfront")
-# In the QEMU boot, g1 runs the threads test inside the pair test (with g2).
-SVM_TESTS = tuple(t for t in ALL_TESTS if t != "threads") + ("pair",)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -79,7 +78,7 @@ def test_suite_through_forwarding_in_a_guest(system, harness):
     assert c.get("devfile_stub") == "loaded", c
     assert c.get("devfile_forward") == "0", c
     res = suite_results(text)
-    for test in (SVM_TESTS if backend == "svm" else VMX_TESTS):
+    for test in (ALL_TESTS if backend == "svm" else VMX_TESTS):
         assert test in res, f"forwarded: no {test} lines"
         summary = [x for x in res[test] if x[0] == "summary"]
         assert summary and summary[0][1] == "PASS", (test, res[test])
@@ -88,16 +87,16 @@ def test_suite_through_forwarding_in_a_guest(system, harness):
                      r"forwards devfile_test", text)
     if backend == "svm":
         # 8 threads x 10,000 mixed operations, all checked.
-        m = re.search(r"DEVFILE-TEST pair total PASS (\d+) ops", text)
+        m = re.search(r"DEVFILE-TEST threads total PASS (\d+) ops", text)
         assert m and int(m.group(1)) >= 80000, m
 
 
-def test_two_guests_at_once(svm_boot, harness):
+def test_two_guests_at_once(pair_boot, harness):
     """g1 and g2 each run 8 threads x 10,000 mixed operations on their own
     instance, at the same time: both met at MEET (a barrier in the driver
     VM's device) before and after, and every operation was right."""
     for vm, role in (("g1", "a"), ("g2", "b")):
-        text = guest_text(harness, svm_boot, vm)
+        text = guest_text(harness, pair_boot, vm)
         dev = "/dev/devfile_test" + ("1" if vm == "g2" else "")
         assert f"DEVFILE-SUITE start dev={dev} " in text, \
             f"{vm} did not start the suite on its own instance"
@@ -115,19 +114,20 @@ def test_two_guests_at_once(svm_boot, harness):
                       r"files=\d+ inflight=\d+ mappings=\d+ pages=\d+ "
                       r"watches=\d+ ops=(\d+).* client 2 guest files=\d+ "
                       r"inflight=\d+ mappings=\d+ pages=\d+ watches=\d+ "
-                      r"ops=(\d+)", svm_boot)
+                      r"ops=(\d+)", pair_boot)
     assert shim, "no shim counters with two clients"
     clients, ops1, ops2 = (int(x) for x in shim[-1])
     assert clients == 2 and ops1 >= 80000 and ops2 >= 80000, shim[-1]
 
 
-def test_blocking_operation_does_not_stall_the_other_guest(svm_boot, harness):
+def test_blocking_operation_does_not_stall_the_other_guest(pair_boot,
+                                                           harness):
     """g2's read blocks in the driver VM's device; meanwhile g1 completes
     6,000 operations and sees g2's read still blocked, then wakes it."""
     g1 = dict((c, (v, d)) for c, v, d in
-              suite_results(guest_text(harness, svm_boot, "g1"))["pair"])
+              suite_results(guest_text(harness, pair_boot, "g1"))["pair"])
     g2 = dict((c, (v, d)) for c, v, d in
-              suite_results(guest_text(harness, svm_boot, "g2"))["pair"])
+              suite_results(guest_text(harness, pair_boot, "g2"))["pair"])
     assert g1["peer_blocked"][0] == "PASS", g1["peer_blocked"]
     assert g1["not_stalled"][0] == "PASS", g1["not_stalled"]
     assert "(0 bad)" in g1["not_stalled"][1] and \

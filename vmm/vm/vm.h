@@ -55,6 +55,7 @@ struct vm {
 	u64 boot_tsc; /* kvmclock time zero */
 	/* Device-file forwarding (devfile/hv.c). */
 	u64 df_calls, df_async, df_inflight, df_polled;
+	u64 df_timed, df_call_tsc, df_driver_tsc; /* DEVFILE_INFO's timing */
 	u64 df_window_pages; /* its pages mapped into driver windows now */
 	u64 df_guest_pages; /* driver frames mapped into it now */
 	struct uart_state {

@@ -6,7 +6,9 @@
  * DEVIRT_HC_DEVFILE_ATTACH. The hypervisor copies each guest request into
  * a free slot, notifies the driver VM with the shim's vector, and waits
  * for the slot to be done; the shim runs the operation in the requesting
- * guest's mirror and completes it with DEVIRT_HC_DEVFILE_COMPLETE.
+ * guest's mirror and completes it with DEVIRT_HC_DEVFILE_COMPLETE, or,
+ * when it mapped no window page for it (nothing to revoke) and the guest
+ * still spins, by setting the state to DONE itself: no exit.
  *
  * The slot's state is the only field both sides write. The driver VM can
  * write anything into the ring: the hypervisor copies what it needs out
@@ -25,8 +27,16 @@ enum devfile_slot_state {
 	DEVFILE_SLOT_FILLING = 1, /* the hypervisor is writing the request */
 	DEVFILE_SLOT_SUBMITTED = 2, /* for the shim to take */
 	DEVFILE_SLOT_TAKEN = 3, /* the shim runs it */
-	DEVFILE_SLOT_DONE = 4, /* resp is final (set by COMPLETE) */
+	DEVFILE_SLOT_DONE = 4, /* resp is final (set by the shim, see above) */
 };
+
+/*
+ * Or-ed into the state by the hypervisor when the guest stops spinning
+ * and will sleep until interrupted: the shim must then COMPLETE (its
+ * compare-and-exchange from TAKEN to DONE fails), and keeps the flag
+ * when it takes a request.
+ */
+#define DEVFILE_SLOT_ASYNC 0x100u
 
 struct devfile_slot {
 	unsigned int state; /* enum devfile_slot_state */

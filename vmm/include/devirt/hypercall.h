@@ -96,6 +96,12 @@ struct devirt_devfile_info {
 	unsigned long long exits; /* VM exits of the calling vCPU so far */
 	/* Added later; a caller passing the size without it gets the rest. */
 	unsigned long long polled; /* requests sent without an interrupt */
+	/*
+	 * Requests that completed within CALL (synchronously), and the sums
+	 * of their time in CALL and of the driver VM's part of it (from the
+	 * request's arrival in the ring to COMPLETE), in nanoseconds.
+	 */
+	unsigned long long timed, call_ns, driver_ns;
 };
 
 #endif
