@@ -186,17 +186,17 @@ def analyse(drv, gst):
                  "guest_exits_per_op": kv["exits"] / kv["ops"],
                  "async_fraction": kv["async_calls"] / kv["calls"],
                  "polled_fraction": kv.get("polled_calls", 0) / kv["calls"],
-                 # Requests devirt completed within CALL: their time in
-                 # CALL and the driver VM's part (ring to COMPLETE).
-                 "timed": kv.get("timed", 0),
-                 "call_ns_per_op": (kv["call_ns"] / kv["timed"]
-                                    if kv.get("timed") else None),
-                 "driver_ns_per_op": (kv["driver_ns"] / kv["timed"]
-                                      if kv.get("timed") else None),
                  "driver_exits_per_op": (d["exits"] / d["ioctls"]
                                          if d.get("ioctls") else None),
                  "driver_window_s": d.get("ns", 0) / 1e9}
             r["echo"][mode] = e
+        elif what == "echotime":
+            e = r["echo"].setdefault(kv["mode"], {})
+            e["timed"] = kv["timed"]
+            e["call_ns_per_op"] = (kv["call_ns"] / kv["timed"]
+                                   if kv["timed"] else None)
+            e["driver_ns_per_op"] = (kv["driver_ns"] / kv["timed"]
+                                     if kv["timed"] else None)
         elif what in ("read", "write"):
             d = phases.get(kv["phase"], {})
             n = d.get("reads" if what == "read" else "writes")
@@ -368,7 +368,8 @@ def report_md(res, r, plotted):
           "devirt times every request that completes within CALL (the "
           "guest's vCPU spinning in devirt) with the TSC: its time in "
           "CALL, and within that the driver VM's part, from the request's "
-          "arrival in the ring to the driver VM's COMPLETE. The rest of "
+          "arrival in the ring to the driver VM's completion (DONE in the "
+          "ring, or COMPLETE). The rest of "
           "the round trip is the guest's own: its system call, the stub, "
           "and the hypercall's exit and entry.",
           "",
@@ -437,6 +438,9 @@ def report_md(res, r, plotted):
     L += DISCUSSION.format(
         best=best_null, sync=e["sync"]["x_hypercall"],
         asyn=e["async"]["x_hypercall"],
+        gout=(e["async-poll"]["ns_per_op"]
+              - e["async-poll"]["call_ns_per_op"]) / hc
+        if e.get("async-poll", {}).get("call_ns_per_op") else NAN,
         psync=e.get("sync-poll", {}).get("x_hypercall", NAN),
         pasync=e.get("async-poll", {}).get("x_hypercall", NAN),
         gpsync=e.get("sync-poll", {}).get("guest_exits_per_op", NAN),
@@ -466,63 +470,68 @@ polling servers; the 3x target is not met.** A raw hypercall is one exit
 and nothing else ({hc_native:.0f}x a native ioctl here). A forwarded ECHO
 is the guest's system call into the stub, the CALL hypercall, devirt's
 copy of the request into the ring, the driver VM's pick-up, the shim's
-handle lookup and `vfs_ioctl`, and the COMPLETE hypercall, which devirt
-sees while the guest's vCPU still spins in CALL. So two hypercalls, one in
-each VM, are the floor of this design: 2x. With sleeping servers the
-pick-up is an interrupt into the driver VM (devirt's `notify` of the
-shim's vector), an xAPIC EOI that traps, and a scheduler wake-up of one
-devfile_hvt server thread: under TCG, where exits and interrupts are what
-is dear, that alone costs several hypercalls. With polling (devfile_hvt's
-`poll_us`: after a request a server keeps looking at the ring for that
-long, and devirt sends no interrupt while one does) the pick-up is a
-memory read, and the driver VM's exits per request fall to about one (the
-COMPLETE). What is left above 2x is the driver VM's software path: the
-server loop, the shim's lookup and the ioctl itself, plus the stub's work
-in the guest. Getting to 3x means taking the COMPLETE exit out as well: a
-completion the driver VM writes into the ring and devirt's spinning CALL
-reads, for requests that mapped no window (nothing to revoke), falling
-back to COMPLETE for the others and for guests that went asynchronous.
-Polling costs a driver VM CPU for `poll_us` after each request, so it is
-off by default; a driver VM with a CPU to spare, or a guest that issues
-many small requests, is where it pays.
+handle lookup and `vfs_ioctl`, and the completion, which devirt's CALL
+sees while the guest's vCPU still spins in it: the shim marks the slot
+DONE in the ring, without an exit, when the request mapped no window
+page (otherwise its COMPLETE hypercall revokes the windows first). The
+table above splits the round trip. With sleeping servers the driver VM's
+part dominates: the interrupt that announces the request, the xAPIC EOI
+that traps, and a scheduler wake-up of one devfile_hvt server thread;
+under TCG, where exits and interrupts are what is dear, that alone is
+several hypercalls. With polling (devfile_hvt's `poll_us`: after a
+request a server keeps looking at the ring for that long, and devirt
+sends no interrupt while one does) the driver VM's part is about one
+hypercall's time and it takes no exit at all: the request costs the
+guest's one CALL exit. What is left is the guest's own side, outside
+CALL: {gout:.1f}x a hypercall, of which the hypercall's own exit and
+entry are one and the system call a tenth. The rest is an emulator
+effect as far as we can tell: every VMRUN and #VMEXIT reloads CR3, which
+empties QEMU's software TLB, so the guest's system call path (a larger
+working set than the raw hypercall loop's) refills it through nested
+page walks after each request; silicon keeps those entries (tagged by
+ASID). So the design's floor is the one exit plus the guest's and the
+driver's own software paths; the 3x is within reach where exits and TLB
+refills cost what they cost on hardware, which this session could not
+measure (no AMD-V or VT-x machine). Polling costs a driver VM CPU for
+`poll_us` after each request, so it is off by default; a driver VM with
+a CPU to spare, or a guest that issues many small requests, is where it
+pays.
 
-Since the previous report: each guest has its own server wait queue and
-an interrupt wakes one server per waiting request (it woke every server
-of every guest); the cancel scan runs only when a guest cancelled (it was
-a workqueue item per interrupt); a server keeps its mirror address space
-adopted between requests and skips the page-table zap when the request
-mapped nothing (a CR3 switch and a TLB flush less per request). Together
-these took the sleeping-server null operation from about 35x to the
-figures above.
+Since the first report (35x sync, 37x async, 3.96 and 4.15 exits):
+each guest has its own server wait queue and an interrupt wakes one
+server per waiting request (it woke every server of every guest); the
+cancel scan runs only when a guest cancelled (it was a workqueue item per
+interrupt); a server keeps its mirror address space adopted between
+requests and skips the page-table zap when the request mapped nothing (a
+CR3 switch and a TLB flush less); the completion without COMPLETE; and
+polling.
 
 **Exits per operation: sync {gsync:.2f} + {dsync:.2f} = the guest's plus
 the driver VM's; async {gasync:.2f} + {dasync:.2f}; polled
 {gpsync:.2f} + {dpsync:.2f} (sync) and {gpasync:.2f} + {dpasync:.2f}
-(async).** The driver VM's count includes its background (timer ticks,
-halts; see above). Without polling its share per request is the interrupt
-that announces the request (with the EOI exit) and the COMPLETE
-hypercall, plus the halt when it goes idle between requests; polling
-leaves the COMPLETE. The guest's is the CALL: {async_pct:.1f}% of the
-asynchronous-mode requests outlived devirt's spin and cost the
-completion interrupt and a FETCH as well.
+(async): within 4 in every mode.** The driver VM's count includes its
+background (timer ticks, halts; see above). Without polling its share is
+the interrupt that announces the request with its EOI exit; the guest's
+is the CALL, and {async_pct:.1f}% of the asynchronous-mode requests
+outlived devirt's spin and cost the completion interrupt and a FETCH as
+well.
 
 **Throughput: {big_lo:.0f}% to {big_hi:.0f}% of native from 1 MiB up,
 not 80%.** The shim runs the driver's `copy_to_user`/`copy_from_user` in
-the mirror: a page of the caller's buffer that the driver touches faults
-in the mirror, and the fault handler asks devirt to map it and up to 63
-following pages of the process in one DEVFILE_MAP hypercall (a walk of
-the guest process's page tables, window entries), all revoked at
-COMPLETE. A 1 MiB read is {mib_pages} pages and took {mib_drv:.0f} driver
-VM exits per request here. What remains is the per-fault cost in the
-driver VM and the mapping of every page anew for each request (and small
-requests, {small:.0f}% at 4 KiB, are bound by the round trip above). The
-next steps are in the design, not the emulator: prefault a read/write's
-whole `[buf, buf + count)` range in one hypercall before calling the
-driver (the stub knows it), map with large pages, or keep a process's
-window mapped across requests. The native figures also move by up to 2x
-between runs on this shared host, which moves these percentages with
-them. Under TCG every exit is especially dear, so these ratios are worse
-than silicon would show.
+the mirror. Before a read or a write it maps the whole buffer into the
+mirror with one DEVFILE_MAP (devirt walks the guest process's page
+tables and maps each page into the request's window; the shim inserts
+the window frames), and COMPLETE revokes it all afterwards; pages the
+process has not touched yet still fault one by one. A 1 MiB request is
+{mib_pages} pages: {mib_drv:.0f} driver VM exits per request here, and a
+page-table entry inserted, zapped and revoked on both levels per page,
+per request. That per-page work, not the copy, is what is left between
+the figures and 80%; small requests ({small:.0f}% at 4 KiB) are bound by
+the round trip above. Keeping a process's buffers mapped across requests
+(revoked when the process unmaps them) would take it out; it needs
+devirt to learn of the guest's unmaps, which it does not yet. The native
+figures also move by up to 2x between runs on this shared host, which
+moves these percentages with them.
 """
 
 
