@@ -156,6 +156,59 @@ static bool fast_done(u32 i, u32 state)
 	return ok;
 }
 
+/* Free slot i of a guest that stopped; df.lock held. */
+static void free_orphan_locked(u32 i)
+{
+	struct vm *g = df.slot[i].vm;
+
+	ring_slot(i)->state = DEVFILE_SLOT_FREE;
+	__atomic_store_n(&df.slot[i].vm, NULL, __ATOMIC_RELEASE);
+	g->df_inflight--;
+}
+
+/*
+ * User guest @vm stopped (on its own CPU, vcpu_stop_vm): nothing will
+ * collect its requests. Unclaimed and finished ones are freed here;
+ * running ones are cancelled and flagged ASYNC, so that the shim
+ * COMPLETEs them and COMPLETE frees them. ring->gone tells the shim to
+ * drop the guest's files and mappings.
+ */
+void devfile_vm_stopped(struct vm *vm)
+{
+	struct devfile_ring *r = __atomic_load_n(&df.ring, __ATOMIC_ACQUIRE);
+	u32 n = 0;
+
+	if (!r || vm->role != VM_ROLE_GUEST || vm->id >= 32)
+		return;
+	df.guest_vector[vm->id] = 0; /* no interrupts for a parked CPU */
+	spin_lock(&df.lock);
+	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++) {
+		struct devfile_slot *s = ring_slot(i);
+		u32 old;
+
+		if (df.slot[i].vm != vm)
+			continue;
+		n++;
+		old = __atomic_fetch_or(&s->state, DEVFILE_SLOT_ASYNC,
+					__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&df.slot[i].done, __ATOMIC_SEQ_CST) ||
+		    (old == DEVFILE_SLOT_SUBMITTED &&
+		     __atomic_compare_exchange_n(
+			     &s->state, &(u32){ old | DEVFILE_SLOT_ASYNC },
+			     DEVFILE_SLOT_FREE, false, __ATOMIC_SEQ_CST,
+			     __ATOMIC_SEQ_CST)))
+			free_orphan_locked(i);
+		else
+			s->cancel = 1;
+	}
+	spin_unlock(&df.lock);
+	__atomic_fetch_or(&r->gone, 1u << vm->id, __ATOMIC_SEQ_CST);
+	notify(df.driver_apic, df.vector);
+	pr_info("[%s] devfile: %u request(s) of the stopped guest dropped; "
+		"the driver VM is told\n",
+		vm->name, n);
+}
+
 /* Copy a finished response to the guest and free the slot. */
 static s64 finish(struct vcpu *vcpu, u32 i, u64 resp_gva, u64 seq)
 {
@@ -473,6 +526,14 @@ static s64 hc_complete(struct vcpu *vcpu, u64 i)
 	}
 	df.slot[i].t_done = rdtsc();
 	__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_SEQ_CST);
+	/* Its guest stopped: nobody will FETCH (devfile_vm_stopped). */
+	if (__atomic_load_n(&g->state, __ATOMIC_SEQ_CST) == DEVIRT_VM_STOPPED) {
+		spin_lock(&df.lock);
+		if (df.slot[i].vm == g)
+			free_orphan_locked(i);
+		spin_unlock(&df.lock);
+		return 0;
+	}
 	/* A guest still spinning in CALL needs no interrupt (no exit). */
 	if (df.guest_vector[g->id] && df.slot[i].vcpu &&
 	    __atomic_load_n(&df.slot[i].async, __ATOMIC_SEQ_CST))

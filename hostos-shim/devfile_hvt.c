@@ -109,11 +109,13 @@ struct hvt_server {
 	u32 next_idx; /* next free page of the slot's window */
 	/* The mirror mm this thread has adopted, kept between requests. */
 	struct mm_struct *mm;
+	bool stopped; /* kthread_stop()ed; task still referenced */
 };
 
 struct hvt_vm {
 	int id;
 	bool active;
+	bool gone; /* the guest stopped: servers and client dropped */
 	struct devfile_client *client;
 	struct hvt_mirror mir[MIRRORS];
 	int nr_mir;
@@ -626,12 +628,60 @@ static void cancel_scan(struct work_struct *work)
 			struct hvt_server *sv = &vms[v].srv[i];
 			int slot = READ_ONCE(sv->slot);
 
+			if (READ_ONCE(sv->stopped))
+				continue;
 			if (slot >= 0 && READ_ONCE(ring->slot[slot].cancel))
 				send_sig(SIGUSR1, sv->task, 1);
 		}
 }
 
 static DECLARE_WORK(hvt_cancel_work, cancel_scan);
+
+/* Stop a guest's servers; one blocked in a driver is signalled first. */
+static void vm_stop_servers(struct hvt_vm *vm)
+{
+	for (int i = 0; i < vm->nr_srv; i++) {
+		struct hvt_server *sv = &vm->srv[i];
+
+		if (sv->stopped)
+			continue;
+		if (READ_ONCE(sv->slot) >= 0)
+			send_sig(SIGUSR1, sv->task, 1);
+		kthread_stop(sv->task);
+		WRITE_ONCE(sv->stopped, true);
+	}
+}
+
+static bool hvt_exiting;
+
+/*
+ * devirt set ring->gone: those guests stopped (crashed or reset). Their
+ * requests are cancelled (devirt set the slots' cancel) and end with
+ * COMPLETE; stop their servers, then drop their clients, which closes
+ * their files and mappings in this VM. A stopped guest never comes back.
+ */
+static void gone_scan(struct work_struct *work)
+{
+	u32 gone = xchg(&ring->gone, 0);
+
+	for (int v = 0; v < MAX_VMS && v < 32; v++) {
+		struct hvt_vm *vm = &vms[v];
+
+		if (!(gone & (1u << v)) || !vm->nr_srv || vm->gone ||
+		    READ_ONCE(hvt_exiting))
+			continue;
+		vm->gone = true;
+		pr_info("guest %d stopped: dropping its requests, files and "
+			"mappings\n",
+			v);
+		vm_stop_servers(vm);
+		devfile_shim_client_destroy(vm->client);
+		vm->client = NULL;
+		pr_info("guest %d: nothing of it left here\n", v);
+	}
+}
+
+static DECLARE_WORK(hvt_gone_work, gone_scan);
 
 static irqreturn_t hvt_interrupt(int irq, void *dev)
 {
@@ -646,6 +696,8 @@ static irqreturn_t hvt_interrupt(int irq, void *dev)
 	/* Signalling a server is for process context. */
 	if (cancel)
 		schedule_work(&hvt_cancel_work);
+	if (READ_ONCE(ring->gone))
+		schedule_work(&hvt_gone_work);
 	return IRQ_HANDLED;
 }
 
@@ -729,6 +781,8 @@ static int vm_setup(struct hvt_vm *vm)
 			kthread_run(server_fn, sv, "devfile/%d.%d", vm->id, i);
 		if (IS_ERR(sv->task))
 			return PTR_ERR(sv->task);
+		/* The cancel scan may look at it until the module goes. */
+		get_task_struct(sv->task);
 		vm->nr_srv++;
 	}
 	pr_info("guest %d: %d mirrors, %d servers\n", vm->id, vm->nr_mir,
@@ -738,8 +792,9 @@ static int vm_setup(struct hvt_vm *vm)
 
 static void vm_teardown(struct hvt_vm *vm)
 {
+	vm_stop_servers(vm);
 	for (int i = 0; i < vm->nr_srv; i++)
-		kthread_stop(vm->srv[i].task);
+		put_task_struct(vm->srv[i].task);
 	vm->nr_srv = 0;
 	if (vm->client)
 		devfile_shim_client_destroy(vm->client);
@@ -756,11 +811,15 @@ static void hvt_cleanup(void)
 {
 	if (ring)
 		hc(DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0);
-	for (int v = 0; v < MAX_VMS; v++)
-		vm_teardown(&vms[v]);
+	WRITE_ONCE(hvt_exiting, true);
+	/* No interrupt, hence no scan, may look at a server from here. */
 	if (hvt_irq >= 0)
 		free_irq(hvt_irq, NULL);
+	hvt_irq = -1;
+	cancel_work_sync(&hvt_gone_work);
 	cancel_work_sync(&hvt_cancel_work);
+	for (int v = 0; v < MAX_VMS; v++)
+		vm_teardown(&vms[v]);
 	misc_deregister(&hvt_misc);
 	if (mirror_file) {
 		fput(mirror_file);

@@ -57,12 +57,22 @@ def main():
         done = re.findall(r"devirt-guest-test: done failures=(\d+)", text)
         stopped = re.search(rf"devirt: \[{vm}\] VM stopped \(([^)]*)\)",
                             res)
+        # The test module runs once for isolation, again for dffuzz.
+        ok = bool(done) and all(d == "0" for d in done)
         print(f"guest {vm}: memory {int(c.get('ram_bytes', 0)) >> 20} MiB, "
               f"PCI [{c.get('pci', '?')}], clock {c.get('clocksource', '?')}"
-              f" at {c.get('tsc_mhz', '?')} MHz, isolation module "
-              f"{'all refused' if done == ['0'] else done or 'missing'}"
+              f" at {c.get('tsc_mhz', '?')} MHz, guest test module "
+              f"{'passed' if ok else done or 'missing'}"
               f"{', then stopped: ' + stopped.group(1) if stopped else ''}")
-        bad |= done != ["0"]
+        bad |= not ok
+        if "devfile_forward" in c:
+            fz = re.search(r"dffuzz requests sent=(\d+),answered=(\d+)",
+                           text)
+            print(f"  device files forwarded to the driver VM: suite "
+                  f"failures {c['devfile_forward']}"
+                  + (f", hostile requests {fz.group(1)} sent, "
+                     f"{fz.group(2)} answered" if fz else ""))
+            bad |= c["devfile_forward"] != "0"
     return 0 if res.reason == "end" and not bad else 1
 
 

@@ -175,3 +175,23 @@ def test_nothing_left_behind(system, harness):
         (int(x) for x in shim[-1])
     assert (files, inflight, mappings, pages) == (0, 0, 0, 0), shim[-1]
     assert ops > 0
+
+
+def test_a_stopped_guest_leaves_nothing_in_the_driver_vm(pair_boot, harness):
+    """g2 panics with two forwarded files open (devfile_hold=1): devirt
+    drops its requests and tells the driver VM, whose devfile_hvt stops
+    g2's servers and drops its shim client, closing the files there.
+    g1's client stays."""
+    g2 = harness.parse_checks(guest_text(harness, pair_boot, "g2"))
+    assert g2.get("devfile_hold") == "2", g2
+    assert re.search(r"devirt: \[g2\] VM stopped", pair_boot)
+    assert re.search(r"devirt: \[g2\] devfile: \d+ request\(s\) of the "
+                     r"stopped guest dropped", pair_boot)
+    left = pair_boot.find("devfile_hvt: guest 2: nothing of it left here")
+    assert left != -1, "devfile_hvt did not drop guest 2"
+    assert re.search(r"devfile_shim: client \d+ \(guest\) detached after "
+                     r"\d+ ops", pair_boot)
+    shim = re.findall(r"DEVFILE-SHIM clients (\d+) files (\d+) inflight "
+                      r"(\d+) mappings (\d+)", pair_boot[left:])
+    assert shim, "no shim counters after guest 2 was dropped"
+    assert tuple(int(x) for x in shim[-1]) == (1, 0, 0, 0), shim[-1]

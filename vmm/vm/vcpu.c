@@ -51,7 +51,8 @@ void vcpu_stop_vm(struct vcpu *vcpu, const char *why)
 	struct vm *vm = vcpu->vm;
 
 	vcpu->stopped = true;
-	vm->state = DEVIRT_VM_STOPPED;
+	__atomic_store_n(&vm->state, DEVIRT_VM_STOPPED, __ATOMIC_SEQ_CST);
+	devfile_vm_stopped(vm);
 	pr_info("[%s] VM stopped (%s) after %lu exits; %s\n", vm->name, why,
 		vcpu->exits,
 		vm->role == VM_ROLE_GUEST ?

@@ -144,6 +144,7 @@ void apic_self_ipi(u8 vector);
 void apic_send_fixed(u32 apic_id, u8 vector);
 /* devfile/hv.c */
 void devfile_init(void);
+void devfile_vm_stopped(struct vm *vm);
 s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2);
 /* Emulated TSC-deadline timer on the real LAPIC timer (no native one). */
 extern bool tsc_deadline_native;

@@ -67,6 +67,13 @@ struct devfile_ring {
 	 */
 	unsigned int polling;
 	/*
+	 * Bit n set by the hypervisor when user guest n stopped: its
+	 * requests are cancelled or freed, and the shim drops its client
+	 * (files, mappings). The shim clears the bits it has seen.
+	 */
+	unsigned int gone;
+	unsigned int pad;
+	/*
 	 * Filled by the hypervisor at attach: the driver-physical window
 	 * where guest pages appear during an operation (DEVFILE_MAP).
 	 */
