@@ -1869,12 +1869,49 @@ static void t_pair(void)
 	      e);
 }
 
+/* ---- leave_blocked ------------------------------------------------------- */
+
+/*
+ * Leave a child blocked in a read of the device, for good: for a guest
+ * that crashes next with a request in flight in the driver VM (not in
+ * "all"; the child outlives the suite).
+ */
+static void t_leave_blocked(void)
+{
+	struct devfile_test_info in;
+	pid_t pid;
+	int ok;
+
+	drain_fifo();
+	pid = fork();
+	if (pid == 0) {
+		char buf[16];
+		int fd = open_dev(O_RDWR), nul = open("/dev/null", O_RDWR);
+
+		/* Not our caller's pipe: whoever reads it must see its end. */
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		if (fd < 0 || set_mode(fd, DEVFILE_TEST_MODE_PIPE))
+			_exit(10);
+		for (;;)
+			read(fd, buf, sizeof(buf));
+	}
+	if (!CHECK_SYS("fork", pid > 0))
+		return;
+	ok = WAIT_INFO(&in, in.blocked_readers >= 1, WAIT_MS);
+	check("child_blocked", ok, "child %d, blocked_readers=%llu", (int)pid,
+	      in.blocked_readers);
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 static const struct test {
 	const char *name;
 	void (*fn)(void);
-	int needs_peer; /* needs another guest: not in "all" */
+	int needs_peer; /* needs another guest, or more: not in "all" */
 } tests[] = {
 	{ "open", t_open, 0 },
 	{ "rw", t_rw, 0 },
@@ -1892,6 +1929,7 @@ static const struct test {
 	{ "threads", t_threads, 0 },
 	{ "lifecycle", t_lifecycle, 0 },
 	{ "pair", t_pair, 1 },
+	{ "leave_blocked", t_leave_blocked, 1 },
 };
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
 

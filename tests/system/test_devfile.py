@@ -178,15 +178,20 @@ def test_nothing_left_behind(system, harness):
 
 
 def test_a_stopped_guest_leaves_nothing_in_the_driver_vm(pair_boot, harness):
-    """g2 panics with two forwarded files open (devfile_hold=1): devirt
-    drops its requests and tells the driver VM, whose devfile_hvt stops
+    """g2 panics with a read blocked in the driver VM and two forwarded
+    files open (devfile_hold=1): devirt drops its requests (the blocked
+    one is cancelled) and tells the driver VM, whose devfile_hvt stops
     g2's servers and drops its shim client, closing the files there.
     g1's client stays."""
-    g2 = harness.parse_checks(guest_text(harness, pair_boot, "g2"))
+    text = guest_text(harness, pair_boot, "g2")
+    g2 = harness.parse_checks(text)
     assert g2.get("devfile_hold") == "2", g2
+    # ... and a reader blocked in the driver VM: a request in flight.
+    assert_devfile_suite_test(text, "leave_blocked", "g2")
     assert re.search(r"devirt: \[g2\] VM stopped", pair_boot)
-    assert re.search(r"devirt: \[g2\] devfile: \d+ request\(s\) of the "
-                     r"stopped guest dropped", pair_boot)
+    m = re.search(r"devirt: \[g2\] devfile: (\d+) request\(s\) of the "
+                  r"stopped guest dropped", pair_boot)
+    assert m and int(m.group(1)) >= 1, "the blocked read was not in flight"
     left = pair_boot.find("devfile_hvt: guest 2: nothing of it left here")
     assert left != -1, "devfile_hvt did not drop guest 2"
     assert re.search(r"devfile_shim: client \d+ \(guest\) detached after "
