@@ -311,9 +311,7 @@ def report_md(res, r, plotted):
             f"{res['other_emulators'][1]} after the boot, host load "
             f"{res['host_load'][0]} / {res['host_load'][1]}"
             if "other_emulators" in res else "not recorded")
-         + ") slow the forwarded figures more than the others; a second "
-         "boot on a busy host gave the same picture with the forwarded "
-         "latency 1.5 to 2.5x higher.",
+         + ") slow the forwarded figures more than the others.",
          "", "![devfile results](devfile.png)" if plotted else "", "",
          "## Null operation (ECHO ioctl): round trip",
          "",
