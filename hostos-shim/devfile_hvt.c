@@ -174,6 +174,12 @@ static long map_page(struct hvt_server *sv, unsigned long va, bool write)
 	return map_pages(sv, va, write, 1);
 }
 
+/* The driver-physical frame of the request's next free window page. */
+static unsigned long next_window_pfn(const struct hvt_server *sv)
+{
+	return window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx;
+}
+
 /*
  * A writable fault: map this page and up to PREFETCH - 1 following ones
  * of the process in one DEVFILE_MAP (a driver copying a buffer touches
@@ -194,7 +200,7 @@ static long map_ahead(struct hvt_server *sv, struct vm_fault *vmf,
 	n = map_pages(sv, va, true, pages);
 	if (n <= 0)
 		return 0;
-	base = window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx;
+	base = next_window_pfn(sv);
 	sv->next_idx += n;
 	for (long k = 1; k < n; k++)
 		vmf_insert_pfn_prot(vmf->vma, va + k * PAGE_SIZE, base + k,
@@ -227,14 +233,13 @@ static vm_fault_t mirror_fault(struct vm_fault *vmf)
 	 * writable at once.
 	 */
 	pgprot_t prot = vm_get_page_prot(vmf->vma->vm_flags);
+	unsigned long pfn;
 	long n;
 
 	if (!sv || sv->slot < 0 || sv->next_idx >= window_per_slot)
 		return VM_FAULT_SIGBUS;
 	for (int tries = 0; tries < 2; tries++) {
-		unsigned long first = window_pfn +
-				      (u64)sv->slot * window_per_slot +
-				      sv->next_idx;
+		unsigned long first = next_window_pfn(sv);
 
 		if (map_ahead(sv, vmf, prot))
 			return vmf_insert_pfn_prot(vmf->vma, va, first, prot);
@@ -250,10 +255,9 @@ static vm_fault_t mirror_fault(struct vm_fault *vmf)
 	}
 	if (n != 1)
 		return VM_FAULT_SIGBUS; /* not the caller's: -EFAULT */
-	return vmf_insert_pfn_prot(
-		vmf->vma, va,
-		window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx++,
-		prot);
+	pfn = next_window_pfn(sv);
+	sv->next_idx++;
+	return vmf_insert_pfn_prot(vmf->vma, va, pfn, prot);
 }
 
 /* A write to a page mapped read-only above: the process may not. */
@@ -398,6 +402,25 @@ static bool has_work(struct hvt_vm *vm)
 }
 
 /*
+ * Wake one idle server of every guest with a request waiting, except
+ * @self (NULL: none excepted); true if @self has one waiting.
+ */
+static bool wake_waiting_guests(const struct hvt_vm *self)
+{
+	bool mine = false;
+
+	for (int v = 0; v < MAX_VMS; v++) {
+		if (!vms[v].nr_srv || !has_work(&vms[v]))
+			continue;
+		if (&vms[v] == self)
+			mine = true;
+		else
+			wake_up(&vms[v].wq);
+	}
+	return mine;
+}
+
+/*
  * Poll the ring for up to poll_us after a request, announcing it in
  * ring->polling so that devirt skips the interrupt for new requests: the
  * next one of a busy guest then costs no interrupt, no wake-up and no
@@ -413,17 +436,7 @@ static void poll_for_work(struct hvt_vm *vm)
 	atomic_inc(polling);
 	smp_mb__after_atomic(); /* pairs with devirt's fence in CALL */
 	while (!kthread_should_stop()) {
-		bool mine = false;
-
-		for (int v = 0; v < MAX_VMS; v++) {
-			if (!vms[v].nr_srv || !has_work(&vms[v]))
-				continue;
-			if (&vms[v] == vm)
-				mine = true;
-			else
-				wake_up(&vms[v].wq);
-		}
-		if (mine || ktime_get_ns() >= end)
+		if (wake_waiting_guests(vm) || ktime_get_ns() >= end)
 			break;
 		cond_resched(); /* one driver CPU: let others run */
 		cpu_relax();
@@ -434,9 +447,7 @@ static void poll_for_work(struct hvt_vm *vm)
 	 * came without an interrupt: look once more, for every guest.
 	 */
 	smp_mb__after_atomic();
-	for (int v = 0; v < MAX_VMS; v++)
-		if (&vms[v] != vm && vms[v].nr_srv && has_work(&vms[v]))
-			wake_up(&vms[v].wq);
+	wake_waiting_guests(vm);
 }
 
 /*
@@ -471,7 +482,7 @@ static void prefault_rw(struct hvt_server *sv, struct hvt_mirror *m,
 	n = pages ? map_pages(sv, va, store, pages) : 0;
 	if (n <= 0)
 		goto out;
-	base = window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx;
+	base = next_window_pfn(sv);
 	sv->next_idx += n;
 	prot = vm_get_page_prot(store ? vma->vm_flags :
 					vma->vm_flags & ~VM_WRITE);
@@ -687,9 +698,7 @@ static irqreturn_t hvt_interrupt(int irq, void *dev)
 {
 	bool cancel = false;
 
-	for (int v = 0; v < MAX_VMS; v++)
-		if (vms[v].nr_srv && has_work(&vms[v]))
-			wake_up(&vms[v].wq);
+	wake_waiting_guests(NULL);
 	wake_up_all(&work_wq);
 	for (int i = 0; i < DEVFILE_RING_SLOTS; i++)
 		cancel |= READ_ONCE(ring->slot[i].cancel);
