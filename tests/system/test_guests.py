@@ -239,3 +239,23 @@ def test_a_crash_stays_inside_the_guest(system, harness):
                      if x.startswith(f"[{other}] ") and "DEVIRT-ALIVE" in x]
             assert len(alive) >= 2, (other, later[-10:])
     assert "devirt: PANIC" not in log and "devirt: FATAL" not in log
+
+
+def test_the_logs_keep_lines_whole(system):
+    """devirt's log and the driver VM's console share COM1: neither may
+    cut into a line of the other (the driver VM's THR writes exit, and
+    devirt's lines wait for its newline). On COM2, once the loader has
+    handed over (the firmware's console mirrors to it before), only
+    tagged lines of user guests."""
+    boot, _, end = system
+    com1 = str(boot).replace("\r", "").splitlines()
+    cut = [x for x in com1
+           if re.search(r".devirt: |.\[\s*\d+\.\d{6}\] ", x)]
+    assert not cut, cut[:5]
+    assert sum(x.startswith("devirt: ") for x in com1) > 50
+    tags = tuple(f"[{vm}] " for vm in end.guests)
+    com2 = boot.guests.replace("\r", "").split(", entering it\n", 1)
+    assert len(com2) == 2, "the loader's hand-over line is not on COM2"
+    com2 = [x for x in com2[1].splitlines() if x]
+    untagged = [x for x in com2 if not x.startswith(tags)]
+    assert com2 and not untagged, untagged[:5]

@@ -5,14 +5,20 @@
  * never depends on interrupts. Every line is prefixed "devirt: " so that it
  * can be told apart from the driver VM's own console on the same port.
  */
+#include <devirt/boot_info.h>
 #include "lib.h"
 #include "x86.h"
 #include "spinlock.h"
 
 #define COM1 0x3f8
 #define COM2 0x2f8
+#define UART_LCR 3
 #define UART_LSR 5
+#define UART_LCR_DLAB 0x80
 #define UART_LSR_THRE 0x20
+#define HOLD_MS 20
+
+extern struct boot_info *boot_info;
 
 u32 log_level = LOG_INFO;
 static spinlock_t console_lock;
@@ -49,6 +55,92 @@ void console_write(const char *s, size_t len)
 }
 
 /*
+ * The driver VM writes COM1 too. Its THR writes exit (vm.c) so that a line
+ * of devirt's never lands inside one of the driver VM's: while the driver
+ * VM is in the middle of a line, devirt's lines wait here, until its
+ * newline or for HOLD_MS at most (a driver VM that stopped mid-line).
+ */
+static struct {
+	bool midline; /* the driver VM's last byte on COM1 was not '\n' */
+	bool driver_last; /* ... and it was the last byte anyone wrote */
+	u64 since; /* TSC when the first held line came */
+	u32 len;
+	char buf[4096];
+} held;
+
+static u64 hold_ticks(void)
+{
+	u64 hz = boot_info && boot_info->tsc_hz ? boot_info->tsc_hz :
+						  3000000000ULL;
+
+	return hz / 1000 * HOLD_MS;
+}
+
+/* Caller holds console_lock. */
+static void release_held(void)
+{
+	if (!held.len)
+		return;
+	if (held.midline)
+		port_write(COM1, "\n", 1); /* the driver VM stalled mid-line */
+	held.midline = false;
+	port_write(COM1, held.buf, held.len);
+	held.len = 0;
+	held.driver_last = false;
+}
+
+/* A whole line of devirt's for COM1. Caller holds console_lock. */
+static void com1_line(const char *s, size_t len)
+{
+	if (held.midline && held.len + len <= sizeof(held.buf) &&
+	    (!held.len || rdtsc() - held.since < hold_ticks())) {
+		if (!held.len)
+			held.since = rdtsc();
+		memcpy(held.buf + held.len, s, len);
+		held.len += (u32)len;
+		return;
+	}
+	release_held();
+	if (held.midline)
+		port_write(COM1, "\n", 1);
+	held.midline = false;
+	held.driver_last = false;
+	port_write(COM1, s, len);
+}
+
+void console_driver_out(u8 c)
+{
+	spin_lock(&console_lock);
+	if (inb(COM1 + UART_LCR) & UART_LCR_DLAB) {
+		outb(COM1, c); /* divisor latch, not a character */
+	} else {
+		/*
+		 * The driver VM checked THRE before this byte; after one of
+		 * devirt's lines that no longer holds, so wait for it.
+		 */
+		if (held.driver_last)
+			outb(COM1, c);
+		else
+			uart_putc(COM1, (char)c);
+		held.driver_last = true;
+		held.midline = c != '\n';
+		if (!held.midline)
+			release_held();
+	}
+	spin_unlock(&console_lock);
+}
+
+void console_poll(void)
+{
+	if (!*(volatile u32 *)&held.len || rdtsc() - held.since < hold_ticks())
+		return;
+	spin_lock(&console_lock);
+	if (held.len && rdtsc() - held.since >= hold_ticks())
+		release_held();
+	spin_unlock(&console_lock);
+}
+
+/*
  * User guests' consoles go to COM2 when the machine has one, so that each
  * log holds whole lines of one kind; otherwise they share COM1. Every line
  * is tagged "[vm] " either way. COM2 is then devirt's: the driver VM
@@ -79,12 +171,22 @@ bool guest_console_on_com2(void)
 
 void guest_console_line(const char *vm, const char *s, size_t len)
 {
+	char line[300];
+	size_t n = strlen(vm);
+
+	/* A uart.c line is at most 160 bytes, a VM name 15. */
+	if (n + len + 4 > sizeof(line))
+		len = sizeof(line) - 4 - n;
+	line[0] = '[';
+	memcpy(line + 1, vm, n);
+	memcpy(line + 1 + n, "] ", 2);
+	memcpy(line + 3 + n, s, len);
+	line[3 + n + len] = '\n';
 	spin_lock(&console_lock);
-	port_write(guest_port, "[", 1);
-	port_write(guest_port, vm, strlen(vm));
-	port_write(guest_port, "] ", 2);
-	port_write(guest_port, s, len);
-	port_write(guest_port, "\n", 1);
+	if (guest_port == COM1)
+		com1_line(line, n + len + 4);
+	else
+		port_write(guest_port, line, n + len + 4);
 	spin_unlock(&console_lock);
 }
 
@@ -107,7 +209,7 @@ void printk(u32 level, const char *fmt, ...)
 		memcpy(buf + n - 4, "...\n", 4);
 	}
 	spin_lock(&console_lock);
-	console_write(buf, (size_t)n);
+	com1_line(buf, (size_t)n);
 	spin_unlock(&console_lock);
 }
 

@@ -28,6 +28,10 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 extern u32 log_level;
 void console_init(void);
 void console_write(const char *s, size_t len);
+/* A byte the driver VM wrote to COM1's THR/DLL (io.c). */
+void console_driver_out(u8 c);
+/* Lets held lines out once the driver VM has kept COM1 too long. */
+void console_poll(void);
 void guest_console_init(void);
 bool guest_console_on_com2(void);
 /* One whole line of a user guest's console, tagged with its name. */

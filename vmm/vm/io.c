@@ -5,15 +5,18 @@
  * answers at COM1 and a read-only clock at the CMOS ports, a reset request
  * stops the guest, and everything else
  * reads as a missing device (all-ones) and drops writes. The driver VM
- * exits only on ports devirt keeps for itself (COM2 for guest consoles).
+ * exits only on ports devirt keeps for itself (COM2 for guest consoles)
+ * and on COM1's data port, which it shares with devirt's log.
  */
 #include "vm.h"
 #include "../core/lib.h"
+#include "../core/x86.h"
 
 #define KBC_CMD 0x64
 #define KBC_RESET 0xfe /* 8042 command: pulse the reset line */
 #define RST_CNT 0xcf9 /* reset control register */
 #define RST_CPU 0x04
+#define COM1 0x3f8
 
 static u64 size_mask(u32 size)
 {
@@ -24,6 +27,32 @@ static bool reset_request(u16 port, bool in, u32 val)
 {
 	return !in && ((port == KBC_CMD && (u8)val == KBC_RESET) ||
 		       (port == RST_CNT && (val & RST_CPU)));
+}
+
+/*
+ * The driver VM's access that touches COM1's data port: done on the real
+ * UART, byte by byte; a written character goes through the console so
+ * that devirt's lines wait for the end of the driver VM's line.
+ */
+static bool driver_com1(u16 port, bool in, u32 size, u32 *val)
+{
+	u32 v = 0;
+
+	if (port > COM1 || port + size <= COM1)
+		return false;
+	for (u32 i = 0; i < size; i++) {
+		u16 p = (u16)(port + i);
+
+		if (in)
+			v |= (u32)inb(p) << (8 * i);
+		else if (p == COM1)
+			console_driver_out((u8)(*val >> (8 * i)));
+		else
+			outb(p, (u8)(*val >> (8 * i)));
+	}
+	if (in)
+		*val = v;
+	return true;
 }
 
 void handle_io(struct vcpu *vcpu, const struct exit_info *ex)
@@ -44,6 +73,9 @@ void handle_io(struct vcpu *vcpu, const struct exit_info *ex)
 	if (vm->role == VM_ROLE_GUEST && ex->io.size == 1 &&
 	    (uart_io(vcpu, port, in, &val) || rtc_io(vcpu, port, in, &val))) {
 		/* an emulated device of the guest's own */
+	} else if (vm->role == VM_ROLE_DRIVER &&
+		   driver_com1(port, in, ex->io.size, &val)) {
+		/* the driver VM's own UART, shared with devirt's log */
 	} else if (vm->role == VM_ROLE_GUEST && reset_request(port, in, val)) {
 		pr_info("[%s] asked for a machine reset (port 0x%x <- 0x%x)\n",
 			vm->name, port, val);

@@ -83,6 +83,7 @@ void vcpu_loop(struct vcpu *vcpu)
 	for (;;) {
 		arch->run(vcpu, &ex);
 		vcpu->exits++;
+		console_poll();
 		if (ex.reason < ARRAY_SIZE(vcpu->exit_count))
 			vcpu->exit_count[ex.reason]++;
 		vcpu->exit_len = ex.insn_len;
