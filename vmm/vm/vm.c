@@ -265,10 +265,13 @@ int vm_create_driver(struct vm **out)
 	/* SDM 10.12: writes that could leave x2APIC mode or IPI others. */
 	arch->msr_intercept(vcpu, MSR_IA32_APIC_BASE, false, true);
 	arch->msr_intercept(vcpu, MSR_X2APIC_ICR, false, true);
-	/* COM2 carries the guests' consoles: not the driver VM's (io.c). */
+	/*
+	 * I/O bitmap / IOPM bits (SDM Vol. 3C 25.6.4, APM Vol. 2 15.10.1).
+	 * COM2 carries the guests' consoles: not the driver VM's (io.c).
+	 */
 	if (guest_console_on_com2())
 		arch->io_intercept(vcpu, 0x2f8, 8, true);
-	/* COM1's THR only: its lines and devirt's must not mix (io.c). */
+	/* COM1's data port only: its lines and devirt's must not mix. */
 	arch->io_intercept(vcpu, 0x3f8, 1, true);
 	vm->state = DEVIRT_VM_RUNNING;
 	*out = vm;
