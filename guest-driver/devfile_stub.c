@@ -263,6 +263,24 @@ static const struct kernel_param_ops hc_bench_ops = {
 module_param_cb(hc_bench, &hc_bench_ops, NULL, 0644);
 MODULE_PARM_DESC(hc_bench, "write N: time N raw hypercalls; read: result");
 
+/*
+ * hc_once (read): one DEVIRT_HC_VERSION hypercall per read. make bench
+ * times reads of it from a process against reads of a parameter that
+ * makes none: a hypercall as a process's system call sees it, next to
+ * hc_bench's tight loop in the kernel.
+ */
+static int hc_once_get(char *buf, const struct kernel_param *kp)
+{
+	if (hc_irq < 0) /* no hypercall transport */
+		return -ENODEV;
+	return sysfs_emit(buf, "%ld\n",
+			  devirt_hypercall(DEVIRT_HC_VERSION, 0, 0, 0));
+}
+
+static const struct kernel_param_ops hc_once_ops = { .get = hc_once_get };
+module_param_cb(hc_once, &hc_once_ops, NULL, 0444);
+MODULE_PARM_DESC(hc_once, "read: one raw hypercall (its result)");
+
 static void hc_fetch_notes(struct work_struct *work)
 {
 	struct devfile_note_msg n[16];

@@ -190,6 +190,11 @@ def analyse(drv, gst):
                                          if d.get("ioctls") else None),
                  "driver_window_s": d.get("ns", 0) / 1e9}
             r["echo"][mode] = e
+        elif what == "sysfs":
+            r.setdefault("sysfs", {})[str(kv["hc"])] = {
+                "n": kv["n"], "ns": kv["ns"],
+                "ns_per_read": kv["ns"] / kv["n"],
+                "exits_per_read": kv["exits"] / kv["n"]}
         elif what == "echotime":
             e = r["echo"].setdefault(kv["mode"], {})
             e["timed"] = kv["timed"]
@@ -209,6 +214,11 @@ def analyse(drv, gst):
                     "driver_exits_per_op": d["exits"] / n if n else None}
     hc = sum(h["ns_per_call"] for h in r["hypercall"]) / len(r["hypercall"])
     r["hypercall_ns"] = hc
+    sf = r.get("sysfs", {})
+    if "0" in sf and "1" in sf:
+        # The same sysfs read with and without one hypercall.
+        r["process_hypercall_ns"] = (sf["1"]["ns_per_read"]
+                                     - sf["0"]["ns_per_read"])
     for mode, e in r["echo"].items():
         e["x_hypercall"] = e["ns_per_op"] / hc
         if mode != "native":
@@ -337,11 +347,28 @@ def report_md(res, r, plotted):
                  f"{x['guest_exits_per_op']:.2f} | "
                  f"{x['driver_exits_per_op']:.2f} | "
                  f"{x['exits_per_op']:.2f} |")
+    sf = r.get("sysfs", {})
+    if "process_hypercall_ns" in r:
+        hp = r["process_hypercall_ns"]
+        L.append(f"| raw hypercall from a process: a sysfs read with one "
+                 f"(the stub's hc_once) minus the same read without "
+                 f"(its transport) | guest process | {hp / 1e3:.2f} us | "
+                 f"{hp / hc:.2f} | {hp / e['native']['ns_per_op']:.1f} | "
+                 f"{sf['1']['exits_per_read']:.2f} - "
+                 f"{sf['0']['exits_per_read']:.2f} | - | - |")
     L += ["",
           f"Raw hypercall: the mean of {len(r['hypercall'])} runs (before "
           "and after the rest: " + ", ".join(
               f"{h['ns_per_call'] / 1e3:.2f} us" for h in r["hypercall"])
-          + "). Asynchronous: "
+          + "). " + (
+              "From a process: the guest reads a stub parameter whose "
+              "read makes one DEVIRT_HC_VERSION hypercall, and another "
+              "through the same sysfs path that makes none "
+              f"({sf['1']['ns_per_read'] / 1e3:.2f} us and "
+              f"{sf['0']['ns_per_read'] / 1e3:.2f} us a read); the "
+              "difference is what one hypercall costs a process's system "
+              "call. " if "process_hypercall_ns" in r else "")
+          + "Asynchronous: "
           f"{100 * e['async']['async_fraction']:.1f}% of the requests went "
           "asynchronous (the rest finished within devirt's spin). "
           + ("Polled: the driver VM's devfile_hvt servers poll the ring "
@@ -424,6 +451,15 @@ def report_md(res, r, plotted):
           f"hypercall round trip | "
           f"{per_mode('x_hypercall', '{:.1f}x', TARGET_NULL_X_HC)} | "
           f"{yes(best_null <= TARGET_NULL_X_HC)} in the best mode |",
+          ] + ([
+          "| (for comparison, not the target) the same against a raw "
+          "hypercall made from a guest process | "
+          + ", ".join(f"{m} {e[m]['ns_per_op'] / r['process_hypercall_ns']:.1f}x"
+                      for m in modes)
+          + " | within 3x: " + (", ".join(
+              m for m in modes if e[m]["ns_per_op"]
+              <= TARGET_NULL_X_HC * r["process_hypercall_ns"]) or "none")
+          + " |"] if r.get("process_hypercall_ns", 0) > 0 else []) + [
           f"| at most {TARGET_EXITS:.0f} exits per operation (guest + "
           f"driver VM) | "
           f"{per_mode('exits_per_op', '{:.2f}', TARGET_EXITS)} | "
@@ -436,6 +472,8 @@ def report_md(res, r, plotted):
     L += DISCUSSION.format(
         best=best_null, sync=e["sync"]["x_hypercall"],
         asyn=e["async"]["x_hypercall"],
+        hproc=r.get("process_hypercall_ns", NAN) / hc,
+        hproc_says=process_side(r, e, hc),
         gout=(e["async-poll"]["ns_per_op"]
               - e["async-poll"]["call_ns_per_op"]) / hc
         if e.get("async-poll", {}).get("call_ns_per_op") else NAN,
@@ -457,6 +495,20 @@ def report_md(res, r, plotted):
         small=100 * r["rw"]["read"][str(4096)]["fraction"],
         big_lo=100 * min(big), big_hi=100 * max(big)).split("\n")
     return "\n".join(L).rstrip() + "\n"
+
+
+def process_side(r, e, hc):
+    """What the process-hypercall figure says about the guest's side."""
+    hp = r.get("process_hypercall_ns")
+    x = e.get("async-poll", {})
+    if hp is None or not x.get("call_ns_per_op"):
+        return "nothing can be said of the guest's side (not measured)"
+    gout = x["ns_per_op"] - x["call_ns_per_op"]
+    if hp >= 0.6 * gout:
+        return ("most of the guest's side is what one world switch costs a "
+                "process here, not the stub's forwarding code")
+    return ("the world switch is only part of the guest's side; the rest "
+            "is the stub's and the system call's own path")
 
 
 DISCUSSION = """\
@@ -481,13 +533,14 @@ request a server keeps looking at the ring for that long, and devirt
 sends no interrupt while one does) the driver VM's part is about one
 hypercall's time and it takes no exit at all: the request costs the
 guest's one CALL exit. What is left is the guest's own side, outside
-CALL: {gout:.1f}x a hypercall, of which the hypercall's own exit and
-entry are one and the system call a tenth. The rest is an emulator
-effect as far as we can tell: every VMRUN and #VMEXIT reloads CR3, which
-empties QEMU's software TLB, so the guest's system call path (a larger
-working set than the raw hypercall loop's) refills it through nested
-page walks after each request; silicon keeps those entries (tagged by
-ASID). So the design's floor is the one exit plus the guest's and the
+CALL: {gout:.1f}x a hypercall. A raw hypercall made from a process's
+system call costs {hproc:.1f}x the kernel loop's (the row "from a
+process" above: the same read with and without one), so {hproc_says}.
+Our explanation, an emulator effect: every VMRUN and #VMEXIT
+reloads CR3, which empties QEMU's software TLB, so code around the
+hypercall with a larger working set than the tight loop's refills it
+through nested page walks after each switch; silicon keeps those entries
+(tagged by ASID). So the design's floor is the one exit plus the guest's and the
 driver's own software paths; the 3x is within reach where exits and TLB
 refills cost what they cost on hardware, which this session could not
 measure (no AMD-V or VT-x machine). Polling costs a driver VM CPU for

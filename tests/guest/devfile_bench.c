@@ -388,6 +388,35 @@ static void hypercalls(void)
 	    file_key(STUB_PARAMS "hc_bench", "exits"));
 }
 
+/*
+ * A raw hypercall from a process: reads of the stub's hc_once (one
+ * hypercall each) against reads of its transport parameter (none); the
+ * same sysfs path both ways, so the difference is the hypercall.
+ */
+static void sysfs_reads(const char *param, int hc)
+{
+	uint64_t t0 = now_ns(), t1, limit = (uint64_t)(secs * 1e9 / 2);
+	unsigned long n = 0;
+	long long e0, e1;
+	char b[64];
+	int pfd = open(param, O_RDONLY);
+
+	if (pfd < 0)
+		die("open %s", param);
+	e0 = stub_info("exits");
+	do {
+		for (int i = 0; i < 64; i++, n++)
+			if (pread(pfd, b, sizeof(b), 0) <= 0)
+				die("read %s", param);
+		t1 = now_ns();
+	} while (t1 - t0 < limit);
+	e1 = stub_info("exits");
+	close(pfd);
+	/* The second info read is one exit (INFO) of its own. */
+	out("sysfs hc=%d n=%lu ns=%llu exits=%lld", hc, n,
+	    (unsigned long long)(t1 - t0), e1 - e0 - 1);
+}
+
 static void echo_phase(int async, int poll)
 {
 	int p = poll ? (async ? PH_ECHO_ASYNC_POLL : PH_ECHO_SYNC_POLL) :
@@ -442,6 +471,8 @@ static int run_guest(void)
 	out("go");
 
 	hypercalls();
+	sysfs_reads(STUB_PARAMS "transport", 0);
+	sysfs_reads(STUB_PARAMS "hc_once", 1);
 	echo_phase(1, 0);
 	echo_phase(0, 0);
 	echo_phase(1, 1);
