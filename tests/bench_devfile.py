@@ -171,7 +171,9 @@ def analyse(drv, gst):
         elif what == "idle":
             r["driver_idle_exits_per_s"] = kv["exits"] / kv["ns"] * 1e9
         elif what == "phase":
-            phases[kv["phase"]] = kv
+            phases.setdefault(kv["phase"], {}).update(kv)
+        elif what == "phasetime":
+            phases.setdefault(kv["phase"], {})["split"] = kv
     r["driver_phases"] = {str(k): v for k, v in sorted(phases.items())}
     for what, kv in gst:
         if what == "hypercall":
@@ -212,6 +214,12 @@ def analyse(drv, gst):
                     # The loop's untimed first call is in the exits too.
                     "guest_exits_per_op": kv["exits"] / (kv["reps"] + 1),
                     "driver_exits_per_op": d["exits"] / n if n else None}
+            sp = d.get("split", {})
+            if sp.get("served"):
+                r["rw"][what][kv["size"]]["forwarded"]["driver_split"] = {
+                    k: sp[k] / sp["served"]
+                    for k in ("pages", "prep_ns", "op_ns", "after_ns",
+                              "done_ns")}
     hc = sum(h["ns_per_call"] for h in r["hypercall"]) / len(r["hypercall"])
     r["hypercall_ns"] = hc
     sf = r.get("sysfs", {})
@@ -431,6 +439,38 @@ def report_md(res, r, plotted):
                  f"{100 * rd['fraction']:.1f} | {wr['native']['mbps']:.0f} "
                  f"| {wr['forwarded']['mbps']:.1f} | "
                  f"{100 * wr['fraction']:.1f} | {ex(rd)} | {ex(wr)} |")
+    split = [(w, s_) for s_ in r["rw"]["read"] for w in ("read", "write")
+             if "driver_split" in r["rw"][w][s_]["forwarded"]]
+    if split:
+        L += ["",
+              "### Where a forwarded read's or write's time goes",
+              "",
+              "devfile_hvt times each request it serves (the driver VM's "
+              "clock), summed over the phase: before the driver's "
+              "operation (its address space, the MAP of the buffer and "
+              "the inserts of its window frames), the operation itself "
+              "(the driver's copy through the mirror), after it (the "
+              "zap of the mirror) and the completion (COMPLETE, which "
+              "revokes the window). The round trip is the guest's; "
+              "native is the same operation in the driver VM.",
+              "",
+              "| size | op | round trip | native | before (MAP, inserts) "
+              "| driver's op | after (zap) | completion | rest (guest, "
+              "devirt, wake-up) | pages / request |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+        for w, s_ in split:
+            v = r["rw"][w][s_]
+            f, sp = v["forwarded"], v["forwarded"]["driver_split"]
+            rt = f["ns"] / f["reps"]
+            nat = v["native"]["ns"] / v["native"]["reps"]
+            rest = rt - sp["prep_ns"] - sp["op_ns"] - sp["after_ns"] - \
+                sp["done_ns"]
+            L.append(f"| {size_label(int(s_))} | {w} | {rt / 1e3:.0f} us | "
+                     f"{nat / 1e3:.0f} us | {sp['prep_ns'] / 1e3:.0f} us | "
+                     f"{sp['op_ns'] / 1e3:.0f} us | "
+                     f"{sp['after_ns'] / 1e3:.0f} us | "
+                     f"{sp['done_ns'] / 1e3:.0f} us | {rest / 1e3:.0f} us | "
+                     f"{sp['pages']:.0f} |")
     big = [v["fraction"] for w in ("read", "write")
            for s, v in r["rw"][w].items() if int(s) >= TARGET_TPUT_FROM]
     modes = [m for m, _ in MODES if m in e]
