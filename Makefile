@@ -229,6 +229,7 @@ UNIT_DEPS_test_stage2 := vmm/mm/stage2.c vmm/arch/vmx/ept.c vmm/arch/svm/npt.c
 UNIT_DEPS_test_config := boot/config.c
 UNIT_DEPS_test_layout := vmm/vm/layout.c
 UNIT_DEPS_test_loader := boot/util.c
+UNIT_DEPS_test_gmem := vmm/vm/gmem.c vmm/mm/stage2.c vmm/arch/svm/npt.c
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(UNIT_DEPS_$$*)
 	@mkdir -p $(dir $@)

@@ -458,6 +458,7 @@ static s64 hc_map(struct vcpu *vcpu, u64 arg, u64 va, u64 pages)
 {
 	u64 i = arg & 0xff, idx = arg >> 8, n;
 	bool write = va & 1;
+	struct gva_run run;
 	struct vm *g;
 	struct vm *d = vcpu->vm;
 
@@ -474,14 +475,16 @@ static s64 hc_map(struct vcpu *vcpu, u64 arg, u64 va, u64 pages)
 	df.slot[i].mapping++;
 	spin_unlock(&df.lock);
 	g = df.slot[i].vm;
+	run.region = ~0ULL;
 	for (n = 0; n < pages; n++, va += PAGE_SIZE) {
 		u64 gpa, win;
 		struct s2_lookup l;
 
 		/* User addresses only: the lower half (SDM 3.3.7.1). */
 		if (va >= (1ULL << 47) ||
-		    gva_walk64(g, df.slot[i].cr3, df.slot[i].la57, va,
-			       GVA_USER | (write ? GVA_WRITE : 0), &gpa) ||
+		    gva_walk64_run(g, df.slot[i].cr3, df.slot[i].la57, va,
+				   GVA_USER | (write ? GVA_WRITE : 0), &gpa,
+				   &run) ||
 		    !s2_translate(&g->s2, gpa, &l) || l.memtype != S2_MT_WB)
 			break;
 		win = df.window_base +

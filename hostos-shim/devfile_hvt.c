@@ -63,10 +63,11 @@ MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
  * Where the driver VM's time per request goes, summed over all guests:
  * requests served, window pages mapped, and the nanoseconds spent before
  * the driver's operation (address space, MAP, inserts), in it, after it
- * (GMAP, zap) and completing (DONE, or the COMPLETE hypercall).
+ * (GMAP, zap) and completing (DONE, or the COMPLETE hypercall); and the
+ * time in MAP hypercalls, before the operation or in its faults.
  */
 static atomic64_t st_served, st_pages, st_prep_ns, st_op_ns, st_after_ns,
-	st_done_ns;
+	st_done_ns, st_map_ns;
 
 /*
  * info (read): DEVIRT_HC_DEVFILE_INFO of the vCPU that reads it, as
@@ -84,14 +85,15 @@ static int hvt_info_get(char *buf, const struct kernel_param *kp)
 			     sizeof(di), 0);
 	if (r < 0)
 		return sysfs_emit(buf, "error=%ld\n", r);
-	return sysfs_emit(
-		buf,
-		"exits=%llu calls=%llu served=%lld pages=%lld "
-		"prep_ns=%lld op_ns=%lld after_ns=%lld done_ns=%lld\n",
-		di.exits, di.calls, atomic64_read(&st_served),
-		atomic64_read(&st_pages), atomic64_read(&st_prep_ns),
-		atomic64_read(&st_op_ns), atomic64_read(&st_after_ns),
-		atomic64_read(&st_done_ns));
+	return sysfs_emit(buf,
+			  "exits=%llu calls=%llu served=%lld pages=%lld "
+			  "prep_ns=%lld op_ns=%lld after_ns=%lld done_ns=%lld "
+			  "map_ns=%lld\n",
+			  di.exits, di.calls, atomic64_read(&st_served),
+			  atomic64_read(&st_pages), atomic64_read(&st_prep_ns),
+			  atomic64_read(&st_op_ns), atomic64_read(&st_after_ns),
+			  atomic64_read(&st_done_ns),
+			  atomic64_read(&st_map_ns));
 }
 
 static const struct kernel_param_ops hvt_info_ops = { .get = hvt_info_get };
@@ -124,6 +126,7 @@ struct hvt_server {
 	struct hvt_vm *vm;
 	int slot; /* the request being run, -1 when idle */
 	u32 next_idx; /* next free page of the slot's window */
+	unsigned long lo, hi; /* mirror range this request's entries span */
 	/* The mirror mm this thread has adopted, kept between requests. */
 	struct mm_struct *mm;
 	bool stopped; /* kthread_stop()ed; task still referenced */
@@ -182,8 +185,12 @@ static struct hvt_server *this_server(void)
 static long map_pages(struct hvt_server *sv, unsigned long va, bool write,
 		      unsigned long pages)
 {
-	return hc(DEVIRT_HC_DEVFILE_MAP, sv->slot | ((u64)sv->next_idx << 8),
-		  va | (write ? 1 : 0), pages);
+	u64 t0 = ktime_get_ns();
+	long n = hc(DEVIRT_HC_DEVFILE_MAP, sv->slot | ((u64)sv->next_idx << 8),
+		    va | (write ? 1 : 0), pages);
+
+	atomic64_add(ktime_get_ns() - t0, &st_map_ns);
+	return n;
 }
 
 static long map_page(struct hvt_server *sv, unsigned long va, bool write)
@@ -195,6 +202,44 @@ static long map_page(struct hvt_server *sv, unsigned long va, bool write)
 static unsigned long next_window_pfn(const struct hvt_server *sv)
 {
 	return window_pfn + (u64)sv->slot * window_per_slot + sv->next_idx;
+}
+
+struct win_fill {
+	struct mm_struct *mm;
+	unsigned long pfn;
+	pgprot_t prot;
+};
+
+static int win_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct win_fill *f = data;
+
+	/* Already there (a concurrent request of the process): keep it. */
+	if (pte_none(*pte))
+		set_pte_at(f->mm, addr, pte,
+			   pte_mkspecial(pfn_pte(f->pfn, f->prot)));
+	f->pfn++;
+	return 0;
+}
+
+/*
+ * Insert the request's n window frames from the next free one at va: one
+ * page-table walk for all of them, and write-back caching as set, where
+ * vmf_insert_pfn_prot() would look each frame up in PAT's memtype tree
+ * and, for memory the driver VM does not know as RAM, map it uncached.
+ * Special entries: no struct page behind them (VM_PFNMAP).
+ */
+static int mirror_insert(struct hvt_server *sv, struct vm_area_struct *vma,
+			 unsigned long va, long n, pgprot_t prot)
+{
+	struct win_fill f = { vma->vm_mm, next_window_pfn(sv), prot };
+	int ret;
+
+	ret = apply_to_page_range(vma->vm_mm, va, n << PAGE_SHIFT, win_pte, &f);
+	sv->lo = min(sv->lo, va);
+	sv->hi = max(sv->hi, va + (n << PAGE_SHIFT));
+	sv->next_idx += n;
+	return ret;
 }
 
 /*
@@ -210,18 +255,14 @@ static long map_ahead(struct hvt_server *sv, struct vm_fault *vmf,
 	unsigned long va = vmf->address & PAGE_MASK;
 	unsigned long pages = min_t(unsigned long, PREFETCH,
 				    (vmf->vma->vm_end - va) >> PAGE_SHIFT);
-	unsigned long base;
 	long n;
 
 	pages = min_t(unsigned long, pages, window_per_slot - sv->next_idx);
 	n = map_pages(sv, va, true, pages);
 	if (n <= 0)
 		return 0;
-	base = next_window_pfn(sv);
-	sv->next_idx += n;
-	for (long k = 1; k < n; k++)
-		vmf_insert_pfn_prot(vmf->vma, va + k * PAGE_SIZE, base + k,
-				    prot); /* -EBUSY if already there: fine */
+	if (mirror_insert(sv, vmf->vma, va, n, prot))
+		return -1;
 	return n;
 }
 
@@ -250,16 +291,14 @@ static vm_fault_t mirror_fault(struct vm_fault *vmf)
 	 * writable at once.
 	 */
 	pgprot_t prot = vm_get_page_prot(vmf->vma->vm_flags);
-	unsigned long pfn;
 	long n;
 
 	if (!sv || sv->slot < 0 || sv->next_idx >= window_per_slot)
 		return VM_FAULT_SIGBUS;
 	for (int tries = 0; tries < 2; tries++) {
-		unsigned long first = next_window_pfn(sv);
-
-		if (map_ahead(sv, vmf, prot))
-			return vmf_insert_pfn_prot(vmf->vma, va, first, prot);
+		n = map_ahead(sv, vmf, prot);
+		if (n)
+			return n > 0 ? VM_FAULT_NOPAGE : VM_FAULT_OOM;
 		n = 0;
 		if (!write) {
 			/* Not writable for the process: map it read-only. */
@@ -272,9 +311,9 @@ static vm_fault_t mirror_fault(struct vm_fault *vmf)
 	}
 	if (n != 1)
 		return VM_FAULT_SIGBUS; /* not the caller's: -EFAULT */
-	pfn = next_window_pfn(sv);
-	sv->next_idx++;
-	return vmf_insert_pfn_prot(vmf->vma, va, pfn, prot);
+	if (mirror_insert(sv, vmf->vma, va, 1, prot))
+		return VM_FAULT_OOM;
+	return VM_FAULT_NOPAGE;
 }
 
 /* A write to a page mapped read-only above: the process may not. */
@@ -327,13 +366,21 @@ static int mirror_build(struct hvt_mirror *m)
 	return m->vma[0] && m->vma[1] ? 0 : -ENOMEM;
 }
 
-/* Drop every mirror page table entry: the request's access ends here. */
-static void mirror_zap(struct hvt_mirror *m)
+/*
+ * Drop the request's mirror page table entries: its access ends here.
+ * Only the range they span: a walk of the whole mirror (the process's
+ * user address space) costs more than a small request's copy.
+ */
+static void mirror_zap(struct hvt_mirror *m, unsigned long lo, unsigned long hi)
 {
 	mmap_read_lock(m->mm);
-	for (int i = 0; i < 2; i++)
-		zap_vma_ptes(m->vma[i], m->vma[i]->vm_start,
-			     m->vma[i]->vm_end - m->vma[i]->vm_start);
+	for (int i = 0; i < 2; i++) {
+		unsigned long a = max(lo, m->vma[i]->vm_start);
+		unsigned long b = min(hi, m->vma[i]->vm_end);
+
+		if (a < b)
+			zap_vma_ptes(m->vma[i], a, b - a);
+	}
 	mmap_read_unlock(m->mm);
 }
 
@@ -480,7 +527,7 @@ static void prefault_rw(struct hvt_server *sv, struct hvt_mirror *m,
 {
 	bool store = req->op == DEVFILE_OP_READ;
 	struct vm_area_struct *vma;
-	unsigned long va, pages, base;
+	unsigned long va, pages;
 	pgprot_t prot;
 	long n;
 
@@ -499,12 +546,9 @@ static void prefault_rw(struct hvt_server *sv, struct hvt_mirror *m,
 	n = pages ? map_pages(sv, va, store, pages) : 0;
 	if (n <= 0)
 		goto out;
-	base = next_window_pfn(sv);
-	sv->next_idx += n;
 	prot = vm_get_page_prot(store ? vma->vm_flags :
 					vma->vm_flags & ~VM_WRITE);
-	for (long k = 0; k < n; k++)
-		vmf_insert_pfn_prot(vma, va + k * PAGE_SIZE, base + k, prot);
+	mirror_insert(sv, vma, va, n, prot); /* else the driver faults */
 out:
 	mmap_read_unlock(m->mm);
 }
@@ -553,6 +597,8 @@ static void serve_one(struct hvt_server *sv, int i)
 		sv->mm = m->mm;
 	}
 	sv->next_idx = 0;
+	sv->lo = ULONG_MAX;
+	sv->hi = 0;
 	WRITE_ONCE(sv->slot, i);
 	prefault_rw(sv, m, &req);
 	t1 = ktime_get_ns();
@@ -565,7 +611,7 @@ static void serve_one(struct hvt_server *sv, int i)
 	/* Every mirror entry came from a window page: none used, none set. */
 	pages = sv->next_idx;
 	if (pages)
-		mirror_zap(m);
+		mirror_zap(m, sv->lo, sv->hi);
 	WRITE_ONCE(sv->slot, -1);
 	mirror_put(vm, m);
 	memcpy(&s->resp, &resp, sizeof(resp));

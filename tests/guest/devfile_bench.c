@@ -261,7 +261,8 @@ static long long hvt_exits(void)
 
 /* devfile_hvt's split of its time per request (its info parameter). */
 static const char *const hvt_keys[] = { "served", "pages",    "prep_ns",
-					"op_ns",  "after_ns", "done_ns" };
+					"op_ns",  "after_ns", "done_ns",
+					"map_ns" };
 #define NKEYS (sizeof(hvt_keys) / sizeof(hvt_keys[0]))
 
 struct sample {

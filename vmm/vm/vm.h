@@ -119,6 +119,15 @@ int gpa_write(struct vm *vm, u64 gpa, const void *buf, u64 len);
 int gva_to_gpa(struct vcpu *vcpu, u64 gva, u32 access, u64 *gpa);
 int gva_walk64(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access,
 	       u64 *gpa);
+/* The last walk of gva_walk64_run(); region ~0 starts afresh. */
+struct gva_run {
+	u64 region; /* gva >> 21 of the last 4 KiB walk, ~0 if none */
+	u64 pt; /* guest-physical address of its page table */
+	u64 cr3;
+	u32 access;
+};
+int gva_walk64_run(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access,
+		   u64 *gpa, struct gva_run *run);
 int gva_read(struct vcpu *vcpu, u64 gva, void *buf, u64 len);
 int gva_write(struct vcpu *vcpu, u64 gva, const void *buf, u64 len);
 
