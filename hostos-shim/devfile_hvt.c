@@ -41,6 +41,7 @@
 #include <linux/slab.h>
 #include <linux/umh.h>
 #include <linux/delay.h>
+#include <linux/sched/clock.h>
 #include <asm/io.h>
 
 #include <devirt/hc_linux.h>
@@ -65,6 +66,8 @@ MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
  * the driver's operation (address space, MAP, inserts), in it, after it
  * (GMAP, zap) and completing (DONE, or the COMPLETE hypercall); and the
  * time in MAP hypercalls, before the operation or in its faults.
+ * local_clock(), not ktime_get_ns(): the driver VM may find its TSC
+ * unstable and keep time with the HPET, a device read per call.
  */
 static atomic64_t st_served, st_pages, st_prep_ns, st_op_ns, st_after_ns,
 	st_done_ns, st_map_ns;
@@ -185,11 +188,11 @@ static struct hvt_server *this_server(void)
 static long map_pages(struct hvt_server *sv, unsigned long va, bool write,
 		      unsigned long pages)
 {
-	u64 t0 = ktime_get_ns();
+	u64 t0 = local_clock();
 	long n = hc(DEVIRT_HC_DEVFILE_MAP, sv->slot | ((u64)sv->next_idx << 8),
 		    va | (write ? 1 : 0), pages);
 
-	atomic64_add(ktime_get_ns() - t0, &st_map_ns);
+	atomic64_add(local_clock() - t0, &st_map_ns);
 	return n;
 }
 
@@ -494,13 +497,13 @@ static bool wake_waiting_guests(const struct hvt_vm *self)
  */
 static void poll_for_work(struct hvt_vm *vm)
 {
-	u64 end = ktime_get_ns() + (u64)min(READ_ONCE(poll_us), 10000u) * 1000;
+	u64 end = local_clock() + (u64)min(READ_ONCE(poll_us), 10000u) * 1000;
 	atomic_t *polling = (atomic_t *)&ring->polling;
 
 	atomic_inc(polling);
 	smp_mb__after_atomic(); /* pairs with devirt's fence in CALL */
 	while (!kthread_should_stop()) {
-		if (wake_waiting_guests(vm) || ktime_get_ns() >= end)
+		if (wake_waiting_guests(vm) || local_clock() >= end)
 			break;
 		cond_resched(); /* one driver CPU: let others run */
 		cpu_relax();
@@ -579,7 +582,7 @@ static void serve_one(struct hvt_server *sv, int i)
 	struct devfile_resp resp;
 
 	struct hvt_mirror *m;
-	u64 t0 = ktime_get_ns(), t1, t2, t3;
+	u64 t0 = local_clock(), t1, t2, t3;
 	u32 pages;
 
 	memcpy(&req, &s->req, sizeof(req));
@@ -601,12 +604,12 @@ static void serve_one(struct hvt_server *sv, int i)
 	sv->hi = 0;
 	WRITE_ONCE(sv->slot, i);
 	prefault_rw(sv, m, &req);
-	t1 = ktime_get_ns();
+	t1 = local_clock();
 	devfile_shim_execute(&req, &resp, vm->client);
 	/* A kernel thread's last fput is deferred: finish the close now. */
 	if (req.op == DEVFILE_OP_RELEASE)
 		flush_delayed_fput();
-	t2 = ktime_get_ns();
+	t2 = local_clock();
 	fault_to_guest(i, &req, &resp);
 	/* Every mirror entry came from a window page: none used, none set. */
 	pages = sv->next_idx;
@@ -615,7 +618,7 @@ static void serve_one(struct hvt_server *sv, int i)
 	WRITE_ONCE(sv->slot, -1);
 	mirror_put(vm, m);
 	memcpy(&s->resp, &resp, sizeof(resp));
-	t3 = ktime_get_ns();
+	t3 = local_clock();
 	/*
 	 * No window page mapped: nothing for devirt to revoke, and a guest
 	 * still spinning in CALL reads DONE itself, without our exit. The
@@ -631,7 +634,7 @@ static void serve_one(struct hvt_server *sv, int i)
 	atomic64_add(t1 - t0, &st_prep_ns);
 	atomic64_add(t2 - t1, &st_op_ns);
 	atomic64_add(t3 - t2, &st_after_ns);
-	atomic64_add(ktime_get_ns() - t3, &st_done_ns);
+	atomic64_add(local_clock() - t3, &st_done_ns);
 }
 
 static int server_fn(void *arg)
