@@ -164,10 +164,13 @@ def analyse(drv, gst):
                 "ns_per_op": kv["ns"] / kv["ops"],
                 "driver_exits_per_op": kv["exits"] / kv["ops"]}
         elif what in ("read", "write"):
-            r["rw"].setdefault(what, {}).setdefault(kv["size"], {})[
-                "native"] = {"reps": kv["reps"], "ns": kv["ns"],
-                             "mbps": kv["size"] * kv["reps"] / kv["ns"]
-                             * 1e3}
+            # Native before and after the guest's phases: the sum of both.
+            v = r["rw"].setdefault(what, {}).setdefault(kv["size"], {})
+            n = v.setdefault("native", {"reps": 0, "ns": 0, "runs": []})
+            n["reps"] += kv["reps"]
+            n["ns"] += kv["ns"]
+            n["runs"].append(kv["size"] * kv["reps"] / kv["ns"] * 1e3)
+            n["mbps"] = kv["size"] * n["reps"] / n["ns"] * 1e3
         elif what == "idle":
             r["driver_idle_exits_per_s"] = kv["exits"] / kv["ns"] * 1e9
         elif what == "phase":
@@ -420,8 +423,19 @@ def report_md(res, r, plotted):
                  f"({d / hc:.1f}x hc) | {(t - c) / 1e3:.1f} us "
                  f"({(t - c) / hc:.1f}x hc) | "
                  f"{100 * x['timed'] / x['ops']:.0f}% |")
+    drift = [(abs(n["runs"][0] - n["runs"][-1]) / min(n["runs"]), w, s_)
+             for w in r["rw"] for s_, v in r["rw"][w].items()
+             for n in [v["native"]] if len(n.get("runs", [])) > 1]
     L += ["",
           "## Throughput: pread/pwrite at offset 0",
+          "",
+          "Native: measured in the driver VM before and after the guest's "
+          "phases, the table gives both together"
+          + (f"; the two runs differed by up to "
+             f"{100 * max(drift)[0]:.0f}% ({max(drift)[1]}, "
+             f"{size_label(int(max(drift)[2]))}), a measure of how much "
+             "the host's speed moved during the run" if drift else "")
+          + ".",
           "",
           "| size | read native MB/s | read forwarded MB/s | read % | "
           "write native MB/s | write forwarded MB/s | write % | "
