@@ -10,8 +10,6 @@
 #include "x86.h"
 #include "spinlock.h"
 
-#define COM1 0x3f8
-#define COM2 0x2f8
 #define UART_LCR 3
 #define UART_LSR 5
 #define UART_LCR_DLAB 0x80
@@ -100,10 +98,7 @@ static void com1_line(const char *s, size_t len)
 		held.len += (u32)len;
 		return;
 	}
-	release_held();
-	if (held.midline)
-		port_write(COM1, "\n", 1);
-	held.midline = false;
+	release_held(); /* when the driver VM was mid-line: held.len != 0 */
 	held.driver_last = false;
 	port_write(COM1, s, len);
 }

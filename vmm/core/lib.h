@@ -26,6 +26,8 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 #define LOG_DEBUG 2
 
 extern u32 log_level;
+#define COM1 0x3f8 /* devirt's log and the driver VM's console */
+#define COM2 0x2f8 /* user guests' consoles, when there is one */
 void console_init(void);
 void console_write(const char *s, size_t len);
 /* A byte the driver VM wrote to COM1's THR/DLL (io.c). */

@@ -16,7 +16,6 @@
 #define KBC_RESET 0xfe /* 8042 command: pulse the reset line */
 #define RST_CNT 0xcf9 /* reset control register */
 #define RST_CPU 0x04
-#define COM1 0x3f8
 
 static u64 size_mask(u32 size)
 {

@@ -270,9 +270,9 @@ int vm_create_driver(struct vm **out)
 	 * COM2 carries the guests' consoles: not the driver VM's (io.c).
 	 */
 	if (guest_console_on_com2())
-		arch->io_intercept(vcpu, 0x2f8, 8, true);
+		arch->io_intercept(vcpu, COM2, 8, true);
 	/* COM1's data port only: its lines and devirt's must not mix. */
-	arch->io_intercept(vcpu, 0x3f8, 1, true);
+	arch->io_intercept(vcpu, COM1, 1, true);
 	vm->state = DEVIRT_VM_RUNNING;
 	*out = vm;
 	return 0;
