@@ -21,7 +21,11 @@
  * returns DEVFILE_OPEN_* in v[0], MMAP returns DEVFILE_MAP_* in v[1], and
  * requests may carry DEVFILE_REQ_COMPAT.
  */
-#define DEVFILE_PROTO_MINOR 1
+/*
+ * Minor 2: IDENT, NOTE_EXPORTS and -EACCES from the hypervisor's
+ * per-VM device list (boot config `devices =`).
+ */
+#define DEVFILE_PROTO_MINOR 2
 #define DEVFILE_MAGIC 0x31465644u /* "DVF1", little-endian */
 
 #define DEVFILE_NAME_MAX 64 /* device name under /dev, NUL included */
@@ -73,6 +77,13 @@ enum devfile_op {
 	DEVFILE_OP_FAULT = 11,
 	/* Unmap mapping a[0]; its frames leave the caller. -> 0 */
 	DEVFILE_OP_MUNMAP = 12,
+	/* Identity of exported device req->name (docs/devfile.md,
+	 * "Device identity"): a text the shim builds from the driver VM's
+	 * sysfs. a[0] = byte offset. -> the text's total length; resp->name
+	 * holds v[0] (at most DEVFILE_NAME_MAX) bytes from the offset, not
+	 * NUL-terminated. -ENOENT: not exported, -ENXIO: no such node now,
+	 * -EINVAL: offset past the end. */
+	DEVFILE_OP_IDENT = 13,
 	DEVFILE_OP_MAX
 };
 
@@ -100,10 +111,12 @@ enum devfile_op {
  */
 #define DEVFILE_EPERM 1 /* the caller may not (CPL) */
 #define DEVFILE_ENOENT 2 /* no such exported device */
+#define DEVFILE_ENXIO 6 /* exported, but no such node in the driver VM */
 #define DEVFILE_EINTR 4 /* interrupted: the caller had a signal */
 #define DEVFILE_EBADF 9 /* unknown, stale, closed or foreign handle */
 #define DEVFILE_EAGAIN 11
 #define DEVFILE_ENOMEM 12
+#define DEVFILE_EACCES 13 /* not in this VM's `devices` (hypervisor) */
 #define DEVFILE_EFAULT 14 /* an address the caller does not map */
 #define DEVFILE_EBUSY 16 /* too many requests in flight */
 #define DEVFILE_ENODEV 19 /* no shim is attached */
@@ -148,7 +161,26 @@ struct devfile_resp {
 enum devfile_note {
 	DEVFILE_NOTE_POLL = 1, /* handle is ready: wake its poll waiters */
 	DEVFILE_NOTE_SIGIO = 2, /* handle raised SIGIO: kill_fasync */
+	/* The set of exports may have changed (handle 0): the shim attached,
+	 * changed its list or detached, or the driver VM stopped. The stub
+	 * lists again and adds and removes nodes. */
+	DEVFILE_NOTE_EXPORTS = 3,
 };
+
+/*
+ * The identity text (IDENT): lines of the driver VM's sysfs for the node
+ * (level 0) and its parent devices (1, 2, ...), up to and including the
+ * first one on a bus. Values are escaped: "\\" for a backslash, "\n"
+ * for a newline, "\xHH" for other bytes below 0x20 or 0x7f.
+ *
+ *   D <level> <subsystem> <c|b> <name>   a device: class or bus, its name
+ *   E <level> <KEY>=<value>              a line of its uevent
+ *   A <level> <attr> <value>             an attribute file (attr may be
+ *                                        "group/name", one level deep)
+ *
+ * Every level starts with its D line; levels come in order from 0.
+ */
+#define DEVFILE_IDENT_MAX 16384
 
 struct devfile_note_msg {
 	unsigned int type; /* enum devfile_note */
