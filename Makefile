@@ -270,4 +270,4 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(CACHE) -prune -o -name '*.d' -type f -print 2>/dev/null)

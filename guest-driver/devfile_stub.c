@@ -44,6 +44,9 @@
 #include <linux/sched/mm.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/input.h>
+#include <linux/namei.h>
+#include <linux/ctype.h>
 
 #include <devfile/proto.h>
 #include <devfile/linux_irq.h>
@@ -405,7 +408,7 @@ static bool stub_hypercall(void)
 /* ---- requests ------------------------------------------------------------- */
 
 static atomic64_t stub_seq;
-static atomic64_t stub_nr_notes[3];
+static atomic64_t stub_nr_notes[4];
 
 static void stub_req_init(struct devfile_req *req, unsigned int op, u64 handle,
 			  struct file *file)
@@ -437,14 +440,40 @@ static long stub_send(const struct devfile_req *req, struct devfile_resp *resp)
 
 /* ---- devices and open files ----------------------------------------------- */
 
+/*
+ * A mirrored device of the driver VM's sysfs (docs/devfile.md, "Device
+ * identity"): a stub node, or one of its parents. It carries the real
+ * device's uevent variables and attribute files, so that libudev, libdrm
+ * and SDL find what they look for. The device's release frees it.
+ */
+struct stub_obj {
+	struct device dev;
+	struct device_type type; /* name: DEVTYPE; uevent: the variables */
+	char **env; /* NULL-terminated "KEY=value" */
+	const struct attribute_group **groups;
+	void *mem; /* env, groups and attributes: one allocation */
+	struct stub_obj *parent; /* a mirrored parent holds a user count */
+	void *owner; /* what to kfree on release */
+};
+
+/* A parent device, shared by the nodes below it. */
+struct stub_parent {
+	struct stub_obj o;
+	struct list_head node; /* in stub_parents */
+	unsigned int users; /* nodes and parents below, under stub_lock */
+	bool on_bus; /* on stub_bus, "subsystem" pointing to a stand-in */
+	char key[256]; /* its path of subsystem/name pairs, from the top */
+};
+
 struct stub_dev {
-	char name[DEVFILE_NAME_MAX]; /* the exported name */
-	umode_t mode;
-	dev_t devt;
-	bool region; /* devt's region is registered */
-	bool cdev_added;
+	struct stub_obj o;
 	struct cdev cdev;
-	struct device *dev;
+	struct list_head node; /* in stub_devs */
+	char name[DEVFILE_NAME_MAX]; /* the exported name */
+	u64 real; /* the driver VM's major << 32 | minor */
+	umode_t mode;
+	bool region; /* devt's region is registered */
+	bool gone; /* withdrawn: every operation but release fails */
 };
 
 struct stub_file {
@@ -456,9 +485,11 @@ struct stub_file {
 	struct rcu_head rcu;
 };
 
-static struct class *stub_class;
-static struct stub_dev *stub_devs;
+static struct class *stub_class; /* nodes without a mirrored identity */
+static LIST_HEAD(stub_devs);
+static LIST_HEAD(stub_parents);
 static unsigned int stub_ndevs;
+static DEFINE_MUTEX(stub_lock); /* the lists, classes and rescans */
 
 /* Open files by handle, for notifications (which may come in any context). */
 static DEFINE_HASHTABLE(stub_files, 8);
@@ -483,12 +514,21 @@ static int stub_band(unsigned int ev)
 	return POLL_IN;
 }
 
+static void stub_rescan_work(struct work_struct *work);
+static DECLARE_WORK(stub_rescan, stub_rescan_work);
+static bool stub_ready; /* the first scan is done: notes may rescan */
+
 static void stub_note(void *priv, const struct devfile_note_msg *note)
 {
 	struct stub_file *sf;
 
 	if (note->type < ARRAY_SIZE(stub_nr_notes))
 		atomic64_inc(&stub_nr_notes[note->type]);
+	if (note->type == DEVFILE_NOTE_EXPORTS) {
+		if (READ_ONCE(stub_ready))
+			schedule_work(&stub_rescan);
+		return;
+	}
 	rcu_read_lock();
 	hash_for_each_possible_rcu(stub_files, sf, node, note->handle)
 	{
@@ -517,6 +557,8 @@ static int stub_open(struct inode *inode, struct file *file)
 	struct stub_file *sf;
 	long ret;
 
+	if (READ_ONCE(sd->gone))
+		return -ENODEV;
 	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
 	if (!sf)
 		return -ENOMEM;
@@ -567,6 +609,14 @@ static int stub_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* A withdrawn device's files fail at once, as a removed device's do. */
+static bool stub_gone(struct file *file)
+{
+	struct stub_file *sf = file->private_data;
+
+	return READ_ONCE(sf->sd->gone);
+}
+
 static ssize_t stub_rw(struct file *file, unsigned int op, u64 buf,
 		       size_t count, loff_t *ppos)
 {
@@ -575,6 +625,8 @@ static ssize_t stub_rw(struct file *file, unsigned int op, u64 buf,
 	struct devfile_req req;
 	long ret;
 
+	if (stub_gone(file))
+		return -ENODEV;
 	stub_req_init(&req, op, sf->handle, file);
 	req.a[0] = buf; /* the caller's pointer, untouched */
 	req.a[1] = count;
@@ -604,6 +656,8 @@ static loff_t stub_llseek(struct file *file, loff_t off, int whence)
 	struct devfile_req req;
 	long ret;
 
+	if (stub_gone(file))
+		return -ENODEV;
 	stub_req_init(&req, DEVFILE_OP_LLSEEK, sf->handle, file);
 	req.a[0] = off;
 	req.a[1] = whence;
@@ -622,6 +676,8 @@ static long stub_do_ioctl(struct file *file, unsigned int cmd,
 	struct devfile_resp resp;
 	struct devfile_req req;
 
+	if (stub_gone(file))
+		return -ENODEV;
 	stub_req_init(&req, DEVFILE_OP_IOCTL, sf->handle, file);
 	if (compat)
 		req.flags |= DEVFILE_REQ_COMPAT;
@@ -649,6 +705,8 @@ static __poll_t stub_poll(struct file *file, poll_table *wait)
 	long ret;
 
 	poll_wait(file, &sf->wq, wait);
+	if (stub_gone(file))
+		return EPOLLERR | EPOLLHUP;
 	stub_req_init(&req, DEVFILE_OP_POLL, sf->handle, file);
 	req.a[0] = (__force u32)poll_requested_events(wait) & 0xffff;
 	/*
@@ -670,6 +728,8 @@ static int stub_fasync(int fd, struct file *file, int on)
 	struct devfile_req req;
 	long ret;
 
+	if (on && stub_gone(file))
+		return -ENODEV;
 	ret = fasync_helper(fd, file, on, &sf->fasync);
 	if (ret <= 0)
 		return ret; /* an error, or no change */
@@ -837,6 +897,8 @@ static vm_fault_t stub_vm_fault(struct vm_fault *vmf)
 	pgprot_t prot = vma->vm_page_prot;
 	long ret;
 
+	if (stub_gone(vma->vm_file))
+		return VM_FAULT_SIGBUS;
 	stub_req_init(&req, DEVFILE_OP_FAULT, sm->handle, NULL);
 	req.a[0] = sm->id;
 	req.a[1] = vmf->pgoff - sm->pgoff;
@@ -887,6 +949,8 @@ static int stub_mmap(struct file *file, struct vm_area_struct *vma)
 	struct stub_file *sf = file->private_data;
 	struct stub_map *sm;
 
+	if (stub_gone(file))
+		return -ENODEV;
 	/*
 	 * The vma holds frames of the driver VM (VM_PFNMAP): it cannot be
 	 * copy-on-write. A private mapping must stay read-only.
@@ -925,115 +989,782 @@ static const struct file_operations stub_fops = {
 	.mmap = stub_mmap,
 };
 
+/* ---- identity: the driver VM's sysfs, mirrored ---------------------------- */
+
+/*
+ * IDENT gives, for each exported node, the lines of the driver VM's sysfs
+ * for it and its parents (proto.h). One generic routine turns them into
+ * devices here: each level becomes a device of the same subsystem and
+ * name, with the same uevent variables and attribute files. A parent on a
+ * bus (pci, platform, serio...) cannot join that bus here: it goes on
+ * stub_bus, and its "subsystem" link points to a stand-in directory of
+ * the bus's name, which is what libudev and libdrm read. The only class
+ * known by name is input, whose class the guest's kernel already has.
+ */
+static bool ident = true;
+module_param(ident, bool, 0444);
+MODULE_PARM_DESC(ident, "mirror each node's sysfs identity (default on)");
+
+#define IDENT_LEVELS 8
+#define IDENT_MAX_ATTRS 160
+#define IDENT_MAX_GROUPS 12
+
+struct ident_rec {
+	char type; /* 'D', 'E' or 'A' */
+	unsigned int level;
+	char *key; /* D: subsystem; E: KEY=value; A: the attribute */
+	char *val; /* D: c|b; A: the value */
+	char *name; /* D: the device's name */
+};
+
+struct ident {
+	char *text;
+	struct ident_rec *rec;
+	unsigned int nrec;
+	unsigned int nlevels;
+	struct ident_rec *dev[IDENT_LEVELS]; /* each level's D record */
+};
+
+struct stub_attr {
+	struct device_attribute da;
+	const char *val;
+	size_t len;
+};
+
+/* "\\", "\n" and "\xHH" back to bytes, in place. */
+static void ident_unescape(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (*s != '\\') {
+			*d++ = *s++;
+		} else if (s[1] == 'n') {
+			*d++ = '\n';
+			s += 2;
+		} else if (s[1] == 'x' && isxdigit(s[2]) && isxdigit(s[3])) {
+			*d++ = hex_to_bin(s[2]) << 4 | hex_to_bin(s[3]);
+			s += 4;
+		} else if (s[1]) {
+			*d++ = s[1];
+			s += 2;
+		} else {
+			s++;
+		}
+	}
+	*d = '\0';
+}
+
+/* The identity text of exported device @name, in IDENT's chunks. */
+static char *ident_fetch(const char *name, size_t *lenp)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	size_t len = 0, off = 0;
+	char *text = NULL;
+	long ret;
+
+	do {
+		stub_req_init(&req, DEVFILE_OP_IDENT, DEVFILE_HANDLE_NONE,
+			      NULL);
+		strscpy(req.name, name, sizeof(req.name));
+		req.a[0] = off;
+		ret = stub_send(&req, &resp);
+		if (ret < 0 || ret > DEVFILE_IDENT_MAX ||
+		    (text && ret != len) || resp.v[0] > sizeof(resp.name) ||
+		    (resp.v[0] == 0 && off < (size_t)ret)) {
+			kfree(text);
+			return ERR_PTR(ret < 0 ? ret : -EPROTO);
+		}
+		if (!text) {
+			len = ret;
+			text = kmalloc(len + 1, GFP_KERNEL);
+			if (!text)
+				return ERR_PTR(-ENOMEM);
+		}
+		resp.v[0] = min_t(u64, resp.v[0], len - off);
+		memcpy(text + off, resp.name, resp.v[0]);
+		off += resp.v[0];
+	} while (off < len);
+	text[len] = '\0';
+	*lenp = len;
+	return text;
+}
+
+static void ident_free(struct ident *id)
+{
+	kvfree(id->rec);
+	kfree(id->text);
+}
+
+/* Split the text into records; every level must start with its D line. */
+static int ident_parse(struct ident *id, char *text, size_t len)
+{
+	unsigned int n = 1;
+	char *line, *p = text;
+
+	memset(id, 0, sizeof(*id));
+	id->text = text;
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	id->rec = kvcalloc(n, sizeof(*id->rec), GFP_KERNEL);
+	if (!id->rec)
+		return -ENOMEM;
+	while ((line = strsep(&p, "\n"))) {
+		struct ident_rec *r = &id->rec[id->nrec];
+		char *lvl;
+
+		if (!line[0])
+			continue;
+		r->type = line[0];
+		if (line[1] != ' ')
+			return -EPROTO;
+		line += 2;
+		lvl = strsep(&line, " ");
+		if (!line || kstrtouint(lvl, 10, &r->level) ||
+		    r->level >= IDENT_LEVELS)
+			return -EPROTO;
+		if (r->type == 'D') {
+			r->key = strsep(&line, " ");
+			r->val = strsep(&line, " ");
+			r->name = line;
+			if (!r->name || !r->key[0] || !r->name[0] ||
+			    strchr(r->name, '/') || r->level != id->nlevels ||
+			    (strcmp(r->val, "c") && strcmp(r->val, "b")))
+				return -EPROTO;
+			id->dev[id->nlevels++] = r;
+		} else if (r->type == 'E' || r->type == 'A') {
+			if (r->level + 1 != id->nlevels)
+				return -EPROTO;
+			r->key = line;
+			if (r->type == 'A') {
+				r->key = strsep(&line, " ");
+				r->val = line ? line : "";
+			}
+			ident_unescape(r->type == 'A' ? r->val : r->key);
+		} else {
+			return -EPROTO;
+		}
+		id->nrec++;
+	}
+	return id->nlevels ? 0 : -EPROTO;
+}
+
+/* Uevent variables the driver core sets itself, or that would make the
+ * guest look for a driver (MODALIAS, DRIVER) it must not load. */
+static bool ident_env_skip(const char *kv)
+{
+	static const char *const skip[] = { "MAJOR=",	"MINOR=",   "DEVNAME=",
+					    "DEVMODE=", "DEVTYPE=", "DRIVER=",
+					    "MODALIAS=" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(skip); i++)
+		if (!strncmp(kv, skip[i], strlen(skip[i])))
+			return true;
+	return !strchr(kv, '=');
+}
+
+/* Attribute names the driver core owns, or that are not plain files. */
+static bool ident_attr_skip(const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	if (!name[0] || !strcmp(name, "uevent") || !strcmp(name, "dev") ||
+	    !strncmp(name, "power/", 6) || strlen(name) > 64 ||
+	    (slash && (slash == name || strchr(slash + 1, '/') || !slash[1])))
+		return true;
+	for (const char *c = name; *c; c++)
+		if (!isalnum(*c) && !strchr("_-.:/", *c))
+			return true;
+	return false;
+}
+
+static ssize_t stub_attr_show(struct device *dev, struct device_attribute *da,
+			      char *buf)
+{
+	struct stub_attr *a = container_of(da, struct stub_attr, da);
+	size_t n = min_t(size_t, a->len, PAGE_SIZE);
+
+	memcpy(buf, a->val, n);
+	return n;
+}
+
+static int stub_obj_uevent(struct device *dev, struct kobj_uevent_env *env)
+{
+	struct stub_obj *o = container_of(dev, struct stub_obj, dev);
+
+	for (char **e = o->env; e && *e; e++)
+		if (add_uevent_var(env, "%s", *e))
+			return -ENOMEM;
+	return 0;
+}
+
+static void stub_obj_release(struct device *dev)
+{
+	struct stub_obj *o = container_of(dev, struct stub_obj, dev);
+
+	kfree(o->mem);
+	kfree(o->owner);
+}
+
+/* Bump allocation from one block, so that an object frees in one go. */
+static void *arena(char **next, char *end, size_t size)
+{
+	char *p = PTR_ALIGN(*next, sizeof(void *));
+
+	if (p + size > end)
+		return NULL;
+	*next = p + size;
+	return p;
+}
+
+/*
+ * Give @o level @l of @id: its DEVTYPE, uevent variables and attribute
+ * files (groups: "capabilities/ev" is the file ev in group capabilities).
+ */
+static int stub_obj_ident(struct stub_obj *o, const struct ident *id,
+			  unsigned int l)
+{
+	const char *gname[IDENT_MAX_GROUPS + 1] = { NULL };
+	unsigned int gcount[IDENT_MAX_GROUPS + 1] = { 0 };
+	unsigned int nenv = 0, nattr = 0, ngroups = 1, k;
+	struct attribute_group *groups;
+	size_t size = 0;
+	char *next, *end;
+
+	for (unsigned int i = 0; i < id->nrec; i++) {
+		const struct ident_rec *r = &id->rec[i];
+
+		if (r->level != l)
+			continue;
+		if (r->type == 'E' && !ident_env_skip(r->key)) {
+			nenv++;
+			size += strlen(r->key) + 1;
+		} else if (r->type == 'E' && !strncmp(r->key, "DEVTYPE=", 8)) {
+			size += strlen(r->key) + 1;
+		} else if (r->type == 'A' && !ident_attr_skip(r->key) &&
+			   nattr < IDENT_MAX_ATTRS) {
+			const char *slash = strchr(r->key, '/');
+
+			nattr++;
+			size += strlen(r->key) + 2 + strlen(r->val);
+			for (k = 1; slash && k < ngroups; k++)
+				if (!strncmp(gname[k], r->key,
+					     slash - r->key) &&
+				    !gname[k][slash - r->key])
+					break;
+			if (slash && k == ngroups) {
+				if (ngroups > IDENT_MAX_GROUPS) {
+					nattr--;
+					continue;
+				}
+				gname[ngroups++] = r->key; /* cut below */
+			}
+			gcount[slash ? k : 0]++;
+		}
+	}
+	size += (nenv + 1) * sizeof(char *) +
+		nattr * (sizeof(struct stub_attr) + sizeof(void *)) +
+		(ngroups + 1) * (sizeof(*groups) + 2 * sizeof(void *)) +
+		(ngroups + 2) * 16 + IDENT_MAX_GROUPS * 72;
+	o->mem = kzalloc(size, GFP_KERNEL);
+	if (!o->mem)
+		return -ENOMEM;
+	next = o->mem;
+	end = next + size;
+	o->env = arena(&next, end, (nenv + 1) * sizeof(char *));
+	o->groups = arena(&next, end, (ngroups + 1) * sizeof(void *));
+	groups = arena(&next, end, ngroups * sizeof(*groups));
+	if (!o->env || !o->groups || !groups)
+		return -ENOMEM;
+	for (k = 0; k < ngroups; k++) {
+		groups[k].attrs =
+			arena(&next, end, (gcount[k] + 1) * sizeof(void *));
+		if (!groups[k].attrs)
+			return -ENOMEM;
+		if (k) {
+			const char *slash = strchr(gname[k], '/');
+			char *g = arena(&next, end, slash - gname[k] + 1);
+
+			if (!g)
+				return -ENOMEM;
+			memcpy(g, gname[k], slash - gname[k]);
+			groups[k].name = g;
+		}
+		o->groups[k] = &groups[k];
+		gcount[k] = 0;
+	}
+	nenv = 0;
+	nattr = 0;
+	for (unsigned int i = 0; i < id->nrec; i++) {
+		const struct ident_rec *r = &id->rec[i];
+		const char *slash = r->key ? strchr(r->key, '/') : NULL;
+		struct stub_attr *a;
+		char *str;
+
+		if (r->level != l)
+			continue;
+		if (r->type == 'E' && !strncmp(r->key, "DEVTYPE=", 8)) {
+			str = arena(&next, end, strlen(r->key) - 7);
+			if (!str)
+				return -ENOMEM;
+			strcpy(str, r->key + 8);
+			o->type.name = str;
+		}
+		if (r->type == 'E' && !ident_env_skip(r->key)) {
+			str = arena(&next, end, strlen(r->key) + 1);
+			if (!str)
+				return -ENOMEM;
+			strcpy(str, r->key);
+			o->env[nenv++] = str;
+		}
+		if (r->type != 'A' || ident_attr_skip(r->key) ||
+		    nattr == IDENT_MAX_ATTRS)
+			continue;
+		for (k = 0; slash && ++k < ngroups;)
+			if (!strncmp(groups[k].name, r->key, slash - r->key) &&
+			    !groups[k].name[slash - r->key])
+				break;
+		if (k == ngroups)
+			continue; /* a group over the limit */
+		a = arena(&next, end, sizeof(*a));
+		str = arena(&next, end, strlen(r->key) + strlen(r->val) + 2);
+		if (!a || !str)
+			return -ENOMEM;
+		strcpy(str, slash ? slash + 1 : r->key);
+		a->val = str + strlen(str) + 1;
+		strcpy((char *)a->val, r->val);
+		a->len = strlen(a->val);
+		sysfs_attr_init(&a->da.attr);
+		a->da.attr.name = str;
+		a->da.attr.mode = 0444;
+		a->da.show = stub_attr_show;
+		groups[k].attrs[gcount[k]++] = &a->da.attr;
+		nattr++;
+	}
+	o->type.uevent = stub_obj_uevent;
+	o->dev.type = &o->type;
+	o->dev.groups = o->groups;
+	o->dev.release = stub_obj_release;
+	return 0;
+}
+
+/* ---- the subsystems mirrored devices join -------------------------------- */
+
+static struct bus_type stub_bus = { .name = "devfile_mirror" };
+static bool stub_bus_registered;
+static struct kobject *stub_standins; /* /sys/kernel/devfile_subsystems */
+
+#define STUB_MAX_SUBSYS 16
+static struct {
+	char name[32];
+	struct class *cls; /* ours to destroy, or input_class */
+	struct kobject *standin; /* a bus's stand-in directory */
+} stub_subsys[STUB_MAX_SUBSYS];
+
+static char *stub_devnode(struct device *dev, umode_t *mode);
+
+static int stub_subsys_find(const char *name)
+{
+	int i;
+
+	if (strlen(name) >= sizeof(stub_subsys[0].name))
+		return -ENAMETOOLONG;
+	for (i = 0; i < STUB_MAX_SUBSYS && stub_subsys[i].name[0]; i++)
+		if (!strcmp(stub_subsys[i].name, name))
+			return i;
+	if (i == STUB_MAX_SUBSYS)
+		return -ENOSPC;
+	strscpy(stub_subsys[i].name, name, sizeof(stub_subsys[i].name));
+	return i;
+}
+
+/*
+ * The class of that name: the guest's own input class, or one made here.
+ * A class the guest has already (its driver is loaded here) is not taken
+ * over: NULL, and the node keeps the plain devfile class.
+ */
+static struct class *stub_class_get(const char *name)
+{
+	char path[48];
+	struct path p;
+	int i = stub_subsys_find(name);
+
+	if (i < 0)
+		return NULL;
+	if (stub_subsys[i].cls)
+		return stub_subsys[i].cls;
+	if (!strcmp(name, "input")) { /* class-specific: the one built in */
+		stub_subsys[i].cls = &input_class;
+		return &input_class;
+	}
+	snprintf(path, sizeof(path), "/sys/class/%s", name);
+	if (!kern_path(path, 0, &p)) {
+		path_put(&p);
+		return NULL;
+	}
+	stub_subsys[i].cls = class_create(THIS_MODULE, stub_subsys[i].name);
+	if (IS_ERR(stub_subsys[i].cls)) {
+		stub_subsys[i].cls = NULL;
+		return NULL;
+	}
+	stub_subsys[i].cls->devnode = stub_devnode;
+	return stub_subsys[i].cls;
+}
+
+/* The stand-in directory a bus device's "subsystem" link points to. */
+static struct kobject *stub_standin_get(const char *name)
+{
+	int i = stub_subsys_find(name);
+
+	if (i < 0 || !stub_standins)
+		return NULL;
+	if (!stub_subsys[i].standin)
+		stub_subsys[i].standin =
+			kobject_create_and_add(name, stub_standins);
+	return stub_subsys[i].standin;
+}
+
+static void stub_subsys_destroy(void)
+{
+	for (int i = 0; i < STUB_MAX_SUBSYS; i++) {
+		if (stub_subsys[i].cls && stub_subsys[i].cls != &input_class)
+			class_destroy(stub_subsys[i].cls);
+		kobject_put(stub_subsys[i].standin);
+		memset(&stub_subsys[i], 0, sizeof(stub_subsys[i]));
+	}
+}
+
+/* ---- parents ------------------------------------------------------------- */
+
+static void stub_parent_put(struct stub_parent *sp)
+{
+	while (sp && !--sp->users) {
+		struct stub_parent *up = (struct stub_parent *)sp->o.parent;
+
+		list_del(&sp->node);
+		device_unregister(&sp->o.dev);
+		sp = up;
+	}
+}
+
+/* Level @l of @id below @up (NULL: the top), found or made. */
+static struct stub_parent *
+stub_parent_get(const struct ident *id, unsigned int l, struct stub_parent *up)
+{
+	const struct ident_rec *d = id->dev[l];
+	struct stub_parent *sp;
+	struct kobject *standin = NULL;
+	char key[256];
+	int ret;
+
+	if (snprintf(key, sizeof(key), "%s/%s:%s", up ? up->key : "", d->key,
+		     d->name) >= sizeof(key))
+		return ERR_PTR(-ENAMETOOLONG);
+	list_for_each_entry(sp, &stub_parents, node) {
+		if (!strcmp(sp->key, key)) {
+			sp->users++;
+			return sp;
+		}
+	}
+	sp = kzalloc(sizeof(*sp), GFP_KERNEL);
+	if (!sp)
+		return ERR_PTR(-ENOMEM);
+	device_initialize(&sp->o.dev);
+	sp->o.owner = sp;
+	sp->o.dev.release = stub_obj_release;
+	strscpy(sp->key, key, sizeof(sp->key));
+	ret = stub_obj_ident(&sp->o, id, l);
+	if (!ret)
+		ret = dev_set_name(&sp->o.dev, "%s", d->name);
+	if (!ret && d->val[0] == 'b') {
+		standin = stub_standin_get(d->key);
+		sp->o.dev.bus = &stub_bus;
+		sp->on_bus = true;
+		if (!standin || !stub_bus_registered)
+			ret = -ENOENT;
+	} else if (!ret) {
+		sp->o.dev.class = stub_class_get(d->key);
+		if (!sp->o.dev.class)
+			ret = -ENOENT;
+	}
+	sp->o.dev.parent = up ? &up->o.dev : NULL;
+	if (!ret)
+		ret = device_add(&sp->o.dev);
+	if (ret) {
+		put_device(&sp->o.dev);
+		return ERR_PTR(ret);
+	}
+	/* What libudev and libdrm read: the bus's name, not ours. */
+	if (standin) {
+		sysfs_remove_link(&sp->o.dev.kobj, "subsystem");
+		ret = sysfs_create_link(&sp->o.dev.kobj, standin, "subsystem");
+		if (ret)
+			pr_warn("%s: subsystem link: %d\n", d->name, ret);
+	}
+	if (up)
+		up->users++;
+	sp->o.parent = up ? &up->o : NULL;
+	sp->users = 1;
+	list_add(&sp->node, &stub_parents);
+	return sp;
+}
+
 /* ---- the device nodes ---------------------------------------------------- */
 
 /*
- * devtmpfs names the node after the device, whose '/' the driver core
- * turned into '!' ("dri/card0" -> "dri!card0" -> /dev/dri/card0); this
- * gives it the real node's permissions.
+ * devtmpfs names a node of the plain devfile class after the device,
+ * whose '/' the driver core turned into '!' ("dri/card0" -> "dri!card0"
+ * -> /dev/dri/card0); a mirrored node (a class of the real name) gets
+ * its exported name. Both get the real node's permissions.
  */
 static char *stub_devnode(struct device *dev, umode_t *mode)
 {
-	struct stub_dev *sd = dev_get_drvdata(dev);
+	struct stub_dev *sd;
 
-	if (mode && sd)
+	if (!dev->devt)
+		return NULL;
+	sd = container_of(dev, struct stub_dev, o.dev);
+	if (mode)
 		*mode = (sd->mode & 0777) ?: 0600;
-	return NULL;
+	if (dev->class == stub_class)
+		return NULL;
+	return kasprintf(GFP_KERNEL, "%s%s", prefix, sd->name);
 }
 
-static int stub_add_device(struct stub_dev *sd, u64 major, u64 minor)
+/*
+ * Mirror @sd's identity: its parents from the top, then its own level.
+ * Returns the class for the node, or NULL (no identity: the plain class).
+ */
+static struct class *stub_dev_ident(struct stub_dev *sd, struct ident *id)
 {
+	struct stub_parent *sp = NULL, *next;
+	struct class *cls;
+	size_t len;
+	char *text;
+	int ret;
+
+	if (!ident || prefix[0])
+		return NULL;
+	text = ident_fetch(sd->name, &len);
+	if (IS_ERR(text)) {
+		pr_info("%s: no identity (%ld): a plain node\n", sd->name,
+			PTR_ERR(text));
+		return NULL;
+	}
+	ret = ident_parse(id, text, len);
+	cls = ret ? NULL : stub_class_get(id->dev[0]->key);
+	if (!cls) {
+		pr_info("%s: identity not mirrored (%d): a plain node\n",
+			sd->name, ret);
+		return NULL;
+	}
+	for (unsigned int l = id->nlevels - 1; l > 0; l--) {
+		next = stub_parent_get(id, l, sp);
+		stub_parent_put(sp); /* the child holds it now */
+		if (IS_ERR(next)) {
+			pr_info("%s: parent %s:%s not mirrored (%ld)\n",
+				sd->name, id->dev[l]->key, id->dev[l]->name,
+				PTR_ERR(next));
+			return NULL;
+		}
+		sp = next;
+	}
+	if (stub_obj_ident(&sd->o, id, 0)) {
+		stub_parent_put(sp);
+		return NULL;
+	}
+	sd->o.parent = sp ? &sp->o : NULL;
+	sd->o.dev.parent = sp ? &sp->o.dev : NULL;
+	return cls;
+}
+
+static int stub_dev_add(const char *name, umode_t mode, u64 major, u64 minor)
+{
+	struct stub_dev *sd;
+	struct ident id = {};
+	struct class *cls;
 	dev_t real = MKDEV(major, minor);
 	int ret = -EBUSY;
 
+	sd = kzalloc(sizeof(*sd), GFP_KERNEL);
+	if (!sd)
+		return -ENOMEM;
+	device_initialize(&sd->o.dev);
+	sd->o.owner = sd;
+	sd->o.dev.release = stub_obj_release;
+	strscpy(sd->name, name, sizeof(sd->name));
+	sd->mode = mode;
+	sd->real = major << 32 | minor;
+	cls = stub_dev_ident(sd, &id);
+	if (cls) {
+		sd->o.dev.class = cls;
+		ret = dev_set_name(&sd->o.dev, "%s", id.dev[0]->name);
+	} else {
+		/* A plain node: no parent, no mirrored attributes. */
+		kfree(sd->o.mem);
+		sd->o.mem = NULL;
+		sd->o.env = NULL;
+		memset(&sd->o.type, 0, sizeof(sd->o.type));
+		sd->o.dev.groups = NULL;
+		sd->o.dev.type = &sd->o.type;
+		sd->o.dev.class = stub_class;
+		ret = dev_set_name(&sd->o.dev, "%s%s", prefix, name);
+	}
+	ident_free(&id);
+	sd->o.type.uevent = stub_obj_uevent;
+	if (ret)
+		goto put;
+	ret = -EBUSY;
 	if (real_numbers && major && major < (1u << MINORBITS) &&
 	    MAJOR(real) == major && MINOR(real) == minor)
 		ret = register_chrdev_region(real, 1, "devfile");
 	if (!ret)
-		sd->devt = real;
+		sd->o.dev.devt = real;
 	else
-		ret = alloc_chrdev_region(&sd->devt, 0, 1, "devfile");
+		ret = alloc_chrdev_region(&sd->o.dev.devt, 0, 1, "devfile");
 	if (ret)
-		return ret;
+		goto put;
 	sd->region = true;
 	cdev_init(&sd->cdev, &stub_fops);
 	sd->cdev.owner = THIS_MODULE;
-	ret = cdev_add(&sd->cdev, sd->devt, 1);
-	if (ret)
-		return ret;
-	sd->cdev_added = true;
-	sd->dev = device_create(stub_class, NULL, sd->devt, sd, "%s%s", prefix,
-				sd->name);
-	if (IS_ERR(sd->dev)) {
-		ret = PTR_ERR(sd->dev);
-		sd->dev = NULL;
-		return ret;
+	ret = cdev_device_add(&sd->cdev, &sd->o.dev);
+	if (ret) {
+		unregister_chrdev_region(sd->o.dev.devt, 1);
+		goto put;
 	}
-	pr_info("/dev/%s%s (%u:%u) forwards %s (%llu:%llu)\n", prefix, sd->name,
-		MAJOR(sd->devt), MINOR(sd->devt), sd->name, major, minor);
+	list_add_tail(&sd->node, &stub_devs);
+	stub_ndevs++;
+	pr_info("/dev/%s%s (%u:%u) forwards %s (%llu:%llu)%s\n", prefix, name,
+		MAJOR(sd->o.dev.devt), MINOR(sd->o.dev.devt), name, major,
+		minor, cls ? ", identity mirrored" : "");
 	return 0;
+put:
+	stub_parent_put((struct stub_parent *)sd->o.parent);
+	put_device(&sd->o.dev);
+	return ret;
 }
 
-static void stub_remove_devices(void)
+/* Withdraw @sd: its node goes (a remove uevent), its open files fail. */
+static void stub_dev_remove(struct stub_dev *sd)
 {
-	unsigned int i;
+	struct stub_parent *sp = (struct stub_parent *)sd->o.parent;
+	struct stub_file *sf;
+	unsigned int b;
 
-	for (i = 0; i < stub_ndevs; i++) {
-		struct stub_dev *sd = &stub_devs[i];
-
-		if (sd->dev)
-			device_destroy(stub_class, sd->devt);
-		if (sd->cdev_added)
-			cdev_del(&sd->cdev);
-		if (sd->region)
-			unregister_chrdev_region(sd->devt, 1);
+	WRITE_ONCE(sd->gone, true);
+	rcu_read_lock();
+	hash_for_each_rcu(stub_files, b, sf, node)
+	{
+		if (sf->sd != sd)
+			continue;
+		wake_up_all(&sf->wq);
+		kill_fasync(&sf->fasync, SIGIO, POLL_HUP);
 	}
-	kfree(stub_devs);
-	stub_devs = NULL;
-	stub_ndevs = 0;
+	rcu_read_unlock();
+	list_del(&sd->node);
+	stub_ndevs--;
+	pr_info("/dev/%s%s withdrawn\n", prefix, sd->name);
+	cdev_device_del(&sd->cdev, &sd->o.dev);
+	if (sd->region)
+		unregister_chrdev_region(sd->o.dev.devt, 1);
+	put_device(&sd->o.dev); /* open files keep it until they close */
+	stub_parent_put(sp);
 }
 
-/* Ask the driver VM for its devices and create one node for each. */
-static int stub_add_devices(void)
+struct stub_export {
+	char name[DEVFILE_NAME_MAX];
+	umode_t mode;
+	u64 major, minor;
+};
+
+/*
+ * Ask the driver VM for its exports and make the nodes follow: new ones
+ * appear, withdrawn or changed ones go. No shim (-ENODEV) means none.
+ */
+static void stub_scan(void)
 {
+	static bool waiting;
+	struct stub_export *ex;
+	struct stub_dev *sd, *tmp;
 	struct devfile_resp resp;
 	struct devfile_req req;
-	unsigned int i;
+	unsigned int i, n = 0;
 	long ret;
 
-	stub_devs = kcalloc(STUB_MAX_DEVICES, sizeof(*stub_devs), GFP_KERNEL);
-	if (!stub_devs)
-		return -ENOMEM;
-	for (i = 0; i < STUB_MAX_DEVICES; i++) {
-		struct stub_dev *sd = &stub_devs[stub_ndevs];
-
+	ex = kcalloc(STUB_MAX_DEVICES, sizeof(*ex), GFP_KERNEL);
+	if (!ex)
+		return;
+	mutex_lock(&stub_lock);
+	for (i = 0; n < STUB_MAX_DEVICES && i < 4 * STUB_MAX_DEVICES; i++) {
 		stub_req_init(&req, DEVFILE_OP_LIST, DEVFILE_HANDLE_NONE, NULL);
 		req.a[0] = i;
 		ret = stub_send(&req, &resp);
+		resp.name[sizeof(resp.name) - 1] = '\0';
 		if (ret == -ENOENT)
 			break;
-		resp.name[sizeof(resp.name) - 1] = '\0';
+		if (ret == -ENODEV) {
+			if (!waiting)
+				pr_info("no exports from the driver VM yet: "
+					"waiting for them\n");
+			waiting = true;
+			break;
+		}
+		if (ret == -EACCES)
+			continue; /* not this guest's (boot config) */
 		if (ret < 0) {
-			pr_warn("device %u (%s): %ld, skipped\n", i, resp.name,
+			pr_info("export %u (%s): %ld, skipped\n", i, resp.name,
 				ret);
 			continue;
 		}
 		if (!resp.name[0] ||
 		    strlen(prefix) + strlen(resp.name) >= DEVFILE_NAME_MAX) {
-			pr_warn("device %u: bad name, skipped\n", i);
+			pr_warn("export %u: bad name, skipped\n", i);
 			continue;
 		}
-		strscpy(sd->name, resp.name, sizeof(sd->name));
-		sd->mode = resp.v[0];
-		stub_ndevs++;
-		ret = stub_add_device(sd, resp.v[1], resp.v[2]);
-		if (ret) {
-			pr_err("/dev/%s%s: %ld\n", prefix, sd->name, ret);
-			return ret;
-		}
+		strscpy(ex[n].name, resp.name, sizeof(ex[n].name));
+		ex[n].mode = resp.v[0];
+		ex[n].major = resp.v[1];
+		ex[n].minor = resp.v[2];
+		n++;
+		waiting = false;
 	}
-	pr_info("%u device(s) over %s\n", stub_ndevs, stub_tp->name);
-	return 0;
+	list_for_each_entry_safe(sd, tmp, &stub_devs, node)
+	{
+		for (i = 0; i < n; i++)
+			if (!strcmp(ex[i].name, sd->name) &&
+			    sd->real == (ex[i].major << 32 | ex[i].minor))
+				break;
+		if (i == n)
+			stub_dev_remove(sd);
+		else
+			ex[i].name[0] = '\0'; /* have it */
+	}
+	for (i = 0; i < n; i++) {
+		if (!ex[i].name[0])
+			continue;
+		ret = stub_dev_add(ex[i].name, ex[i].mode, ex[i].major,
+				   ex[i].minor);
+		if (ret)
+			pr_err("/dev/%s%s: %ld\n", prefix, ex[i].name, ret);
+	}
+	mutex_unlock(&stub_lock);
+	kfree(ex);
+}
+
+static void stub_rescan_work(struct work_struct *work)
+{
+	stub_scan();
+}
+
+static void stub_remove_devices(void)
+{
+	struct stub_dev *sd, *tmp;
+
+	mutex_lock(&stub_lock);
+	list_for_each_entry_safe(sd, tmp, &stub_devs, node) stub_dev_remove(sd);
+	WARN_ON(!list_empty(&stub_parents));
+	mutex_unlock(&stub_lock);
 }
 
 /* ---- debugfs: what the stub sent and received ------------------------- */
@@ -1046,9 +1777,10 @@ static int stub_stats_show(struct seq_file *s, void *unused)
 		   stub_tp->name, stub_ndevs,
 		   (long long)atomic64_read(&stub_seq));
 	seq_printf(
-		s, "notes_poll %lld\nnotes_sigio %lld\n",
+		s, "notes_poll %lld\nnotes_sigio %lld\nnotes_exports %lld\n",
 		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_POLL]),
-		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_SIGIO]));
+		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_SIGIO]),
+		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_EXPORTS]));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stub_stats);
@@ -1082,16 +1814,19 @@ static int __init stub_init(void)
 		goto detach;
 	}
 	stub_class->devnode = stub_devnode;
-	ret = stub_add_devices();
-	if (ret)
-		goto remove;
+	if (ident && !prefix[0]) {
+		stub_bus_registered = !bus_register(&stub_bus);
+		stub_standins = kobject_create_and_add("devfile_subsystems",
+						       kernel_kobj);
+	}
+	/* From here an EXPORTS note rescans; the first scan is ours. */
+	WRITE_ONCE(stub_ready, true);
+	stub_scan();
 	stub_debugfs = debugfs_create_dir("devfile_stub", NULL);
 	debugfs_create_file("stats", 0444, stub_debugfs, NULL,
 			    &stub_stats_fops);
+	pr_info("%u device(s) over %s\n", stub_ndevs, stub_tp->name);
 	return 0;
-remove:
-	stub_remove_devices();
-	class_destroy(stub_class);
 detach:
 	stub_tp->detach();
 	return ret;
@@ -1100,9 +1835,16 @@ detach:
 static void __exit stub_exit(void)
 {
 	debugfs_remove_recursive(stub_debugfs);
+	WRITE_ONCE(stub_ready, false);
+	cancel_work_sync(&stub_rescan);
+	stub_tp->detach(); /* no more notes */
+	cancel_work_sync(&stub_rescan);
 	stub_remove_devices();
+	stub_subsys_destroy();
+	kobject_put(stub_standins);
+	if (stub_bus_registered)
+		bus_unregister(&stub_bus);
 	class_destroy(stub_class);
-	stub_tp->detach();
 	/* Notes read stub_files under RCU: let them finish before unload. */
 	rcu_barrier();
 }
