@@ -94,6 +94,13 @@ $(BUILD)/devfile_suite: tests/guest/devfile_suite.c \
 	$(Q)$(CC) -static -O2 -Wall -Wextra -pthread -Itests/modules \
 		-o $@ $<
 
+# Holds a forwarded file while the driver VM withdraws it (test_hotplug).
+$(BUILD)/devfile_hold: tests/guest/devfile_hold.c \
+		tests/modules/devfile_testdev.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -static -O2 -Wall -Wextra -pthread -Itests/modules \
+		-o $@ $<
+
 # Its benchmark (tests/bench_devfile.py): both VMs' /bin too.
 $(BUILD)/devfile_bench: tests/guest/devfile_bench.c \
 		tests/modules/devfile_testdev.h
@@ -147,9 +154,11 @@ $(STUB_KO): $(STUB_SRCS) hostos-shim/devfile_shim.h $(DEVFILE_HDRS) \
 INITRD_COMMON := tests/initramfs/checks.sh:/lib/devirt/checks.sh \
 	$(BUILD)/cpuid:/bin/cpuid $(BUILD)/membench:/bin/membench \
 	$(BUILD)/devfile_suite:/bin/devfile_suite \
-	$(BUILD)/devfile_bench:/bin/devfile_bench
+	$(BUILD)/devfile_bench:/bin/devfile_bench \
+	$(BUILD)/devfile_hold:/bin/devfile_hold
 INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
-	$(BUILD)/devfile_suite $(BUILD)/devfile_bench tools/mkinitrd.sh
+	$(BUILD)/devfile_suite $(BUILD)/devfile_bench $(BUILD)/devfile_hold \
+	tools/mkinitrd.sh
 
 # The driver VM also gets the shim, its hypercall transport and the mirror
 # donor; a user guest the stub (device-file forwarding, devfile_forward=1).
@@ -183,7 +192,8 @@ $(BUILD)/initrd-loopback.gz: tests/initramfs/init-loopback $(INITRD_DEPS) \
 		$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko:/lib/devirt/devfile_shim_fuzz.ko \
 		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
-$(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg $(BUILD)/devirt-pair.cfg: \
+$(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg $(BUILD)/devirt-pair.cfg \
+		$(BUILD)/devirt-hotplug.cfg: \
 		$(BUILD)/%.cfg: boot/%.cfg
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
@@ -214,10 +224,18 @@ $(BUILD)/devirt-pair.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
 	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-pair.cfg $(ESP_FILES)
 	@echo "  ISO     $@"
 
+# And with boot/devirt-hotplug.cfg: exports that come, go and come back.
+$(BUILD)/devirt-hotplug.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
+		$(BUILD)/initrd-driver.gz $(BUILD)/initrd-guest.gz \
+		$(BUILD)/devirt-hotplug.cfg tools/mkimage.sh
+	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-hotplug.cfg $(ESP_FILES)
+	@echo "  ISO     $@"
+
 image: deps
 	$(Q)$(MAKE) --no-print-directory $(CACHE)/kernel.mk
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso \
 		$(BUILD)/devirt-vmx.iso $(BUILD)/devirt-pair.iso \
+		$(BUILD)/devirt-hotplug.iso \
 		$(BUILD)/initrd-loopback.gz
 
 # --- tests ----------------------------------------------------------------

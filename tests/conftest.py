@@ -46,6 +46,8 @@ VMX_ISO = Path(os.environ.get("DEVIRT_VMX_ISO", BUILD / "devirt-vmx.iso"))
 VMX_CFG = Path(os.environ.get("DEVIRT_VMX_CFG", BUILD / "devirt-vmx.cfg"))
 PAIR_ISO = BUILD / "devirt-pair.iso"
 PAIR_CFG = BUILD / "devirt-pair.cfg"
+HOTPLUG_ISO = BUILD / "devirt-hotplug.iso"
+HOTPLUG_CFG = BUILD / "devirt-hotplug.cfg"
 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
@@ -664,6 +666,18 @@ def pair_boot():
                      smp=1 + len(SystemEnd(PAIR_CFG).guests),
                      end_marker=SystemEnd(PAIR_CFG, min_alive=2),
                      tcg_thread="single")
+
+
+@pytest.fixture(scope="session")
+def hotplug_boot():
+    """build/devirt-hotplug.iso under QEMU (AMD SVM back end): exports that
+    come after a guest's stub, go while a file is open, and come back
+    (boot/devirt-hotplug.cfg)."""
+    if not HOTPLUG_ISO.exists():
+        pytest.skip(f"{HOTPLUG_ISO} missing: build the image first (make)")
+    return boot_qemu(HOTPLUG_ISO, name="hotplug",
+                     smp=1 + len(SystemEnd(HOTPLUG_CFG).guests),
+                     end_marker=SystemEnd(HOTPLUG_CFG, min_alive=2))
 
 
 @pytest.fixture(scope="session")
