@@ -1394,10 +1394,12 @@ static struct class *stub_class_get(const char *name)
 		return NULL;
 	if (stub_subsys[i].cls)
 		return stub_subsys[i].cls;
-	if (!strcmp(name, "input")) { /* class-specific: the one built in */
+	/* class-specific: begin (input: the guest kernel's own class) */
+	if (!strcmp(name, "input")) {
 		stub_subsys[i].cls = &input_class;
 		return &input_class;
 	}
+	/* class-specific: end */
 	snprintf(path, sizeof(path), "/sys/class/%s", name);
 	if (!kern_path(path, 0, &p)) {
 		path_put(&p);
