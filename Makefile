@@ -240,7 +240,7 @@ image: deps
 
 # --- tests ----------------------------------------------------------------
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-	-fsanitize=address,undefined -Ivmm/include -Ivmm -Iboot
+	-fsanitize=address,undefined -Ivmm/include -Ivmm -Iboot -Idevfile/include
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,\
 	$(wildcard tests/unit/test_*.c))
 UNIT_DEPS_test_stage2 := vmm/mm/stage2.c vmm/arch/vmx/ept.c vmm/arch/svm/npt.c
@@ -248,6 +248,7 @@ UNIT_DEPS_test_config := boot/config.c
 UNIT_DEPS_test_layout := vmm/vm/layout.c
 UNIT_DEPS_test_loader := boot/util.c
 UNIT_DEPS_test_gmem := vmm/vm/gmem.c vmm/mm/stage2.c vmm/arch/svm/npt.c
+UNIT_DEPS_test_acl := devfile/acl.c
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(UNIT_DEPS_$$*)
 	@mkdir -p $(dir $@)

@@ -25,6 +25,8 @@ struct parser {
 	u32 line;
 	char *err;
 	size_t errlen;
+	u32 vm; /* index of the current [vm] section */
+	u32 devices_line[CFG_MAX_VMS]; /* its last `devices` line, or 0 */
 };
 
 static size_t slen(const char *s)
@@ -196,6 +198,97 @@ static int set_global(struct parser *ps, struct devirt_config *cfg,
 	return -1;
 }
 
+static bool pattern_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '+' || c == ':' ||
+	       c == '.' || c == '*' || c == '?' || c == '/' || c == '-';
+}
+
+/* One glob of `devices`: a name (or names) relative to /dev. */
+static int check_pattern(struct parser *ps, const char *p, size_t len)
+{
+	char shown[48];
+	size_t n = MIN(len, sizeof(shown) - 1), c;
+
+	for (size_t i = 0; i < n; i++)
+		shown[i] = p[i];
+	shown[n] = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!pattern_char(p[i])) {
+			fail(ps,
+			     "line %u: devices: pattern '%s' has a character other than letters, digits and _+:.*?/-",
+			     shown, ps->line);
+			return -1;
+		}
+	}
+	if (p[0] == '/') {
+		fail(ps,
+		     "line %u: devices: pattern '%s' starts with '/' (names are relative to /dev)",
+		     shown, ps->line);
+		return -1;
+	}
+	/* Components between slashes: none may be "..". */
+	for (size_t i = 0; i < len; i = c + 1) {
+		for (c = i; c < len && p[c] != '/'; c++)
+			;
+		if (c - i == 2 && p[i] == '.' && p[i + 1] == '.') {
+			fail(ps,
+			     "line %u: devices: pattern '%s' has a '..' component",
+			     shown, ps->line);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+_Static_assert(CFG_DEVICES_LEN == 256, "the message below says 255");
+
+/*
+ * devices = GLOB, GLOB, ...: the device files a user guest may open
+ * through the driver VM, stored without spaces as "a,b,c". An empty value
+ * (like no key at all) allows none.
+ */
+static int set_devices(struct parser *ps, struct vm_config *vm, const char *v,
+		       size_t vlen)
+{
+	size_t o = 0, i = 0;
+
+	vm->devices[0] = 0;
+	ps->devices_line[ps->vm] = ps->line;
+	while (vlen && i <= vlen) {
+		size_t s = i, e;
+
+		while (i < vlen && v[i] != ',')
+			i++;
+		e = i++;
+		while (s < e && is_space(v[s]))
+			s++;
+		while (e > s && is_space(v[e - 1]))
+			e--;
+		if (s == e) {
+			fail(ps,
+			     "line %u: devices: empty pattern (a stray ',')%s",
+			     "", ps->line);
+			return -1;
+		}
+		if (check_pattern(ps, v + s, e - s))
+			return -1;
+		if (o + (o ? 1 : 0) + (e - s) >= CFG_DEVICES_LEN) {
+			fail(ps,
+			     "line %u: value of 'devices' is too long (255 bytes without spaces)%s",
+			     "", ps->line);
+			return -1;
+		}
+		if (o)
+			vm->devices[o++] = ',';
+		while (s < e)
+			vm->devices[o++] = v[s++];
+		vm->devices[o] = 0;
+	}
+	return 0;
+}
+
 static int set_vm(struct parser *ps, struct vm_config *vm, const char *k,
 		  size_t klen, const char *v, size_t vlen)
 {
@@ -222,6 +315,8 @@ static int set_vm(struct parser *ps, struct vm_config *vm, const char *k,
 	if (seq(k, klen, "cmdline"))
 		return copy_str(ps, vm->cmdline, sizeof(vm->cmdline), v, vlen,
 				"cmdline");
+	if (seq(k, klen, "devices"))
+		return set_devices(ps, vm, v, vlen);
 	if (seq(k, klen, "memory")) {
 		if (!parse_size(v, vlen, &vm->memory) ||
 		    vm->memory < MIN_VM_MEMORY || (vm->memory & 0xfff)) {
@@ -264,6 +359,13 @@ static int finish(struct parser *ps, struct devirt_config *cfg)
 			     vm->name, 0);
 			return -1;
 		}
+		/* It owns every device: a list would mean nothing. */
+		if (vm->role == VM_ROLE_DRIVER && ps->devices_line[i]) {
+			fail(ps,
+			     "line %u: devices: only user guests have a device list, not the driver VM%s",
+			     "", ps->devices_line[i]);
+			return -1;
+		}
 		if (vm->role == VM_ROLE_DRIVER && drivers++) {
 			fail(ps, "more than one driver VM ('%s')", vm->name, 0);
 			return -1;
@@ -290,7 +392,9 @@ static int finish(struct parser *ps, struct devirt_config *cfg)
 int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 		 char *err, size_t errlen)
 {
-	struct parser ps = { text, text + len, 0, err, errlen };
+	struct parser ps = {
+		.p = text, .end = text + len, .err = err, .errlen = errlen
+	};
 	struct vm_config *cur = NULL;
 	u8 *raw = (u8 *)cfg;
 
@@ -347,6 +451,7 @@ int config_parse(const char *text, size_t len, struct devirt_config *cfg,
 				     "", ps.line);
 				return -1;
 			}
+			ps.vm = cfg->nr_vms;
 			cur = &cfg->vms[cfg->nr_vms++];
 			if (copy_str(&ps, cur->name, sizeof(cur->name), n,
 				     (size_t)(ne - n), "vm name"))

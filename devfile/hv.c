@@ -9,6 +9,10 @@
  * ATTACH/MAP/COMPLETE/GMAP from the driver VM, INFO from anyone. Every
  * argument from either side is checked; the ring is driver memory and
  * is never trusted for anything but the request and response bytes.
+ *
+ * The device files a guest may reach are its boot config's `devices`
+ * list: OPEN and IDENT of other names are refused here, before the
+ * driver VM sees them, and LIST answers hide them.
  */
 #include "../vmm/vm/vm.h"
 #include "../vmm/core/lib.h"
@@ -17,6 +21,7 @@
 #include "../vmm/core/cpu.h"
 #include <devirt/hypercall.h>
 #include <devfile/ring.h>
+#include <devfile/acl.h>
 
 #define WINDOW_PAGES_PER_SLOT 4160 /* a 16 MiB buffer plus nested data */
 #define WINDOW_SIZE (1ULL << 30) /* driver-physical, at the top */
@@ -24,6 +29,7 @@
 #define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
 #define SPIN_BEFORE_ASYNC 20000 /* pause loops before going async */
 #define NOTE_QUEUE 64
+#define REFUSALS_LOGGED 32 /* per guest: then one line, then silence */
 
 static struct {
 	spinlock_t lock;
@@ -46,6 +52,8 @@ static struct {
 		volatile u32 done;
 		u32 mapping; /* MAP calls running; under df.lock */
 		u64 t_submit, t_done; /* TSC: in the ring, COMPLETE */
+		u32 op; /* the request's, as the guest sent it */
+		u64 seq;
 	} slot[DEVFILE_RING_SLOTS];
 	/* Guest notification vectors (stub), per VM id. */
 	u32 guest_vector[CFG_MAX_VMS];
@@ -56,6 +64,8 @@ static struct {
 		u32 head, tail; /* tail - head entries */
 		u64 dropped;
 	} notes[CFG_MAX_VMS];
+	/* Names refused by the guest's device list (one vCPU: no lock). */
+	u64 refusals[CFG_MAX_VMS];
 } df;
 
 static struct devfile_slot *ring_slot(u32 i)
@@ -77,32 +87,69 @@ static void notify(u32 apic_id, u32 vector)
 }
 
 /*
- * ATTACH (driver VM): rdi = ring GPA (page aligned), rsi = its size. The
- * ring must lie in the driver VM's own RAM. The window region is carved
- * out of its identity map; rdi = 0 detaches (no request in flight).
+ * Queue a note for user guest @g (which has its vCPU) and interrupt it
+ * when its stub registered a vector; it collects notes with NOTES.
  */
-static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size)
+static s64 queue_note(struct vm *g, u32 type, u32 events, u64 handle)
+{
+	struct devfile_note_msg *n;
+	u32 id = g->id, t;
+
+	spin_lock(&df.lock);
+	t = df.notes[id].tail;
+	if (t - df.notes[id].head == NOTE_QUEUE) {
+		df.notes[id].dropped++;
+		spin_unlock(&df.lock);
+		return DEVIRT_EBUSY;
+	}
+	n = &df.notes[id].q[t % NOTE_QUEUE];
+	n->type = type;
+	n->events = events;
+	n->handle = handle;
+	df.notes[id].tail = t + 1;
+	spin_unlock(&df.lock);
+	if (df.guest_vector[id])
+		notify(g->vcpus[0].apic_id, df.guest_vector[id]);
+	return 0;
+}
+
+/*
+ * The set of exports may have changed: the shim attached or detached, or
+ * the driver VM stopped. Every running user guest is told to list again
+ * (DEVFILE_NOTE_EXPORTS, handle 0).
+ */
+static void exports_changed(void)
+{
+	for (u32 id = 0; id < vm_count(); id++) {
+		struct vm *g = vm_get(id);
+
+		if (g->role == VM_ROLE_GUEST && g->nr_vcpus &&
+		    __atomic_load_n(&g->state, __ATOMIC_SEQ_CST) ==
+			    DEVIRT_VM_RUNNING)
+			queue_note(g, DEVFILE_NOTE_EXPORTS, 0, 0);
+	}
+}
+
+static bool driver_running(void)
+{
+	return __atomic_load_n(&vm_get(0)->state, __ATOMIC_SEQ_CST) ==
+	       DEVIRT_VM_RUNNING;
+}
+
+/* The guest's `devices` list from the boot config, "a,b,c". */
+static const char *vm_devices(struct vm *vm)
+{
+	return boot_info->cfg.vms[vm->id].devices;
+}
+
+/* Check and take the ring at @gpa; none is attached now. */
+static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 {
 	struct vm *vm = vcpu->vm;
 	struct s2_lookup l;
 	struct devfile_ring *r;
 	u64 limit;
 
-	if (vm->role != VM_ROLE_DRIVER)
-		return DEVIRT_EPERM;
-	spin_lock(&df.lock);
-	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++) {
-		if (df.slot[i].vm) {
-			spin_unlock(&df.lock);
-			return DEVIRT_EBUSY;
-		}
-	}
-	df.ring = NULL;
-	spin_unlock(&df.lock);
-	if (!gpa) {
-		pr_info("devfile: shim detached\n");
-		return 0;
-	}
 	if ((gpa & (PAGE_SIZE - 1)) || size < sizeof(*r))
 		return DEVIRT_EINVAL;
 	/* Identity-mapped RAM of the driver VM, every page of it. */
@@ -132,6 +179,41 @@ static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size)
 	pr_info("devfile: shim attached, ring at 0x%lx, vector 0x%x, windows at 0x%lx\n",
 		gpa, df.vector, df.window_base);
 	return 0;
+}
+
+/*
+ * ATTACH (driver VM): rdi = ring GPA (page aligned), rsi = its size. The
+ * ring must lie in the driver VM's own RAM. The window region is carved
+ * out of its identity map; rdi = 0 detaches (no request in flight).
+ * Either way the guests are told to list the exports again.
+ */
+static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size)
+{
+	bool was;
+	s64 ret;
+
+	if (vcpu->vm->role != VM_ROLE_DRIVER)
+		return DEVIRT_EPERM;
+	spin_lock(&df.lock);
+	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++) {
+		if (df.slot[i].vm) {
+			spin_unlock(&df.lock);
+			return DEVIRT_EBUSY;
+		}
+	}
+	was = df.ring != NULL;
+	df.ring = NULL;
+	spin_unlock(&df.lock);
+	if (!gpa) {
+		pr_info("devfile: shim detached\n");
+		exports_changed();
+		return 0;
+	}
+	ret = attach_ring(vcpu, gpa, size);
+	/* A failed re-attach left the guests without the old ring too. */
+	if (!ret || was)
+		exports_changed();
+	return ret;
 }
 
 /*
@@ -178,6 +260,15 @@ void devfile_vm_stopped(struct vm *vm)
 	struct devfile_ring *r = __atomic_load_n(&df.ring, __ATOMIC_ACQUIRE);
 	u32 n = 0;
 
+	/*
+	 * The driver VM (its state is STOPPED already, so CALL answers
+	 * -ENODEV from now on): its exports are gone.
+	 */
+	if (vm->role == VM_ROLE_DRIVER) {
+		pr_info("devfile: the driver VM stopped; the guests are told its devices are gone\n");
+		exports_changed();
+		return;
+	}
 	if (!r || vm->role != VM_ROLE_GUEST || vm->id >= 32)
 		return;
 	df.guest_vector[vm->id] = 0; /* no interrupts for a parked CPU */
@@ -209,14 +300,27 @@ void devfile_vm_stopped(struct vm *vm)
 		vm->name, n);
 }
 
-/* Copy a finished response to the guest and free the slot. */
-static s64 finish(struct vcpu *vcpu, u32 i, u64 resp_gva, u64 seq)
+/*
+ * Copy a finished response to the guest and free the slot. The one place
+ * responses reach a guest, so LIST is filtered here, on our copy: a
+ * device outside the guest's list reads as -EACCES with nothing of it.
+ */
+static s64 finish(struct vcpu *vcpu, u32 i, u64 resp_gva)
 {
 	struct devfile_resp resp;
+	u32 op = df.slot[i].op;
 
 	memcpy(&resp, &ring_slot(i)->resp, sizeof(resp));
-	resp.seq = seq;
-	resp.name[DEVFILE_NAME_MAX - 1] = 0;
+	resp.seq = df.slot[i].seq;
+	/* IDENT's name is a chunk of bytes, not a string (proto.h). */
+	if (op != DEVFILE_OP_IDENT)
+		resp.name[DEVFILE_NAME_MAX - 1] = 0;
+	if (op == DEVFILE_OP_LIST && resp.ret >= 0 &&
+	    !devfile_acl_allows(vm_devices(vcpu->vm), resp.name)) {
+		memset(&resp, 0, sizeof(resp));
+		resp.seq = df.slot[i].seq;
+		resp.ret = -DEVFILE_EACCES;
+	}
 	ring_slot(i)->state = DEVFILE_SLOT_FREE;
 	__atomic_store_n(&df.slot[i].vm, NULL, __ATOMIC_RELEASE);
 	vcpu->vm->df_inflight--;
@@ -231,6 +335,39 @@ static s64 reply(struct vcpu *vcpu, u64 resp_gva, u64 seq, s64 err)
 	resp.seq = seq;
 	resp.ret = err;
 	return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
+}
+
+/*
+ * OPEN and IDENT name a device file: it must be in the guest's `devices`
+ * list. Checked on our own copy of the request, so the driver VM never
+ * sees a refused name. Each refusal is logged, the first
+ * REFUSALS_LOGGED per guest: a hostile guest cannot flood the log.
+ */
+static s64 check_name(struct vm *vm, const struct devfile_req *req)
+{
+	char shown[DEVFILE_NAME_MAX];
+	u64 n;
+
+	if (strnlen(req->name, DEVFILE_NAME_MAX) == DEVFILE_NAME_MAX)
+		return -DEVFILE_EINVAL;
+	if (devfile_acl_allows(vm_devices(vm), req->name))
+		return 0;
+	n = ++df.refusals[vm->id];
+	if (n <= REFUSALS_LOGGED) {
+		/* The name is the guest's: no control bytes in our log. */
+		for (u32 k = 0; k < DEVFILE_NAME_MAX; k++) {
+			char c = req->name[k];
+
+			shown[k] = c && (c < 0x20 || c > 0x7e) ? '?' : c;
+		}
+		pr_info("[%s] devfile: %s of %s refused (not in its devices list)\n",
+			vm->name, req->op == DEVFILE_OP_OPEN ? "open" : "ident",
+			shown);
+	} else if (n == REFUSALS_LOGGED + 1) {
+		pr_info("[%s] devfile: more refused names; further ones are not logged\n",
+			vm->name);
+	}
+	return -DEVFILE_EACCES;
 }
 
 /*
@@ -258,7 +395,13 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 		return reply(vcpu, resp_gva, req.seq, -DEVFILE_EPROTO);
 	if (req.op >= DEVFILE_OP_MAX)
 		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENOSYS);
-	if (!r)
+	if (req.op == DEVFILE_OP_OPEN || req.op == DEVFILE_OP_IDENT) {
+		ret = check_name(vm, &req);
+		if (ret)
+			return reply(vcpu, resp_gva, req.seq, ret);
+	}
+	/* No shim, or nothing left to run one: nothing would answer. */
+	if (!r || !driver_running())
 		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
 	spin_lock(&df.lock);
 	for (i = 0; i < DEVFILE_RING_SLOTS && df.slot[i].vm; i++)
@@ -278,6 +421,8 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	df.slot[i].async = 0;
 	df.slot[i].done = 0;
 	df.slot[i].mapping = 0;
+	df.slot[i].op = req.op;
+	df.slot[i].seq = req.seq;
 	vm->df_calls++;
 	vm->df_inflight++;
 	s = ring_slot(i);
@@ -304,7 +449,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	while (!__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE)) {
 		if (fast_done(i, __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)))
 			break;
-		if (vm_get(0)->state != DEVIRT_VM_RUNNING) {
+		if (!driver_running()) {
 			/* The driver VM is gone: nothing will answer. */
 			__atomic_store_n(&df.slot[i].vm, NULL,
 					 __ATOMIC_RELEASE);
@@ -343,7 +488,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	}
 	vm->df_timed++;
 	vm->df_driver_tsc += df.slot[i].t_done - df.slot[i].t_submit;
-	ret = finish(vcpu, i, resp_gva, req.seq);
+	ret = finish(vcpu, i, resp_gva);
 	vm->df_call_tsc += rdtsc() - t0;
 	return ret;
 }
@@ -370,8 +515,7 @@ static s64 hc_fetch(struct vcpu *vcpu, u64 i, u64 resp_gva)
 	if (i >= DEVFILE_RING_SLOTS || df.slot[i].vm != vcpu->vm)
 		return DEVIRT_EINVAL;
 	if (__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE))
-		return finish(vcpu, (u32)i, resp_gva,
-			      ring_slot((u32)i)->req.seq);
+		return finish(vcpu, (u32)i, resp_gva);
 	f = __atomic_load_n(&df.slot[i].faultin, __ATOMIC_ACQUIRE);
 	if (f & 2) {
 		struct devfile_resp resp;
@@ -627,29 +771,15 @@ static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
  */
 static s64 hc_note(struct vcpu *vcpu, u64 vm_id, u64 what, u64 handle)
 {
-	struct devfile_note_msg *n;
-	struct vm *g = vm_get((u32)vm_id);
-	u32 t;
+	struct vm *g;
 
-	if (vcpu->vm->role != VM_ROLE_DRIVER || !g ||
-	    g->role != VM_ROLE_GUEST || !g->nr_vcpus)
+	/* Whole 64 bits: vm_get() sees only the low 32. */
+	if (vcpu->vm->role != VM_ROLE_DRIVER || vm_id >= CFG_MAX_VMS)
 		return DEVIRT_EINVAL;
-	spin_lock(&df.lock);
-	t = df.notes[vm_id].tail;
-	if (t - df.notes[vm_id].head == NOTE_QUEUE) {
-		df.notes[vm_id].dropped++;
-		spin_unlock(&df.lock);
-		return DEVIRT_EBUSY;
-	}
-	n = &df.notes[vm_id].q[t % NOTE_QUEUE];
-	n->type = (u32)what;
-	n->events = (u32)(what >> 32);
-	n->handle = handle;
-	df.notes[vm_id].tail = t + 1;
-	spin_unlock(&df.lock);
-	if (df.guest_vector[vm_id])
-		notify(g->vcpus[0].apic_id, df.guest_vector[vm_id]);
-	return 0;
+	g = vm_get((u32)vm_id);
+	if (!g || g->role != VM_ROLE_GUEST || !g->nr_vcpus)
+		return DEVIRT_EINVAL;
+	return queue_note(g, (u32)what, (u32)(what >> 32), handle);
 }
 
 /*

@@ -156,6 +156,16 @@ def test_hostile_requests_get_defined_errors(system, harness):
     # The hypervisor and the driver VM are unaffected: the boot went on
     # (the driver VM printed DEVIRT-ALIVE afterwards, SystemEnd).
     assert "devirt: PANIC" not in boot and "BUG:" not in boot
+    # Names outside g1's list (devices = devfile_test*: "nonexistent",
+    # "../etc/passwd", "", IDENT's empty name) are refused by devirt and
+    # logged, the first 32 only; allowed ones reach the shim.
+    refused = re.findall(r"devirt: \[g1\] devfile: (open|ident) of (.*) "
+                         r"refused \(not in its devices list\)", boot)
+    assert 1 <= len(refused) <= 32, len(refused)
+    assert not [n for _, n in refused if n.startswith("devfile_test")]
+    if backend == "svm":
+        assert ("devirt: [g1] devfile: more refused names; further ones "
+                "are not logged") in boot
 
 
 def test_nothing_left_behind(system, harness):

@@ -152,11 +152,45 @@ static void test_shipped_config(void)
 	CHECK_STR(cfg.vms[2].name, "g2");
 	CHECK_EQ(cfg.vms[2].memory, 192ULL << 20);
 	CHECK(strstr(cfg.vms[2].cmdline, "devirt_crash=panic") != NULL);
+	/* g1 forwards the test device (and its instances); g2 opens none. */
+	CHECK_STR(cfg.vms[0].devices, "");
+	CHECK_STR(cfg.vms[1].devices, "devfile_test*");
+	CHECK_STR(cfg.vms[2].devices, "");
 	/* The unused slots are zeroed, not left as they were. */
 	CHECK_EQ(cfg.vms[3].name[0], 0);
 	CHECK_EQ(cfg.vms[3].memory, 0);
 	CHECK_EQ(cfg.vms[CFG_MAX_VMS - 1].cmdline[CFG_CMDLINE_LEN - 1], 0);
 	free(text);
+}
+
+/* The test images' configs: each guest may open the instances it uses. */
+static void test_other_shipped_configs(void)
+{
+	static const struct {
+		const char *path;
+		u32 nr_vms;
+		const char *devices[3];
+	} cfgs[] = {
+		{ "boot/devirt-vmx.cfg", 2, { "", "devfile_test*" } },
+		{ "boot/devirt-pair.cfg",
+		  3,
+		  { "", "devfile_test,devfile_test1", "devfile_test1" } },
+	};
+
+	for (u32 i = 0; i < ARRAY_SIZE(cfgs); i++) {
+		size_t len = 0;
+		char *text = read_file(cfgs[i].path, &len);
+
+		if (!CHECK(text != NULL))
+			continue;
+		memset(&cfg, 0xa5, sizeof(cfg));
+		if (!CHECK_EQ(parse_n(text, len, &cfg, err, sizeof(err)), 0))
+			fprintf(stderr, "\t(%s: %s)\n", cfgs[i].path, err);
+		CHECK_EQ(cfg.nr_vms, cfgs[i].nr_vms);
+		for (u32 v = 0; v < cfgs[i].nr_vms; v++)
+			CHECK_STR(cfg.vms[v].devices, cfgs[i].devices[v]);
+		free(text);
+	}
 }
 
 static void test_three_vms(void)
@@ -518,9 +552,163 @@ static void test_globals(void)
 	CHECK_EQ(cfg.vms[0].cpus, 4);
 }
 
+#define GUEST "[vm g]\nrole = guest\nkernel = k\nmemory = 64M\n"
+
+/* `devices = GLOB, ...`: user guests only, stored as "a,b,c". */
+static void test_devices(void)
+{
+	static const struct {
+		const char *value, *stored;
+	} ok[] = {
+		{ "dri/card0, input/event*, snd/*, video0",
+		  "dri/card0,input/event*,snd/*,video0" },
+		{ "*", "*" },
+		{ "\tdevfile_test* ,  a  ", "devfile_test*,a" },
+		{ "a,b", "a,b" },
+		{ "A-Z_a+z:0.9?/x", "A-Z_a+z:0.9?/x" },
+		{ "a..b, ..., ..x, x.., ./a, a/.", "a..b,...,..x,x..,./a,a/." },
+		{ "", "" },
+	};
+	static const char *const bad_char[] = {
+		"a b",	 "a\\b",  "dri/card[0]", "snd/$x", "a;b",
+		"\"a\"", "'a'",	  "a\xc3\xa9",	 "x, y z", "a#b",
+		"a=b",	 "{a,b}", "a|b",	 "~",	   "a%",
+	};
+	static const char *const dotdot[] = { "..",   "../x",	 "a/../b",
+					      "a/..", "x, */..", "a//.." };
+	static const char *const empty[] = { ",",    "a,",    ",a",
+					     "a,,b", "a, ,b", " , " };
+	char text[1024];
+
+	/* Absent: nothing allowed, for guests and the driver VM alike. */
+	CHECK_EQ(parse(DRIVER "memory = 1G\n" GUEST), 0);
+	CHECK_STR(cfg.vms[0].devices, "");
+	CHECK_STR(cfg.vms[1].devices, "");
+	for (u32 i = 0; i < ARRAY_SIZE(ok); i++) {
+		snprintf(text, sizeof(text),
+			 DRIVER "memory = 1G\n" GUEST "devices = %s\n",
+			 ok[i].value);
+		if (!CHECK_EQ(parse(text), 0))
+			fprintf(stderr, "\t(devices = %s: %s)\n", ok[i].value,
+				err);
+		CHECK_STR(cfg.vms[1].devices, ok[i].stored);
+		CHECK_STR(cfg.vms[0].devices, "");
+	}
+	/* The last line wins, an empty one too. */
+	CHECK_EQ(parse(DRIVER "memory = 1G\n" GUEST
+			      "devices = a\ndevices = b, c\n"),
+		 0);
+	CHECK_STR(cfg.vms[1].devices, "b,c");
+	CHECK_EQ(parse(DRIVER "memory = 1G\n" GUEST "devices = a\ndevices =\n"),
+		 0);
+	CHECK_STR(cfg.vms[1].devices, "");
+	/* Each guest has its own. */
+	CHECK_EQ(parse(DRIVER "memory = 1G\n" GUEST "devices = x*\n"
+			      "[vm h]\ndevices = y\nrole = guest\nkernel = k\n"
+			      "memory = 64M\n"),
+		 0);
+	CHECK_STR(cfg.vms[1].devices, "x*");
+	CHECK_STR(cfg.vms[2].devices, "y");
+
+	for (u32 i = 0; i < ARRAY_SIZE(bad_char); i++) {
+		snprintf(text, sizeof(text),
+			 DRIVER "memory = 1G\n" GUEST "devices = %s\n",
+			 bad_char[i]);
+		reject(text, 9,
+		       "has a character other than letters, digits and _+:.*?/-");
+	}
+	reject(DRIVER "memory = 1G\n" GUEST "devices = a, b c\n", 9,
+	       "devices: pattern 'b c' has a character");
+	for (u32 i = 0; i < ARRAY_SIZE(dotdot); i++) {
+		snprintf(text, sizeof(text),
+			 DRIVER "memory = 1G\n" GUEST "devices = %s\n",
+			 dotdot[i]);
+		reject(text, 9, "has a '..' component");
+	}
+	reject(DRIVER "memory = 1G\n" GUEST "devices = a/../b\n", 9,
+	       "devices: pattern 'a/../b' has a '..' component");
+	reject(DRIVER "memory = 1G\n" GUEST "devices = /dev/null\n", 9,
+	       "pattern '/dev/null' starts with '/' (names are relative to /dev)");
+	reject(DRIVER "memory = 1G\n" GUEST "devices = a, /*\n", 9,
+	       "starts with '/'");
+	for (u32 i = 0; i < ARRAY_SIZE(empty); i++) {
+		snprintf(text, sizeof(text),
+			 DRIVER "memory = 1G\n" GUEST "devices = %s\n",
+			 empty[i]);
+		reject(text, 9, "devices: empty pattern (a stray ',')");
+	}
+
+	/* The driver VM owns every device: the key is an error there, in
+	 * either order with role, even empty. */
+	reject(DRIVER "memory = 1G\ndevices = *\n" GUEST, 5,
+	       "devices: only user guests have a device list, not the driver VM");
+	reject("[vm d]\ndevices = a\nrole = driver\nkernel = k\nmemory = 1G\n",
+	       2, "only user guests have a device list");
+	reject(DRIVER "devices =\nmemory = 1G\n", 4,
+	       "only user guests have a device list");
+	/* Still a VM setting: unknown outside a section. */
+	reject("devices = *\n" DRIVER "memory = 1G\n", 1,
+	       "unknown setting outside a [vm] section");
+}
+
+/* CFG_DEVICES_LEN - 1 bytes once normalised, spaces not counted. */
+static void test_devices_too_long(void)
+{
+	char text[2048], value[1024];
+	const size_t max = CFG_DEVICES_LEN - 1;
+
+	/* One pattern: max fits, max + 1 does not. */
+	for (size_t len = max - 2; len <= max + 2; len++) {
+		memset(value, 'p', len);
+		value[len] = 0;
+		snprintf(text, sizeof(text),
+			 DRIVER "memory = 1G\n" GUEST "devices = %s\n", value);
+		if (len <= max) {
+			CHECK_EQ(parse(text), 0);
+			CHECK_EQ(strlen(cfg.vms[1].devices), len);
+			CHECK_EQ(cfg.vms[1].devices[len - 1], 'p');
+		} else {
+			reject(text, 9, "value of 'devices' is too long");
+		}
+	}
+	/* Two, with spaces: the comma counts, the spaces do not. */
+	for (size_t len = max - 2; len <= max + 2; len++) {
+		size_t a = len / 2, b = len - 1 - a;
+
+		memset(value, 'a', a);
+		memcpy(value + a, "  ,\t ", 5);
+		memset(value + a + 5, 'b', b);
+		value[a + 5 + b] = 0;
+		snprintf(text, sizeof(text),
+			 DRIVER "memory = 1G\n" GUEST "devices = %s\n", value);
+		if (len <= max) {
+			CHECK_EQ(parse(text), 0);
+			CHECK_EQ(strlen(cfg.vms[1].devices), len);
+			CHECK_EQ(cfg.vms[1].devices[a], ',');
+		} else {
+			reject(text, 9, "value of 'devices' is too long");
+		}
+	}
+	/* Many short ones. */
+	value[0] = 0;
+	for (u32 i = 0; i < 128; i++)
+		strcat(value, i ? ", x" : "x");
+	snprintf(text, sizeof(text),
+		 DRIVER "memory = 1G\n" GUEST "devices = %s\n", value);
+	CHECK_EQ(parse(text), 0); /* 128 x + 127 commas = 255 */
+	CHECK_EQ(strlen(cfg.vms[1].devices), 255);
+	strcat(value, ",y");
+	snprintf(text, sizeof(text),
+		 DRIVER "memory = 1G\n" GUEST "devices = %s\n", value);
+	reject(text, 9, "value of 'devices' is too long");
+	/* The stored list is NUL-terminated in its field. */
+	CHECK_EQ(sizeof(cfg.vms[1].devices), CFG_DEVICES_LEN);
+}
+
 int main(void)
 {
 	test_shipped_config();
+	test_other_shipped_configs();
 	test_three_vms();
 	test_sizes();
 	test_cpus();
@@ -531,5 +719,7 @@ int main(void)
 	test_bad_bytes();
 	test_empty();
 	test_globals();
+	test_devices();
+	test_devices_too_long();
 	return unit_done();
 }

@@ -12,7 +12,7 @@
 #include <devirt/config.h>
 
 #define BOOT_INFO_MAGIC 0x7472697665640a00ULL /* "\0\ndevirt" */
-#define BOOT_INFO_VERSION 3
+#define BOOT_INFO_VERSION 4 /* 4: vm_config.devices */
 
 #define BI_MAX_MEM 256
 

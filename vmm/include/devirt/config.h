@@ -14,6 +14,8 @@
 #define CFG_PATH_LEN 128
 #define CFG_CMDLINE_LEN 512
 #define CFG_ERR_LEN 160
+/* `devices =`: comma-separated globs, stored as "a,b,c" (docs/boot-config.md) */
+#define CFG_DEVICES_LEN 256
 
 enum vm_role {
 	VM_ROLE_DRIVER = 1,
@@ -28,6 +30,8 @@ struct vm_config {
 	char kernel[CFG_PATH_LEN];
 	char initrd[CFG_PATH_LEN]; /* empty: no initrd */
 	char cmdline[CFG_CMDLINE_LEN];
+	/* User guests: the device files it may open; empty: none. */
+	char devices[CFG_DEVICES_LEN];
 };
 
 struct devirt_config {
