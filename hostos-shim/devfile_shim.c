@@ -1278,6 +1278,9 @@ static long op_open(struct devfile_client *c, const struct devfile_req *req,
 		return -ENOMEM;
 	filp = filp_open(path, (flags & SHIM_OPEN_FLAGS) | O_NOCTTY, 0);
 	kfree(path);
+	/* Exported, but no such node now: -ENXIO, as LIST says. */
+	if (filp == ERR_PTR(-ENOENT))
+		return -ENXIO;
 	if (IS_ERR(filp))
 		return PTR_ERR(filp);
 	if (!S_ISCHR(file_inode(filp)->i_mode)) {

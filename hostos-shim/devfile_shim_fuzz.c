@@ -42,6 +42,7 @@
 #include <linux/ioctl.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
+#include <linux/crc32.h>
 
 #include <devfile/proto.h>
 #include "devfile_shim.h"
@@ -52,6 +53,10 @@ MODULE_PARM_DESC(iterations, "requests to send");
 static unsigned long long seed;
 module_param(seed, ullong, 0444);
 MODULE_PARM_DESC(seed, "random seed (0: a random one)");
+static char *probe;
+module_param(probe, charp, 0444);
+MODULE_PARM_DESC(probe, "a tag: instead of fuzzing, LIST and IDENT every "
+			"export, printing DEVFILE-PROBE <tag> lines");
 
 #define FZ_OPEN 16
 #define FZ_CLOSED 64
@@ -86,11 +91,18 @@ struct fz_map {
 	u64 pages;
 };
 
+/* An export's identity text, read whole at the start (IDENT). */
+struct fz_ident {
+	long ret; /* its length, or the error IDENT gave */
+	char *text;
+};
+
 struct fz {
 	struct rnd_state rnd;
 	struct devfile_client *a, *b; /* b: the "other guest" */
 	char names[FZ_NAMES][DEVFILE_NAME_MAX];
 	unsigned int nnames;
+	struct fz_ident ident[FZ_NAMES];
 	u64 open[FZ_OPEN];
 	unsigned int nopen;
 	u64 closed[FZ_CLOSED];
@@ -360,6 +372,254 @@ static void fz_open(struct fz *f)
 	}
 }
 
+/*
+ * Read export name's identity text whole through client c, starting at
+ * start and then DEVFILE_NAME_MAX bytes at a time, checking that the
+ * answers agree (one length, full chunks up to the end, no NUL, whole
+ * lines). Returns the length or IDENT's error; *textp (kvmalloc'd) the
+ * text, from offset 0 up to start left zero.
+ */
+static long fz_ident_read(struct fz *f, struct devfile_client *c,
+			  const char *name, u64 start, char **textp)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	long len = -1, ret;
+	u64 off = start, n;
+	char *text;
+
+	*textp = NULL;
+	text = kvzalloc(DEVFILE_IDENT_MAX + DEVFILE_NAME_MAX, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+	for (;;) {
+		fz_req(&req, DEVFILE_OP_IDENT, DEVFILE_HANDLE_NONE);
+		strscpy(req.name, name, sizeof(req.name));
+		req.a[0] = off;
+		ret = fz_send(f, c, &req, &resp, FZ_ANY);
+		if (ret < 0) {
+			if (len >= 0)
+				fz_report(f, &req, &resp, ret,
+					  "IDENT failed in the middle");
+			break;
+		}
+		if (ret > DEVFILE_IDENT_MAX || (len >= 0 && ret != len) ||
+		    off > ret) {
+			fz_report(f, &req, &resp, ret,
+				  "IDENT length too long or changed");
+			ret = -EPROTO;
+			break;
+		}
+		len = ret;
+		n = min_t(u64, DEVFILE_NAME_MAX, len - off);
+		if (resp.v[0] != n || memchr(resp.name, 0, n)) {
+			fz_report(f, &req, &resp, ret, "IDENT chunk wrong");
+			ret = -EPROTO;
+			break;
+		}
+		memcpy(text + off, resp.name, n);
+		if (!n)
+			break;
+		off += n;
+	}
+	if (ret < 0) {
+		kvfree(text);
+		return ret;
+	}
+	if (len && text[len - 1] != '\n')
+		fz_report(f, &req, &resp, len, "IDENT text not whole lines");
+	*textp = text;
+	return len;
+}
+
+/* IDENT with random names (exported or not, unterminated) and offsets. */
+static void fz_ident(struct fz *f)
+{
+	struct fz_ident *id = NULL;
+	struct devfile_resp resp;
+	struct devfile_req req;
+	enum fz_expect expect = FZ_ANY;
+	long want = -ENOENT, ret, len = 0;
+	unsigned int i;
+	u64 off, n;
+
+	/* A handle means nothing to IDENT. */
+	fz_req(&req, DEVFILE_OP_IDENT,
+	       fz_below(f, 4) ? DEVFILE_HANDLE_NONE : fz_handle_open(f));
+	for (i = 1; i < ARRAY_SIZE(req.a); i++)
+		req.a[i] = fz_value(f);
+	switch (fz_below(f, 10)) {
+	case 0: /* not terminated */
+		memset(req.name, 'a' + fz_below(f, 26), sizeof(req.name));
+		expect = FZ_EINVAL;
+		break;
+	case 1:
+		for (i = 0; i < sizeof(req.name) - 1; i++)
+			req.name[i] = 1 + fz_below(f, 255);
+		break;
+	case 2:
+		strscpy(req.name, "../dev/null", sizeof(req.name));
+		break;
+	case 3: /* a prefix of an export */
+		if (f->nnames) {
+			strscpy(req.name, f->names[fz_below(f, f->nnames)],
+				sizeof(req.name));
+			req.name[strlen(req.name) - 1] = '\0';
+		}
+		break;
+	default:
+		if (!f->nnames)
+			break;
+		i = fz_below(f, f->nnames);
+		strscpy(req.name, f->names[i], sizeof(req.name));
+		id = &f->ident[i];
+		want = id->ret;
+		len = max(want, 0L);
+	}
+	switch (fz_below(f, 9)) {
+	case 0:
+		off = 0;
+		break;
+	case 1: /* the end */
+		off = len;
+		break;
+	case 2: /* just past it */
+		off = len + 1;
+		break;
+	case 3:
+		off = len + 1 + fz_below(f, 1 << 20);
+		break;
+	case 4:
+		off = ~0ULL;
+		break;
+	case 5:
+		off = 1ULL << (31 + fz_below(f, 33));
+		break;
+	case 6:
+		off = fz_value(f);
+		break;
+	default:
+		off = fz_below(f, len + 1);
+	}
+	req.a[0] = off;
+	ret = fz_send(f, f->a, &req, &resp, expect);
+	if (expect != FZ_ANY)
+		return;
+	if (!id || want < 0) {
+		if (ret != want)
+			fz_report(f, &req, &resp, ret, "IDENT: wrong error");
+		return;
+	}
+	if (off > len) {
+		if (ret != -EINVAL)
+			fz_report(f, &req, &resp, ret,
+				  "IDENT past the end not -EINVAL");
+		return;
+	}
+	n = min_t(u64, DEVFILE_NAME_MAX, len - off);
+	if (ret != len)
+		fz_report(f, &req, &resp, ret, "IDENT: length changed");
+	else if (resp.v[0] != n || memcmp(resp.name, id->text + off, n))
+		fz_report(f, &req, &resp, ret, "IDENT: bytes differ");
+}
+
+/* What IDENT says about every listed export, for comparison later. */
+static void fz_ident_all(struct fz *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->nnames; i++)
+		f->ident[i].ret = fz_ident_read(f, f->a, f->names[i], 0,
+						&f->ident[i].text);
+}
+
+static void fz_ident_free(struct fz *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_NAMES; i++) {
+		kvfree(f->ident[i].text);
+		f->ident[i].text = NULL;
+	}
+}
+
+/*
+ * probe=TAG: no fuzzing. LIST, then each export's IDENT read in chunks
+ * from offset 0 and again from an odd offset (the two must agree), the
+ * ends checked (the end: no bytes; past it and huge: -EINVAL). Lines:
+ *   DEVFILE-PROBE TAG list N name,name,...   (name! where LIST said ENXIO)
+ *   DEVFILE-PROBE TAG ident NAME ret=LEN|-ERR crc=CRC32
+ *   DEVFILE-PROBE TAG line NAME: <a D or E line of the text>
+ *   DEVFILE-PROBE TAG done bad=B
+ */
+static void fz_probe(struct fz *f)
+{
+	struct devfile_resp resp;
+	struct devfile_req req;
+	unsigned int i, k;
+	char *list, *text, *line, *next;
+	long ret;
+	int n = 0;
+
+	list = kzalloc(FZ_NAMES * (DEVFILE_NAME_MAX + 2), GFP_KERNEL);
+	if (!list)
+		return;
+	for (i = 0; i < FZ_NAMES; i++) {
+		fz_req(&req, DEVFILE_OP_LIST, DEVFILE_HANDLE_NONE);
+		req.a[0] = i;
+		ret = fz_send(f, f->a, &req, &resp, FZ_ANY);
+		if (ret == -ENOENT)
+			break;
+		resp.name[sizeof(resp.name) - 1] = '\0';
+		strscpy(f->names[f->nnames++], resp.name, DEVFILE_NAME_MAX);
+		n += scnprintf(list + n, FZ_NAMES * (DEVFILE_NAME_MAX + 2) - n,
+			       "%s%s%s", i ? "," : "", resp.name,
+			       ret == -ENXIO ? "!" : "");
+	}
+	pr_info("DEVFILE-PROBE %s list %u %s\n", probe, f->nnames, list);
+	kfree(list);
+	fz_ident_all(f);
+	for (i = 0; i < f->nnames; i++) {
+		struct fz_ident *id = &f->ident[i];
+
+		pr_info("DEVFILE-PROBE %s ident %s ret=%ld crc=%08x\n", probe,
+			f->names[i], id->ret,
+			id->ret > 0 ? crc32_le(~0, id->text, id->ret) ^ ~0 : 0);
+		if (id->ret < 0)
+			continue;
+		/* Again from an odd offset: the same bytes. */
+		ret = fz_ident_read(f, f->a, f->names[i], id->ret ? 37 : 0,
+				    &text);
+		if (ret != id->ret ||
+		    (ret > 37 && memcmp(text + 37, id->text + 37, ret - 37))) {
+			f->bad++;
+			pr_info("DEVFILE-PROBE %s bad %s: chunks from 37 differ\n",
+				probe, f->names[i]);
+		}
+		kvfree(text);
+		/* Past the end, and huge offsets: -EINVAL. */
+		for (k = 0; k < 3; k++) {
+			fz_req(&req, DEVFILE_OP_IDENT, DEVFILE_HANDLE_NONE);
+			strscpy(req.name, f->names[i], sizeof(req.name));
+			req.a[0] = k == 0 ? id->ret + 1 :
+				   k == 1 ? ~0ULL :
+					    1ULL << 63;
+			fz_send(f, f->a, &req, &resp, FZ_EINVAL);
+		}
+		for (line = id->text; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next = '\0';
+			if (line[0] == 'D' || line[0] == 'E')
+				pr_info("DEVFILE-PROBE %s line %s: %s\n", probe,
+					f->names[i], line);
+			if (next)
+				*next++ = '\n';
+		}
+	}
+	pr_info("DEVFILE-PROBE %s done bad=%lu\n", probe, f->bad);
+}
+
 static void fz_learn(struct fz *f, u32 cmd)
 {
 	unsigned int i;
@@ -385,6 +645,10 @@ static void fz_one(struct fz *f)
 	op = fz_below(f, DEVFILE_OP_MAX + 2);
 	if (op == DEVFILE_OP_OPEN) {
 		fz_open(f);
+		return;
+	}
+	if (op == DEVFILE_OP_IDENT) {
+		fz_ident(f);
 		return;
 	}
 	h = fz_handle(f, &bad_handle);
@@ -570,6 +834,7 @@ static int fz_thread(void *data)
 	struct fz *f = run->f;
 
 	fz_list(f);
+	fz_ident_all(f);
 	fz_foreign(f);
 	/* First half: no address space, every user pointer faults. */
 	while (f->ops < iterations / 2) {
@@ -693,6 +958,11 @@ static int __init fz_init(void)
 	/* No request at all. */
 	if (fz_execute(NULL, &resp, f->a) != -EINVAL)
 		f->bad++;
+	if (probe && *probe) {
+		fz_probe(f);
+		fz_ident_free(f);
+		goto destroy;
+	}
 
 	t0 = ktime_get();
 	run.f = f;
@@ -723,7 +993,8 @@ destroy:
 		fz_destroy(f->a);
 	if (!IS_ERR_OR_NULL(f->b))
 		fz_destroy(f->b);
-	if (!ret) {
+	fz_ident_free(f);
+	if (!ret && !(probe && *probe)) {
 		fz_stats(NULL, &after);
 		if (!fz_stats_equal(&before, &after)) {
 			pr_info("DEVFILE-FUZZ leak shim files=%ld mappings=%ld pages=%ld watches=%ld inflight=%ld\n",
@@ -736,14 +1007,15 @@ destroy:
 			f->enosys, f->einval, f->efault, f->other,
 			(long long)atomic64_read(&fz_notes), left.files,
 			left.mappings, ktime_ms_delta(ktime_get(), t0));
-		pr_info("DEVFILE-FUZZ ioctls learned=%u; ok by op: list=%lu open=%lu release=%lu read=%lu write=%lu llseek=%lu ioctl=%lu poll=%lu fasync=%lu mmap=%lu fault=%lu munmap=%lu\n",
+		pr_info("DEVFILE-FUZZ ioctls learned=%u; ok by op: list=%lu open=%lu release=%lu read=%lu write=%lu llseek=%lu ioctl=%lu poll=%lu fasync=%lu mmap=%lu fault=%lu munmap=%lu ident=%lu\n",
 			f->ndict, f->ok_op[DEVFILE_OP_LIST],
 			f->ok_op[DEVFILE_OP_OPEN], f->ok_op[DEVFILE_OP_RELEASE],
 			f->ok_op[DEVFILE_OP_READ], f->ok_op[DEVFILE_OP_WRITE],
 			f->ok_op[DEVFILE_OP_LLSEEK], f->ok_op[DEVFILE_OP_IOCTL],
 			f->ok_op[DEVFILE_OP_POLL], f->ok_op[DEVFILE_OP_FASYNC],
 			f->ok_op[DEVFILE_OP_MMAP], f->ok_op[DEVFILE_OP_FAULT],
-			f->ok_op[DEVFILE_OP_MUNMAP]);
+			f->ok_op[DEVFILE_OP_MUNMAP],
+			f->ok_op[DEVFILE_OP_IDENT]);
 	}
 	kfree(f);
 	if (!ret)
