@@ -8,17 +8,22 @@
  * From a kernel thread, with two fake clients, it sends random operations
  * with random handles (open, closed, forged, another client's),
  * arguments, sizes and pointers (user, kernel, unaligned, absurd), bad
- * magic, versions, flags and op codes. The first half runs with no user
+ * magic, versions, flags and op codes, and IDENTs of random names at
+ * random offsets (checked against each export's text read whole at the
+ * start). Now and then it withdraws an export by writing the shim's
+ * devices= (withdraw=N: one in N requests), and puts it back later: that
+ * export's handles must then answer -ENODEV, for good, and its OPEN and
+ * IDENT -ENOENT while it is out. The first half runs with no user
  * address space (every user pointer faults); the second adopts the
  * client's mirror, as the hypercall transport's servers do, with some
  * real user memory for pointers to reach. Each request must get its
  * defined answer: -EPROTO for a bad magic or major, -ENOSYS for an
  * unknown op, -EINVAL for unknown flags, -EBADF for a handle that is not
- * open in that client, and otherwise a result or an errno (-4095..-1,
- * never -ENOIOCTLCMD); the response must echo the sequence number. At the
- * end it destroys the clients with files and mappings still open
- * (left_files, left_maps) and checks that the shim's counters are back
- * where they were.
+ * open in that client, -ENODEV for a withdrawn one, and otherwise a
+ * result or an errno (-4095..-1, never -ENOIOCTLCMD); the response must
+ * echo the sequence number. At the end it destroys the clients with
+ * files and mappings still open (left_files, left_maps) and checks that
+ * the shim's counters are back where they were.
  * It prints one line:
  *
  *   DEVFILE-FUZZ done ops=N seed=S bad=B leaks=L ok=... ebadf=... ...
@@ -50,6 +55,10 @@
 static unsigned long iterations = 100000;
 module_param(iterations, ulong, 0444);
 MODULE_PARM_DESC(iterations, "requests to send");
+static unsigned int withdraw = 5000;
+module_param(withdraw, uint, 0444);
+MODULE_PARM_DESC(withdraw, "every this many requests, withdraw an export "
+			   "(write devices=) or put it back (0: never)");
 static unsigned long long seed;
 module_param(seed, ullong, 0444);
 MODULE_PARM_DESC(seed, "random seed (0: a random one)");
@@ -83,6 +92,8 @@ enum fz_expect {
 	FZ_ENOSYS,
 	FZ_EINVAL,
 	FZ_EBADF,
+	FZ_ENODEV,
+	FZ_ENOENT,
 };
 
 struct fz_map {
@@ -117,7 +128,12 @@ struct fz {
 	unsigned long scratch; /* user memory there, FZ_SCRATCH bytes */
 	u64 seq;
 	unsigned long ops, bad;
-	unsigned long ok, ebadf, eproto, enosys, einval, efault, other;
+	unsigned long ok, ebadf, eproto, enosys, einval, efault, enodev, other;
+	/* Export withdrawal (devices= written): which one is out, or -1. */
+	int out;
+	unsigned long withdrawals;
+	bool open_dead[FZ_OPEN]; /* open[i]'s export was withdrawn */
+	int open_name[FZ_OPEN]; /* open[i]'s index in names[], or -1 */
 	unsigned long ok_op[DEVFILE_OP_MAX]; /* successes, by op */
 };
 
@@ -239,10 +255,9 @@ static long fz_send(struct fz *f, struct devfile_client *c,
 		    enum fz_expect expect)
 {
 	static const long want[] = {
-		[FZ_EPROTO] = -EPROTO,
-		[FZ_ENOSYS] = -ENOSYS,
-		[FZ_EINVAL] = -EINVAL,
-		[FZ_EBADF] = -EBADF,
+		[FZ_EPROTO] = -EPROTO, [FZ_ENOSYS] = -ENOSYS,
+		[FZ_EINVAL] = -EINVAL, [FZ_EBADF] = -EBADF,
+		[FZ_ENODEV] = -ENODEV, [FZ_ENOENT] = -ENOENT,
 	};
 	long ret;
 
@@ -275,6 +290,8 @@ static long fz_send(struct fz *f, struct devfile_client *c,
 		f->einval++;
 	else if (ret == -EFAULT)
 		f->efault++;
+	else if (ret == -ENODEV)
+		f->enodev++;
 	else
 		f->other++;
 	return ret;
@@ -310,7 +327,10 @@ static void fz_closed(struct fz *f, u64 h)
 
 	for (i = 0; i < f->nopen; i++) {
 		if (f->open[i] == h) {
-			f->open[i] = f->open[--f->nopen];
+			f->nopen--;
+			f->open[i] = f->open[f->nopen];
+			f->open_dead[i] = f->open_dead[f->nopen];
+			f->open_name[i] = f->open_name[f->nopen];
 			break;
 		}
 	}
@@ -319,6 +339,90 @@ static void fz_closed(struct fz *f, u64 h)
 		f->closed[f->nclosed++] = h;
 	else
 		f->closed[f->closed_next++ % FZ_CLOSED] = h;
+}
+
+/* Whether names[i] is withdrawn now (the name, in case it is listed twice). */
+static bool fz_is_out(struct fz *f, int i)
+{
+	return f->out >= 0 && i >= 0 && !strcmp(f->names[i], f->names[f->out]);
+}
+
+static bool fz_handle_dead(struct fz *f, u64 h)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->nopen; i++) {
+		if (f->open[i] == h)
+			return f->open_dead[i];
+	}
+	return false;
+}
+
+/* Write devices=: every listed name but those equal to names[out]. */
+static int fz_write_devices(struct fz *f, int out)
+{
+	size_t size = FZ_NAMES * (DEVFILE_NAME_MAX + 1) + 2;
+	struct file *fp;
+	unsigned int i;
+	loff_t pos = 0;
+	ssize_t ret;
+	char *list;
+	int n = 0;
+
+	list = kzalloc(size, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	for (i = 0; i < f->nnames; i++) {
+		if (out < 0 || strcmp(f->names[i], f->names[out]))
+			n += scnprintf(list + n, size - n, "%s%s", n ? "," : "",
+				       f->names[i]);
+	}
+	n += scnprintf(list + n, size - n, "\n");
+	fp = filp_open("/sys/module/devfile_shim/parameters/devices", O_WRONLY,
+		       0);
+	if (IS_ERR(fp)) {
+		kfree(list);
+		return PTR_ERR(fp);
+	}
+	ret = kernel_write(fp, list, n, &pos);
+	filp_close(fp, NULL);
+	kfree(list);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Withdraw a random export (its open handles die: -ENODEV from then on,
+ * even after it is back), or put the withdrawn one back.
+ */
+static void fz_toggle(struct fz *f)
+{
+	unsigned int i;
+	int out, ret;
+
+	if (f->out >= 0) {
+		ret = fz_write_devices(f, -1);
+		if (ret)
+			pr_info("DEVFILE-FUZZ bad: restoring devices= failed: %d\n",
+				ret);
+		f->bad += !!ret;
+		f->out = -1;
+		return;
+	}
+	if (!f->nnames)
+		return;
+	out = fz_below(f, f->nnames);
+	ret = fz_write_devices(f, out);
+	if (ret) {
+		pr_info("DEVFILE-FUZZ bad: writing devices= failed: %d\n", ret);
+		f->bad++;
+		return;
+	}
+	f->out = out;
+	f->withdrawals++;
+	for (i = 0; i < f->nopen; i++) {
+		if (fz_is_out(f, f->open_name[i]))
+			f->open_dead[i] = true;
+	}
 }
 
 static long fz_release(struct fz *f, struct devfile_client *c, u64 h,
@@ -337,9 +441,11 @@ static long fz_release(struct fz *f, struct devfile_client *c, u64 h,
 
 static void fz_open(struct fz *f)
 {
+	enum fz_expect expect = FZ_ANY;
 	struct devfile_resp resp;
 	struct devfile_req req;
 	unsigned int i;
+	int name = -1;
 	long ret;
 
 	if (f->nopen == FZ_OPEN)
@@ -358,17 +464,25 @@ static void fz_open(struct fz *f)
 		strscpy(req.name, "../dev/null", sizeof(req.name));
 		break;
 	default:
-		if (f->nnames)
-			strscpy(req.name, f->names[fz_below(f, f->nnames)],
-				sizeof(req.name));
+		if (!f->nnames)
+			break;
+		name = fz_below(f, f->nnames);
+		strscpy(req.name, f->names[name], sizeof(req.name));
+		/* Withdrawn: not exported now. */
+		if (fz_is_out(f, name) && req.a[0] <= UINT_MAX &&
+		    (req.a[0] & O_ACCMODE) != O_ACCMODE)
+			expect = FZ_ENOENT;
 	}
-	ret = fz_send(f, f->a, &req, &resp, FZ_ANY);
+	ret = fz_send(f, f->a, &req, &resp, expect);
 	if (ret >= 0) {
 		/* Opened non-blocking or not, requests say NONBLOCK. */
-		if (fz_is_open(f, resp.handle) || !resp.handle)
+		if (fz_is_open(f, resp.handle) || !resp.handle) {
 			fz_report(f, &req, &resp, ret, "bad new handle");
-		else
+		} else {
+			f->open_dead[f->nopen] = false;
+			f->open_name[f->nopen] = name;
 			f->open[f->nopen++] = resp.handle;
+		}
 	}
 }
 
@@ -472,6 +586,8 @@ static void fz_ident(struct fz *f)
 			break;
 		i = fz_below(f, f->nnames);
 		strscpy(req.name, f->names[i], sizeof(req.name));
+		if (fz_is_out(f, i)) /* withdrawn: -ENOENT */
+			break;
 		id = &f->ident[i];
 		want = id->ret;
 		len = max(want, 0L);
@@ -759,6 +875,10 @@ static void fz_one(struct fz *f)
 		return;
 	}
 
+	/* A handle of a withdrawn export: -ENODEV for all but RELEASE. */
+	if (expect == FZ_ANY && !bad_handle && op > DEVFILE_OP_RELEASE &&
+	    fz_handle_dead(f, req.handle))
+		expect = FZ_ENODEV;
 	ret = fz_send(f, f->a, &req, &resp, expect);
 	if (op == DEVFILE_OP_IOCTL && expect == FZ_ANY && !bad_handle &&
 	    ret != -ENOTTY && req.a[0] <= U32_MAX)
@@ -841,6 +961,8 @@ static int fz_thread(void *data)
 		fz_one(f);
 		if (!(f->ops % 1024))
 			cond_resched();
+		if (withdraw && !fz_below(f, withdraw))
+			fz_toggle(f);
 	}
 	/*
 	 * Second half: in the mirror, as the hypercall transport's servers
@@ -871,7 +993,12 @@ static int fz_thread(void *data)
 		fz_one(f);
 		if (!(f->ops % 1024))
 			cond_resched();
+		if (withdraw && !fz_below(f, withdraw))
+			fz_toggle(f);
 	}
+	/* Leave the exports as they were. */
+	if (f->out >= 0)
+		fz_toggle(f);
 	if (f->mirror) {
 		if (f->scratch)
 			vm_munmap(f->scratch, FZ_SCRATCH);
@@ -945,6 +1072,7 @@ static int __init fz_init(void)
 	if (!seed)
 		seed = get_random_u64() ?: 1;
 	prandom_seed_state(&f->rnd, seed);
+	f->out = -1;
 	fz_stats(NULL, &before);
 	/* The mirror: this insmod's address space, which outlives it. */
 	f->a = fz_create("fuzz", fz_notify, NULL, current->mm);
@@ -1002,11 +1130,12 @@ destroy:
 				after.watches, after.inflight);
 			leaks++;
 		}
-		pr_info("DEVFILE-FUZZ done ops=%lu seed=%llu bad=%lu leaks=%lu ok=%lu ebadf=%lu eproto=%lu enosys=%lu einval=%lu efault=%lu other=%lu notes=%lld left_files=%ld left_maps=%ld ms=%lld\n",
+		pr_info("DEVFILE-FUZZ done ops=%lu seed=%llu bad=%lu leaks=%lu ok=%lu ebadf=%lu eproto=%lu enosys=%lu einval=%lu efault=%lu enodev=%lu other=%lu withdrawals=%lu notes=%lld left_files=%ld left_maps=%ld ms=%lld\n",
 			f->ops, seed, f->bad, leaks, f->ok, f->ebadf, f->eproto,
-			f->enosys, f->einval, f->efault, f->other,
-			(long long)atomic64_read(&fz_notes), left.files,
-			left.mappings, ktime_ms_delta(ktime_get(), t0));
+			f->enosys, f->einval, f->efault, f->enodev, f->other,
+			f->withdrawals, (long long)atomic64_read(&fz_notes),
+			left.files, left.mappings,
+			ktime_ms_delta(ktime_get(), t0));
 		pr_info("DEVFILE-FUZZ ioctls learned=%u; ok by op: list=%lu open=%lu release=%lu read=%lu write=%lu llseek=%lu ioctl=%lu poll=%lu fasync=%lu mmap=%lu fault=%lu munmap=%lu ident=%lu\n",
 			f->ndict, f->ok_op[DEVFILE_OP_LIST],
 			f->ok_op[DEVFILE_OP_OPEN], f->ok_op[DEVFILE_OP_RELEASE],

@@ -144,6 +144,12 @@ def test_fuzz(loopback_boot, harness):
     # It reached every kind of answer, not only the early refusals.
     for key in ("ok", "ebadf", "eproto", "enosys", "einval", "efault"):
         assert int(fields[key]) > 0, f"{key}=0: {found[-1]}"
+    # It withdrew exports (devices=) with handles open on them, which
+    # then answered -ENODEV, and it sent IDENTs that succeeded.
+    assert int(fields["withdrawals"]) > 0, found[-1]
+    assert int(fields["enodev"]) > 0, found[-1]
+    ident = re.findall(r"DEVFILE-FUZZ ioctls .* ident=(\d+)", loopback_boot)
+    assert ident and int(ident[-1]) > 0, ident
 
 
 def test_no_kernel_warnings(loopback_boot):
