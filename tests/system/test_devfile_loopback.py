@@ -227,6 +227,20 @@ def test_ident_names_the_real_device(loopback_boot, harness):
     assert not [ln for ln in lines if ln.startswith("D 1 ")], lines
 
 
+def test_ident_attributes_filtered_and_escaped(loopback_boot):
+    """The test device's attributes (docs/devfile-testdev.md): text ones
+    escaped, a plain group's as group/attr; binary, too long, failing,
+    write-only ones, dev, uevent and power left out."""
+    text = ident_cache(loopback_boot, "before")["devfile_test"][2]
+    alines = [ln for ln in text.splitlines() if ln.startswith("A ")]
+    assert alines == [
+        "A 0 info/model devfile",
+        "A 0 info/vendor 0x1af4",
+        "A 0 label devfile test\\x09device \\\\ one",
+        "A 0 multi line one\\nline two",
+    ], alines
+
+
 @pytest.mark.parametrize("tag", ["before", "restored"])
 def test_ident_chunks_equal_the_cached_text(loopback_boot, tag):
     """Read in 64-byte chunks (the probe), each export's text has the
