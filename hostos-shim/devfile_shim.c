@@ -92,6 +92,8 @@ static struct shim_exports shim_exp;
 static DEFINE_MUTEX(shim_exports_lock);
 static BLOCKING_NOTIFIER_HEAD(shim_exports_chain);
 static bool shim_ready; /* shim_init ran: clients may exist */
+/* Since load: files killed and mappings revoked by withdrawals. */
+static atomic64_t shim_withdrawn, shim_revoked;
 
 struct shim_counters {
 	atomic_long_t files;
@@ -1961,6 +1963,7 @@ static void shim_revoke_maps(struct devfile_client *c, struct shim_file *sf)
 			return;
 		/* A sysfs write holds no mmap_lock: in place if need be. */
 		shim_unmap_real(found, true);
+		atomic64_inc(&shim_revoked);
 		shim_put_map(found);
 	}
 }
@@ -2002,6 +2005,7 @@ static void shim_withdraw(struct devfile_client *c)
 		mutex_unlock(&shim_exports_lock);
 		if (!sf)
 			continue;
+		atomic64_inc(&shim_withdrawn);
 		note.handle = sf->handle;
 		CNT_EVENT(c, notes);
 		if (c->notify)
@@ -2075,6 +2079,9 @@ static int shim_stats_show(struct seq_file *s, void *unused)
 		   st.files, st.inflight, st.mappings);
 	seq_printf(s, "pages %ld\nwatches %ld\nops %lld\nnotes %lld\n",
 		   st.pages, st.watches, st.ops, st.notes);
+	seq_printf(s, "withdrawn %lld\nrevoked %lld\n",
+		   (long long)atomic64_read(&shim_withdrawn),
+		   (long long)atomic64_read(&shim_revoked));
 	list_for_each_entry(c, &shim_clients, node) {
 		shim_read_counters(&c->cnt, &st);
 		seq_printf(s,

@@ -148,6 +148,9 @@ def test_fuzz(loopback_boot, harness):
     # then answered -ENODEV, and it sent IDENTs that succeeded.
     assert int(fields["withdrawals"]) > 0, found[-1]
     assert int(fields["enodev"]) > 0, found[-1]
+    # Withdrawals killed open handles and revoked live mappings.
+    st = stats(loopback_boot, "after_fuzz")
+    assert st.get("withdrawn", 0) > 0 and st.get("revoked", 0) > 0, st
     ident = re.findall(r"DEVFILE-FUZZ ioctls .* ident=(\d+)", loopback_boot)
     assert ident and int(ident[-1]) > 0, ident
 
@@ -309,5 +312,7 @@ def test_withdrawal_leaves_nothing_and_notifies(loopback_boot):
     assert st, f"no DEVFILE-STATS after_withdraw ({loopback_boot.describe()})"
     left = {k: st.get(k) for k in LIVE if st.get(k) != 0}
     assert not left, left
+    # The shell's handle was killed.
+    assert st["withdrawn"] == before["withdrawn"] + 1, (before, st)
     # Two changes of the list, each a NOTE_EXPORTS to the stub's client.
     assert st["notes"] >= before["notes"] + 2, (before, st)
