@@ -89,6 +89,8 @@ void devfile_shim_client_stats(struct devfile_client *client,
  * the driver wakes it or its caller is signalled.
  */
 typedef void (*devfile_cancel_fn)(void *priv, u64 handle);
+typedef void (*devfile_client_set_cancel_fn)(struct devfile_client *client,
+					     devfile_cancel_fn cancel);
 void devfile_shim_client_set_cancel(struct devfile_client *client,
 				    devfile_cancel_fn cancel);
 

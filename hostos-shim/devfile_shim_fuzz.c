@@ -48,6 +48,8 @@
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/crc32.h>
+#include <linux/delay.h>
+#include <linux/sched/signal.h>
 
 #include <devfile/proto.h>
 #include "devfile_shim.h"
@@ -62,6 +64,10 @@ MODULE_PARM_DESC(withdraw, "every this many requests, withdraw an export "
 static unsigned long long seed;
 module_param(seed, ullong, 0444);
 MODULE_PARM_DESC(seed, "random seed (0: a random one)");
+static bool cancel_test;
+module_param(cancel_test, bool, 0444);
+MODULE_PARM_DESC(cancel_test, "with probe: withdraw devfile_test under a "
+			      "blocked read, which must be cancelled");
 static char *probe;
 module_param(probe, charp, 0444);
 MODULE_PARM_DESC(probe, "a tag: instead of fuzzing, LIST and IDENT every "
@@ -660,6 +666,155 @@ static void fz_ident_free(struct fz *f)
 }
 
 /*
+ * cancel_test=1 (with probe): a read blocked in the driver on a handle
+ * whose export is withdrawn. The client registers a cancel callback as
+ * the hypercall transport does (signal the thread running the request);
+ * the withdrawal must return at once, call it, and the read must answer
+ * -ENODEV. Uses the test device's pipe mode (a read waits for data).
+ */
+#define FZ_TEST_SET_MODE _IOW('D', 8, int) /* devfile_testdev.h */
+
+static void fz_notify(void *priv, const struct devfile_note_msg *note);
+
+struct fz_cancel {
+	struct devfile_client *c;
+	u64 handle;
+	struct task_struct *task; /* the blocked reader */
+	atomic_t cancels;
+	bool started;
+	long ret;
+	struct completion done;
+};
+
+static void fz_cancel_cb(void *priv, u64 handle)
+{
+	struct fz_cancel *fc = priv;
+
+	if (fc && handle == fc->handle && READ_ONCE(fc->task)) {
+		atomic_inc(&fc->cancels);
+		send_sig(SIGUSR1, fc->task, 1);
+	}
+}
+
+static int fz_cancel_reader(void *data)
+{
+	struct fz_cancel *fc = data;
+	struct devfile_resp resp;
+	struct devfile_req req;
+
+	allow_signal(SIGUSR1);
+	fz_req(&req, DEVFILE_OP_READ, fc->handle);
+	req.flags = 0; /* blocking */
+	req.a[0] = 0x10000; /* never reached: the FIFO stays empty */
+	req.a[1] = 16;
+	WRITE_ONCE(fc->started, true);
+	fc->ret = fz_execute(&req, &resp, fc->c);
+	complete(&fc->done);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+static void fz_cancel_test(struct fz *f)
+{
+	devfile_client_set_cancel_fn set_cancel;
+	struct fz_cancel fc = {};
+	struct devfile_resp resp;
+	struct devfile_req req;
+	struct task_struct *t = NULL;
+	unsigned long scratch = 0;
+	long rel = 1, wret = 1;
+	int i, out = -1;
+	ktime_t t0;
+	s64 ms = -1;
+
+	for (i = 0; i < f->nnames; i++) {
+		if (!strcmp(f->names[i], "devfile_test"))
+			out = i;
+	}
+	init_completion(&fc.done);
+	set_cancel = symbol_get(devfile_shim_client_set_cancel);
+	fc.c = fz_create("cancel", fz_notify, &fc, NULL);
+	if (out < 0 || !set_cancel || IS_ERR(fc.c) || !current->mm)
+		goto out;
+	set_cancel(fc.c, fz_cancel_cb);
+	fz_req(&req, DEVFILE_OP_OPEN, DEVFILE_HANDLE_NONE);
+	req.a[0] = O_RDWR;
+	strscpy(req.name, "devfile_test", sizeof(req.name));
+	if (fz_send(f, fc.c, &req, &resp, FZ_ANY))
+		goto out;
+	fc.handle = resp.handle;
+	/* Pipe mode, from this (insmod) process: the ioctl reads an int. */
+	scratch = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(scratch) || put_user(1, (int __user *)scratch)) {
+		scratch = 0;
+		goto out;
+	}
+	fz_req(&req, DEVFILE_OP_IOCTL, fc.handle);
+	req.a[0] = FZ_TEST_SET_MODE;
+	req.a[1] = scratch;
+	if (fz_send(f, fc.c, &req, &resp, FZ_ANY))
+		goto out;
+	/* Empty the FIFO, so that the reader blocks. */
+	do {
+		fz_req(&req, DEVFILE_OP_READ, fc.handle);
+		req.a[0] = scratch;
+		req.a[1] = PAGE_SIZE;
+	} while (fz_send(f, fc.c, &req, &resp, FZ_ANY) > 0);
+	t = kthread_run(fz_cancel_reader, &fc, "devfile_fuzz_rd");
+	if (IS_ERR(t)) {
+		t = NULL;
+		goto out;
+	}
+	WRITE_ONCE(fc.task, t);
+	msleep(300); /* let it block in the driver */
+	if (completion_done(&fc.done)) {
+		pr_info("DEVFILE-PROBE %s bad: the read did not block (%ld)\n",
+			probe, fc.ret);
+		f->bad++;
+		goto out;
+	}
+	t0 = ktime_get();
+	wret = fz_write_devices(f, out);
+	ms = ktime_ms_delta(ktime_get(), t0);
+	if (!wait_for_completion_timeout(&fc.done, 5 * HZ)) {
+		pr_info("DEVFILE-PROBE %s bad: the blocked read was not cancelled\n",
+			probe);
+		f->bad++;
+		send_sig(SIGUSR1, t, 1);
+		wait_for_completion(&fc.done);
+	}
+	if (wret || fc.ret != -ENODEV || atomic_read(&fc.cancels) != 1)
+		f->bad++;
+	fz_req(&req, DEVFILE_OP_RELEASE, fc.handle);
+	rel = fz_send(f, fc.c, &req, &resp, FZ_ANY);
+	fc.handle = 0;
+	if (rel)
+		f->bad++;
+	if (fz_write_devices(f, -1))
+		f->bad++;
+out:
+	if (t)
+		kthread_stop(t);
+	if (scratch)
+		vm_munmap(scratch, PAGE_SIZE);
+	if (!IS_ERR_OR_NULL(fc.c))
+		fz_destroy(fc.c);
+	if (set_cancel)
+		symbol_put(devfile_shim_client_set_cancel);
+	else
+		f->bad++;
+	pr_info("DEVFILE-PROBE %s cancel read=%ld cancels=%d write=%ld write_ms=%lld release=%ld\n",
+		probe, fc.ret, atomic_read(&fc.cancels), wret, ms, rel);
+}
+
+/*
  * probe=TAG: no fuzzing. LIST, then each export's IDENT read in chunks
  * from offset 0 and again from an odd offset (the two must agree), the
  * ends checked (the end: no bytes; past it and huge: -EINVAL). Lines:
@@ -733,6 +888,8 @@ static void fz_probe(struct fz *f)
 				*next++ = '\n';
 		}
 	}
+	if (cancel_test)
+		fz_cancel_test(f);
 	pr_info("DEVFILE-PROBE %s done bad=%lu\n", probe, f->bad);
 }
 

@@ -206,6 +206,24 @@ def ident_cache(result, tag):
     return {k: tuple(v) for k, v in out.items()}
 
 
+def test_withdrawal_cancels_a_blocked_read(loopback_boot, harness):
+    """A read blocked in the driver (pipe mode, empty FIFO) on a handle
+    whose export is withdrawn: the write of devices= returns at once, the
+    client's cancel callback is called once and the read answers -ENODEV;
+    RELEASE still works."""
+    assert harness.parse_checks(loopback_boot).get("probe_cancel") == "0"
+    p = probe(loopback_boot, "cancel")
+    assert p["done"] == 0, p.get("bad")
+    line = re.findall(r"DEVFILE-PROBE cancel cancel (.*?)\s*$",
+                      loopback_boot.replace("\r", ""), re.MULTILINE)
+    assert line, loopback_boot.describe()
+    fields = dict(kv.split("=") for kv in line[-1].split())
+    assert fields["read"] == "-19", fields
+    assert fields["cancels"] == "1", fields
+    assert fields["write"] == "0" and fields["release"] == "0", fields
+    assert 0 <= int(fields["write_ms"]) < 2000, fields
+
+
 @pytest.mark.parametrize("tag", ["before", "withdrawn", "restored"])
 def test_probe_ran_clean(loopback_boot, harness, tag):
     assert harness.parse_checks(loopback_boot).get(f"probe_{tag}") == "0"
@@ -312,7 +330,7 @@ def test_withdrawal_leaves_nothing_and_notifies(loopback_boot):
     assert st, f"no DEVFILE-STATS after_withdraw ({loopback_boot.describe()})"
     left = {k: st.get(k) for k in LIVE if st.get(k) != 0}
     assert not left, left
-    # The shell's handle was killed.
-    assert st["withdrawn"] == before["withdrawn"] + 1, (before, st)
-    # Two changes of the list, each a NOTE_EXPORTS to the stub's client.
-    assert st["notes"] >= before["notes"] + 2, (before, st)
+    # The cancel test's handle and the shell's were killed.
+    assert st["withdrawn"] == before["withdrawn"] + 2, (before, st)
+    # Four changes of the list, each a NOTE_EXPORTS to the stub's client.
+    assert st["notes"] >= before["notes"] + 4, (before, st)
