@@ -171,9 +171,9 @@ struct shim_file {
 	struct shim_wait waits[SHIM_MAX_WAITS];
 };
 
-/* One MMAP: the real mapping in the client's mirror. */
-#define MAP_UNMAPPED 0
+#define MAP_UNMAPPED 0 /* bit of shim_map.state */
 
+/* One MMAP: the real mapping in the client's mirror. */
 struct shim_map {
 	refcount_t ref; /* the client's idr's, and FAULTs' */
 	int id;
@@ -301,8 +301,8 @@ static void shim_exports_changed(void);
 static int shim_devices_set(const char *val, const struct kernel_param *kp)
 {
 	struct shim_exports *set;
+	unsigned int i, n;
 	bool changed;
-	unsigned int i;
 	int ret;
 
 	set = kzalloc(sizeof(*set), GFP_KERNEL);
@@ -319,9 +319,10 @@ static int shim_devices_set(const char *val, const struct kernel_param *kp)
 		changed = strcmp(set->name[i], shim_exp.name[i]);
 	shim_exp = *set;
 	mutex_unlock(&shim_exports_lock);
+	n = set->n;
 	kfree(set);
 	if (changed && READ_ONCE(shim_ready)) {
-		pr_info("exports changed: %u device(s)\n", shim_exp.n);
+		pr_info("exports changed: %u device(s)\n", n);
 		shim_exports_changed();
 	}
 	return 0;
