@@ -676,6 +676,49 @@ static void notify(void *priv, const struct devfile_note_msg *note)
 	   note->type | ((u64)note->events << 32), note->handle);
 }
 
+/*
+ * The shim withdrew handle's export: interrupt this guest's servers that
+ * run a request of that handle (as a guest's cancel does), so that a
+ * read blocked in the driver returns; the shim answers -ENODEV. Servers
+ * are put only after the client is destroyed (vm_teardown), and the shim
+ * calls this only for a client not yet destroyed.
+ */
+static void hvt_cancel_handle(void *priv, u64 handle)
+{
+	struct hvt_vm *vm = priv;
+
+	for (int i = 0; i < vm->nr_srv; i++) {
+		struct hvt_server *sv = &vm->srv[i];
+		int slot = READ_ONCE(sv->slot);
+
+		if (READ_ONCE(sv->stopped) || slot < 0)
+			continue;
+		if (READ_ONCE(ring->slot[slot].req.handle) == handle &&
+		    READ_ONCE(ring->slot[slot].req.op) != DEVFILE_OP_RELEASE)
+			send_sig(SIGUSR1, sv->task, 1);
+	}
+}
+
+/*
+ * The shim's exports changed. Guests with a client heard it through
+ * notify(); tell the other user guests (ids 1..3) too, so that one whose
+ * stub has no client here yet learns it. Errors (no such guest) ignored.
+ */
+static int hvt_exports_changed(struct notifier_block *nb, unsigned long a,
+			       void *p)
+{
+	for (int v = 1; v < MAX_VMS; v++)
+		if (!READ_ONCE(vms[v].client))
+			hc(DEVIRT_HC_DEVFILE_NOTE, v, DEVFILE_NOTE_EXPORTS, 0);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block hvt_exports_nb = {
+	.notifier_call = hvt_exports_changed,
+};
+
+static bool hvt_exports_watched;
+
 /* ---- bring-up ------------------------------------------------------------ */
 
 static long hvt_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
@@ -764,7 +807,7 @@ static void gone_scan(struct work_struct *work)
 			v);
 		vm_stop_servers(vm);
 		devfile_shim_client_destroy(vm->client);
-		vm->client = NULL;
+		WRITE_ONCE(vm->client, NULL);
 		pr_info("guest %d: nothing of it left here\n", v);
 	}
 }
@@ -858,6 +901,7 @@ static int vm_setup(struct hvt_vm *vm)
 		vm->client = NULL;
 		return ret;
 	}
+	devfile_shim_client_set_cancel(vm->client, hvt_cancel_handle);
 	for (int i = 0; i < servers; i++) {
 		struct hvt_server *sv = &vm->srv[i];
 
@@ -879,12 +923,13 @@ static int vm_setup(struct hvt_vm *vm)
 static void vm_teardown(struct hvt_vm *vm)
 {
 	vm_stop_servers(vm);
+	/* Before the tasks go: the client's cancel looks at them. */
+	if (vm->client)
+		devfile_shim_client_destroy(vm->client);
+	WRITE_ONCE(vm->client, NULL);
 	for (int i = 0; i < vm->nr_srv; i++)
 		put_task_struct(vm->srv[i].task);
 	vm->nr_srv = 0;
-	if (vm->client)
-		devfile_shim_client_destroy(vm->client);
-	vm->client = NULL;
 	for (int i = 0; i < vm->nr_mir; i++)
 		mmput(vm->mir[i].mm);
 	vm->nr_mir = 0;
@@ -895,6 +940,9 @@ static void vm_teardown(struct hvt_vm *vm)
 
 static void hvt_cleanup(void)
 {
+	if (hvt_exports_watched)
+		devfile_shim_unregister_exports_notifier(&hvt_exports_nb);
+	hvt_exports_watched = false;
 	if (ring)
 		hc(DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0);
 	WRITE_ONCE(hvt_exiting, true);
@@ -989,6 +1037,10 @@ static int __init hvt_init(void)
 			goto fail;
 		guests++;
 	}
+	ret = devfile_shim_register_exports_notifier(&hvt_exports_nb);
+	if (ret)
+		goto fail;
+	hvt_exports_watched = true;
 	pr_info("attached: vector 0x%x, %d guest(s), windows at pfn 0x%lx\n",
 		hvt_vector, guests, window_pfn);
 	return 0;

@@ -53,6 +53,9 @@
 #include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/ctype.h>
+#include <linux/sort.h>
+#include <linux/notifier.h>
+#include <linux/sched/signal.h>
 
 #include "devfile_shim.h"
 
@@ -68,9 +71,6 @@
 #define H_CLIENT_SHIFT (H_SLOT_BITS + H_GEN_BITS)
 #define H_CLIENT_MAX ((1u << (64 - H_CLIENT_SHIFT)) - 1)
 
-static char *devices;
-module_param(devices, charp, 0444);
-MODULE_PARM_DESC(devices, "comma-separated device names under /dev to export");
 static unsigned int max_files = 1024;
 module_param(max_files, uint, 0444);
 MODULE_PARM_DESC(max_files, "open handles per client (at most 65534)");
@@ -78,8 +78,22 @@ static unsigned int max_maps = 4096;
 module_param(max_maps, uint, 0444);
 MODULE_PARM_DESC(max_maps, "live mappings per client");
 
-static char shim_exports[SHIM_MAX_EXPORTS][DEVFILE_NAME_MAX];
-static unsigned int shim_nexports;
+/*
+ * The exported names (devices=). Writable at run time: a new list is
+ * swapped in under shim_exports_lock, then the files of withdrawn names
+ * die (docs/devfile.md, "Dynamic exports").
+ */
+struct shim_exports {
+	unsigned int n;
+	char name[SHIM_MAX_EXPORTS][DEVFILE_NAME_MAX];
+};
+
+static struct shim_exports shim_exp;
+static DEFINE_MUTEX(shim_exports_lock);
+static BLOCKING_NOTIFIER_HEAD(shim_exports_chain);
+static bool shim_ready; /* shim_init ran: clients may exist */
+/* Since load: files killed and mappings revoked by withdrawals. */
+static atomic64_t shim_withdrawn, shim_revoked;
 
 struct shim_counters {
 	atomic_long_t files;
@@ -115,6 +129,7 @@ struct devfile_client {
 	unsigned int next_slot;
 	struct idr maps; /* mapping id -> struct shim_map */
 	bool dead;
+	devfile_cancel_fn cancel; /* set by the transport, or NULL */
 
 	struct shim_counters cnt;
 	/*
@@ -140,6 +155,12 @@ struct shim_file {
 	struct devfile_client *client;
 	struct file *filp;
 	u64 handle;
+	char name[DEVFILE_NAME_MAX]; /* the export it was opened as */
+	/*
+	 * Its export was withdrawn: every op but RELEASE gets -ENODEV. Set
+	 * under shim_exports_lock and the client's lock, never cleared.
+	 */
+	bool dead;
 
 	struct mutex lock; /* watching, FASYNC, llseek's use of f_pos */
 	bool watching; /* waits[] are on the driver's queues */
@@ -150,6 +171,8 @@ struct shim_file {
 	struct shim_wait waits[SHIM_MAX_WAITS];
 };
 
+#define MAP_UNMAPPED 0 /* bit of shim_map.state */
+
 /* One MMAP: the real mapping in the client's mirror. */
 struct shim_map {
 	refcount_t ref; /* the client's idr's, and FAULTs' */
@@ -159,7 +182,9 @@ struct shim_map {
 	unsigned long len;
 	unsigned int prot;
 	unsigned int flags;
-	bool unmapped; /* set before the real munmap; read under its lock */
+	/* MAP_UNMAPPED: set before the real munmap; read under its lock */
+	unsigned long state;
+	bool revoked; /* its export was withdrawn; under the client's lock */
 	struct xarray pages; /* pfn -> struct page *, references from GUP */
 };
 
@@ -214,13 +239,13 @@ static bool shim_name_ok(const char *name)
 	}
 }
 
-static int shim_parse_devices(void)
+static int shim_parse_devices(const char *val, struct shim_exports *set)
 {
 	char *copy, *s, *tok;
+	int ret = 0;
 
-	if (!devices)
-		return 0;
-	copy = kstrdup(devices, GFP_KERNEL);
+	set->n = 0;
+	copy = kstrdup(val ?: "", GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
 	s = copy;
@@ -230,30 +255,101 @@ static int shim_parse_devices(void)
 			continue;
 		if (!shim_name_ok(tok)) {
 			pr_err("bad device name '%s'\n", tok);
-			kfree(copy);
-			return -EINVAL;
+			ret = -EINVAL;
+			break;
 		}
-		if (shim_nexports == SHIM_MAX_EXPORTS) {
+		if (set->n == SHIM_MAX_EXPORTS) {
 			pr_err("more than %d devices\n", SHIM_MAX_EXPORTS);
-			kfree(copy);
-			return -E2BIG;
+			ret = -E2BIG;
+			break;
 		}
-		strscpy(shim_exports[shim_nexports++], tok, DEVFILE_NAME_MAX);
+		strscpy(set->name[set->n++], tok, DEVFILE_NAME_MAX);
 	}
 	kfree(copy);
-	return 0;
+	return ret;
 }
 
-static int shim_find_export(const char *name)
+/* Whether name is in set (shim_exports_lock held for shim_exp). */
+static bool shim_exports_has(const struct shim_exports *set, const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < shim_nexports; i++) {
-		if (!strcmp(shim_exports[i], name))
-			return i;
+	for (i = 0; i < set->n; i++) {
+		if (!strcmp(set->name[i], name))
+			return true;
 	}
-	return -1;
+	return false;
 }
+
+static bool shim_exported(const char *name)
+{
+	bool ret;
+
+	mutex_lock(&shim_exports_lock);
+	ret = shim_exports_has(&shim_exp, name);
+	mutex_unlock(&shim_exports_lock);
+	return ret;
+}
+
+static void shim_exports_changed(void);
+
+/*
+ * devices= at load and written at run time (0644): validated the same
+ * way, swapped in whole or not at all. A change withdraws the files of
+ * names no longer listed and notifies every client.
+ */
+static int shim_devices_set(const char *val, const struct kernel_param *kp)
+{
+	struct shim_exports *set;
+	unsigned int i, n;
+	bool changed;
+	int ret;
+
+	set = kzalloc(sizeof(*set), GFP_KERNEL);
+	if (!set)
+		return -ENOMEM;
+	ret = shim_parse_devices(val, set);
+	if (ret) {
+		kfree(set);
+		return ret;
+	}
+	mutex_lock(&shim_exports_lock);
+	changed = set->n != shim_exp.n;
+	for (i = 0; i < set->n && !changed; i++)
+		changed = strcmp(set->name[i], shim_exp.name[i]);
+	shim_exp = *set;
+	mutex_unlock(&shim_exports_lock);
+	n = set->n;
+	kfree(set);
+	if (changed && READ_ONCE(shim_ready)) {
+		pr_info("exports changed: %u device(s)\n", n);
+		shim_exports_changed();
+	}
+	return 0;
+}
+
+static int shim_devices_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned int i;
+	int n = 0;
+
+	mutex_lock(&shim_exports_lock);
+	for (i = 0; i < shim_exp.n; i++)
+		n += sysfs_emit_at(buf, n, "%s%s", i ? "," : "",
+				   shim_exp.name[i]);
+	mutex_unlock(&shim_exports_lock);
+	n += sysfs_emit_at(buf, n, "\n");
+	return n;
+}
+
+static const struct kernel_param_ops shim_devices_ops = {
+	.set = shim_devices_set,
+	.get = shim_devices_get,
+};
+
+module_param_cb(devices, &shim_devices_ops, NULL, 0644);
+MODULE_PARM_DESC(devices, "comma-separated device names under /dev to export "
+			  "(writable: withdrawn devices' handles die)");
 
 /* ---- handles -------------------------------------------------------------- */
 
@@ -279,8 +375,13 @@ static int shim_handle_slot(struct devfile_client *c, u64 h)
 	return slot;
 }
 
-/* The open file of handle h with a reference, or NULL (-EBADF). */
-static struct shim_file *shim_get_file(struct devfile_client *c, u64 h)
+/*
+ * The open file of handle h with a reference, or NULL (-EBADF); *dead:
+ * its export was withdrawn (read under the lock that orders it against
+ * the withdrawal, see shim_withdraw()).
+ */
+static struct shim_file *shim_get_file(struct devfile_client *c, u64 h,
+				       bool *dead)
 {
 	struct shim_file *sf = NULL;
 	int slot;
@@ -290,6 +391,7 @@ static struct shim_file *shim_get_file(struct devfile_client *c, u64 h)
 	if (slot >= 0) {
 		sf = c->slots[slot].sf;
 		refcount_inc(&sf->ref);
+		*dead = sf->dead;
 	}
 	spin_unlock(&c->lock);
 	return sf;
@@ -589,8 +691,11 @@ static void shim_put_map(struct shim_map *m)
 	kfree(m);
 }
 
-/* Unmap a mapping already taken out of the client's idr. */
-static void shim_unmap(struct shim_map *m, bool here_ok)
+/*
+ * The real munmap of m in the mirror, once: at MUNMAP, RELEASE, client
+ * destruction or the withdrawal of its export, whichever comes first.
+ */
+static void shim_unmap_real(struct shim_map *m, bool here_ok)
 {
 	struct devfile_client *c = m->sf->client;
 	struct mirror_call mc = {
@@ -599,10 +704,17 @@ static void shim_unmap(struct shim_map *m, bool here_ok)
 		.len = m->len,
 	};
 
-	WRITE_ONCE(m->unmapped, true);
+	if (test_and_set_bit(MAP_UNMAPPED, &m->state))
+		return;
 	if (mirror_run(c, &mc, here_ok))
 		pr_warn("munmap of mapping %d: %ld\n", m->id, mc.ret);
 	CNT_ADD(c, mappings, -1);
+}
+
+/* Unmap a mapping already taken out of the client's idr. */
+static void shim_unmap(struct shim_map *m, bool here_ok)
+{
+	shim_unmap_real(m, here_ok);
 	shim_put_map(m);
 }
 
@@ -632,21 +744,503 @@ static void shim_unmap_all(struct devfile_client *c, struct shim_file *sf)
 	}
 }
 
+/* ---- identity (IDENT) ----------------------------------------------------- */
+
+/*
+ * The identity text of an exported node (proto.h, docs/devfile.md "Device
+ * identity"), built from this kernel's sysfs without knowing any class:
+ * /sys/dev/char/MAJ:MIN leads to the device's directory (level 0); its
+ * parents follow, up to the first one on a bus. Cached per export, built
+ * again when the node's dev_t changes.
+ */
+#define IDENT_LEVELS 6
+#define IDENT_VALUE_MAX 512 /* longer attribute values are left out */
+#define IDENT_DIR_MAX 256 /* entries of one directory looked at */
+
+struct shim_ident {
+	struct list_head node; /* in shim_idents */
+	char name[DEVFILE_NAME_MAX];
+	dev_t dev;
+	size_t len;
+	char *text;
+};
+
+static LIST_HEAD(shim_idents);
+static DEFINE_MUTEX(shim_ident_lock); /* shim_idents, building */
+
+struct ident_buf {
+	char *text; /* DEVFILE_IDENT_MAX */
+	size_t len;
+	size_t mark; /* where the current line started */
+	bool over; /* the current line does not fit */
+	bool full; /* a line did not fit: nothing more goes in */
+	char *val; /* PAGE_SIZE + 1: a file's contents */
+	char *path; /* PATH_MAX: a path being built */
+	char *dpath; /* PATH_MAX: d_path()'s buffer */
+};
+
+static void ib_put(struct ident_buf *b, const char *s, size_t n)
+{
+	if (b->over || b->len + n > DEVFILE_IDENT_MAX) {
+		b->over = true;
+		return;
+	}
+	memcpy(b->text + b->len, s, n);
+	b->len += n;
+}
+
+/* s escaped: "\\", "\n", and "\xHH" for other bytes below 0x20 or 0x7f. */
+static void ib_esc(struct ident_buf *b, const char *s, size_t n)
+{
+	char hex[5];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = s[i];
+
+		if (ch == '\\') {
+			ib_put(b, "\\\\", 2);
+		} else if (ch == '\n') {
+			ib_put(b, "\\n", 2);
+		} else if (ch < 0x20 || ch == 0x7f) {
+			snprintf(hex, sizeof(hex), "\\x%02x", ch);
+			ib_put(b, hex, 4);
+		} else {
+			ib_put(b, s + i, 1);
+		}
+	}
+}
+
+static __printf(2, 3) void ib_begin(struct ident_buf *b, const char *fmt, ...)
+{
+	char head[96];
+	va_list ap;
+	int n;
+
+	b->mark = b->len;
+	b->over = b->full;
+	va_start(ap, fmt);
+	n = vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	ib_put(b, head, min_t(size_t, n, sizeof(head) - 1));
+}
+
+/* End the line; one that does not fit ends the text (line boundary). */
+static void ib_end(struct ident_buf *b)
+{
+	ib_put(b, "\n", 1);
+	if (b->over) {
+		b->len = b->mark;
+		b->full = true;
+	}
+}
+
+/*
+ * Read the regular file at path into b->val (at most max bytes, NUL
+ * added). Returns the length, or an error: not there, not readable
+ * (write-only attributes), or a failing read.
+ */
+static ssize_t ident_read(struct ident_buf *b, const char *path, size_t max)
+{
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	if (!S_ISREG(file_inode(f)->i_mode) || !(file_inode(f)->i_mode & 0444))
+		n = -EACCES;
+	else
+		n = kernel_read(f, b->val, max, &pos);
+	filp_close(f, NULL);
+	if (n >= 0)
+		b->val[n] = '\0';
+	return n;
+}
+
+/* Whether path exists (not following a last link). */
+static bool ident_exists(const char *path)
+{
+	struct path p;
+
+	if (kern_path(path, 0, &p))
+		return false;
+	path_put(&p);
+	return true;
+}
+
+/*
+ * The real path of path with links followed (in b->dpath), or NULL.
+ */
+static char *ident_realpath(struct ident_buf *b, const char *path)
+{
+	struct path p;
+	char *s;
+
+	if (kern_path(path, LOOKUP_FOLLOW, &p))
+		return NULL;
+	s = d_path(&p, b->dpath, PATH_MAX);
+	path_put(&p);
+	return IS_ERR(s) ? NULL : s;
+}
+
+struct ident_ent {
+	char *name;
+	unsigned int type; /* DT_* */
+};
+
+struct ident_dir {
+	struct dir_context ctx;
+	struct ident_ent *ent;
+	unsigned int n;
+};
+
+static bool ident_filldir(struct dir_context *ctx, const char *name, int len,
+			  loff_t off, u64 ino, unsigned int type)
+{
+	struct ident_dir *d = container_of(ctx, struct ident_dir, ctx);
+
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return true;
+	if (d->n == IDENT_DIR_MAX)
+		return false;
+	d->ent[d->n].name = kstrndup(name, len, GFP_KERNEL);
+	if (!d->ent[d->n].name)
+		return false;
+	d->ent[d->n++].type = type;
+	return true;
+}
+
+static int ident_ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ident_ent *)a)->name,
+		      ((const struct ident_ent *)b)->name);
+}
+
+static void ident_dir_free(struct ident_dir *d)
+{
+	while (d->n)
+		kfree(d->ent[--d->n].name);
+	kfree(d->ent);
+	d->ent = NULL;
+}
+
+/* The entries of directory path, sorted by name (for a stable text). */
+static int ident_list(const char *path, struct ident_dir *d)
+{
+	struct file *f;
+	int ret;
+
+	d->n = 0;
+	d->ent = kcalloc(IDENT_DIR_MAX, sizeof(*d->ent), GFP_KERNEL);
+	if (!d->ent)
+		return -ENOMEM;
+	f = filp_open(path, O_RDONLY | O_DIRECTORY, 0);
+	if (IS_ERR(f)) {
+		ident_dir_free(d);
+		return PTR_ERR(f);
+	}
+	d->ctx.actor = ident_filldir;
+	d->ctx.pos = 0;
+	ret = iterate_dir(f, &d->ctx);
+	filp_close(f, NULL);
+	if (ret) {
+		ident_dir_free(d);
+		return ret;
+	}
+	sort(d->ent, d->n, sizeof(*d->ent), ident_ent_cmp, NULL);
+	return 0;
+}
+
+/*
+ * "A level attr value" for the readable attribute at dir/attr: text
+ * (no NUL or control bytes but tab, newline and CR) of at most
+ * IDENT_VALUE_MAX bytes, its last newline dropped. Others are skipped.
+ */
+static void ident_attr(struct ident_buf *b, unsigned int level, const char *dir,
+		       const char *attr)
+{
+	ssize_t n, i;
+
+	if (snprintf(b->path, PATH_MAX, "%s/%s", dir, attr) >= PATH_MAX)
+		return;
+	n = ident_read(b, b->path, IDENT_VALUE_MAX + 1);
+	if (n < 0 || n > IDENT_VALUE_MAX)
+		return;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = b->val[i];
+
+		if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') ||
+		    ch == 0x7f)
+			return;
+	}
+	if (n && b->val[n - 1] == '\n')
+		n--;
+	ib_begin(b, "A %u ", level);
+	ib_esc(b, attr, strlen(attr));
+	ib_put(b, " ", 1);
+	ib_esc(b, b->val, n);
+	ib_end(b);
+}
+
+/* Whether directory dir/sub is a device of its own (has a uevent). */
+static bool ident_is_device(struct ident_buf *b, const char *dir,
+			    const char *sub)
+{
+	if (snprintf(b->path, PATH_MAX, "%s%s%s/uevent", dir, sub ? "/" : "",
+		     sub ?: "") >= PATH_MAX)
+		return false;
+	return ident_exists(b->path);
+}
+
+/* The attributes of a plain attribute group dir/group, as group/attr. */
+static void ident_group(struct ident_buf *b, unsigned int level,
+			const char *dir, const char *group)
+{
+	struct ident_dir d;
+	char *gdir, *attr;
+	unsigned int i;
+
+	gdir = kasprintf(GFP_KERNEL, "%s/%s", dir, group);
+	if (!gdir || ident_list(gdir, &d)) {
+		kfree(gdir);
+		return;
+	}
+	for (i = 0; i < d.n && !b->full; i++) {
+		if (d.ent[i].type != DT_REG)
+			continue;
+		attr = kasprintf(GFP_KERNEL, "%s/%s", group, d.ent[i].name);
+		if (attr)
+			ident_attr(b, level, dir, attr);
+		kfree(attr);
+	}
+	ident_dir_free(&d);
+	kfree(gdir);
+}
+
+/* One level: its D line, its uevent as E lines, its attributes. */
+static void ident_level(struct ident_buf *b, unsigned int level,
+			const char *dir, const char *subsys, bool bus)
+{
+	const char *name = strrchr(dir, '/') + 1;
+	struct ident_dir d;
+	char *line, *next;
+	unsigned int i;
+	ssize_t n;
+
+	ib_begin(b, "D %u ", level);
+	ib_esc(b, subsys, strlen(subsys));
+	ib_put(b, bus ? " b " : " c ", 3);
+	ib_esc(b, name, strlen(name));
+	ib_end(b);
+
+	snprintf(b->path, PATH_MAX, "%s/uevent", dir);
+	n = ident_read(b, b->path, PAGE_SIZE);
+	for (line = n > 0 ? b->val : NULL; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!*line)
+			continue;
+		ib_begin(b, "E %u ", level);
+		ib_esc(b, line, strlen(line));
+		ib_end(b);
+	}
+
+	if (ident_list(dir, &d))
+		return;
+	for (i = 0; i < d.n && !b->full; i++) {
+		const char *e = d.ent[i].name;
+
+		if (d.ent[i].type == DT_REG) {
+			if (strcmp(e, "uevent") && strcmp(e, "dev"))
+				ident_attr(b, level, dir, e);
+		} else if (d.ent[i].type == DT_DIR) {
+			/* Plain groups only: not power, MSI, child devices. */
+			if (strcmp(e, "power") && strcmp(e, "msi_irqs") &&
+			    !ident_is_device(b, dir, e))
+				ident_group(b, level, dir, e);
+		}
+	}
+	ident_dir_free(&d);
+}
+
+/*
+ * Build the text of the character device dev into b. Levels are the
+ * directories that have a uevent file and a subsystem link, from the
+ * device up: glue directories are passed over; it stops after the first
+ * device on a bus (its subsystem under /sys/bus/), at /sys/devices, or
+ * after IDENT_LEVELS levels.
+ */
+static long ident_build(struct ident_buf *b, dev_t dev)
+{
+	char *cur, *subsys, *sub, *s;
+	unsigned int level = 0;
+	bool bus = false;
+
+	snprintf(b->path, PATH_MAX, "/sys/dev/char/%u:%u", MAJOR(dev),
+		 MINOR(dev));
+	s = ident_realpath(b, b->path);
+	if (!s || strncmp(s, "/sys/devices/", 13))
+		return -ENXIO; /* no device behind the node (or no sysfs) */
+	cur = kstrdup(s, GFP_KERNEL);
+	subsys = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!cur || !subsys) {
+		kfree(cur);
+		kfree(subsys);
+		return -ENOMEM;
+	}
+	while (level < IDENT_LEVELS && !bus && strlen(cur) > 12 &&
+	       strcmp(cur, "/sys/devices")) {
+		if (ident_is_device(b, cur, NULL)) {
+			snprintf(b->path, PATH_MAX, "%s/subsystem", cur);
+			sub = ident_realpath(b, b->path);
+			if (sub) {
+				bus = !strncmp(sub, "/sys/bus/", 9);
+				strscpy(subsys, strrchr(sub, '/') + 1,
+					PATH_MAX);
+				ident_level(b, level++, cur, subsys, bus);
+			}
+		}
+		*strrchr(cur, '/') = '\0';
+	}
+	kfree(subsys);
+	kfree(cur);
+	return 0;
+}
+
+/* The cached text of export name for node dev, built if need be. */
+static struct shim_ident *ident_get_locked(const char *name, dev_t dev,
+					   long *err)
+{
+	struct shim_ident *id, *old = NULL;
+	struct ident_buf b = {};
+
+	list_for_each_entry(id, &shim_idents, node) {
+		if (!strcmp(id->name, name)) {
+			if (id->dev == dev)
+				return id;
+			old = id;
+			break;
+		}
+	}
+	*err = -ENOMEM;
+	id = kzalloc(sizeof(*id), GFP_KERNEL);
+	b.text = kvmalloc(DEVFILE_IDENT_MAX, GFP_KERNEL);
+	b.val = kmalloc(PAGE_SIZE + 1, GFP_KERNEL);
+	b.path = kmalloc(PATH_MAX, GFP_KERNEL);
+	b.dpath = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (id && b.text && b.val && b.path && b.dpath)
+		*err = ident_build(&b, dev);
+	kfree(b.val);
+	kfree(b.path);
+	kfree(b.dpath);
+	if (*err) {
+		kvfree(b.text);
+		kfree(id);
+		return NULL;
+	}
+	strscpy(id->name, name, sizeof(id->name));
+	id->dev = dev;
+	id->len = b.len;
+	id->text = b.text;
+	if (old) {
+		list_del(&old->node);
+		kvfree(old->text);
+		kfree(old);
+	}
+	list_add_tail(&id->node, &shim_idents);
+	return id;
+}
+
+/* Drop the cached texts of names no longer exported. */
+static void ident_prune(void)
+{
+	struct shim_ident *id, *tmp;
+
+	mutex_lock(&shim_ident_lock);
+	list_for_each_entry_safe(id, tmp, &shim_idents, node)
+	{
+		if (shim_exported(id->name))
+			continue;
+		list_del(&id->node);
+		kvfree(id->text);
+		kfree(id);
+	}
+	mutex_unlock(&shim_ident_lock);
+}
+
+static long op_ident(const struct devfile_req *req, struct devfile_resp *resp)
+{
+	unsigned long long off = req->a[0];
+	struct shim_ident *id;
+	struct inode *inode;
+	struct path path;
+	dev_t dev = 0;
+	char *name;
+	long ret;
+	size_t n;
+
+	if (!memchr(req->name, 0, sizeof(req->name)))
+		return -EINVAL;
+	if (!shim_exported(req->name))
+		return -ENOENT;
+	name = kasprintf(GFP_KERNEL, "/dev/%s", req->name);
+	if (!name)
+		return -ENOMEM;
+	ret = kern_path(name, LOOKUP_FOLLOW, &path);
+	kfree(name);
+	if (ret)
+		return -ENXIO;
+	inode = d_backing_inode(path.dentry);
+	if (S_ISCHR(inode->i_mode))
+		dev = inode->i_rdev;
+	else
+		ret = -ENXIO;
+	path_put(&path);
+	if (ret)
+		return ret;
+
+	mutex_lock(&shim_ident_lock);
+	id = ident_get_locked(req->name, dev, &ret);
+	if (!id)
+		goto out;
+	if (off > id->len) {
+		ret = -EINVAL;
+		goto out;
+	}
+	n = min_t(size_t, sizeof(resp->name), id->len - off);
+	memcpy(resp->name, id->text + off, n);
+	resp->v[0] = n;
+	ret = id->len;
+out:
+	mutex_unlock(&shim_ident_lock);
+	return ret;
+}
+
 /* ---- operations ----------------------------------------------------------- */
 
 static long op_list(const struct devfile_req *req, struct devfile_resp *resp)
 {
 	struct inode *inode;
 	struct path path;
-	char *name;
+	char *name = NULL;
 	long ret;
 
-	if (req->a[0] >= shim_nexports)
-		return -ENOENT;
-	name = kasprintf(GFP_KERNEL, "/dev/%s", shim_exports[req->a[0]]);
-	if (!name)
-		return -ENOMEM;
-	strscpy(resp->name, shim_exports[req->a[0]], sizeof(resp->name));
+	mutex_lock(&shim_exports_lock);
+	if (req->a[0] < shim_exp.n) {
+		strscpy(resp->name, shim_exp.name[req->a[0]],
+			sizeof(resp->name));
+		name = kasprintf(GFP_KERNEL, "/dev/%s", resp->name);
+		ret = name ? 0 : -ENOMEM;
+	} else {
+		ret = -ENOENT;
+	}
+	mutex_unlock(&shim_exports_lock);
+	if (ret)
+		return ret;
 	ret = kern_path(name, LOOKUP_FOLLOW, &path);
 	kfree(name);
 	if (ret)
@@ -680,13 +1274,16 @@ static long op_open(struct devfile_client *c, const struct devfile_req *req,
 		return -EINVAL;
 	if (flags > UINT_MAX || (flags & O_ACCMODE) == O_ACCMODE)
 		return -EINVAL;
-	if (shim_find_export(req->name) < 0)
+	if (!shim_exported(req->name))
 		return -ENOENT;
 	path = kasprintf(GFP_KERNEL, "/dev/%s", req->name);
 	if (!path)
 		return -ENOMEM;
 	filp = filp_open(path, (flags & SHIM_OPEN_FLAGS) | O_NOCTTY, 0);
 	kfree(path);
+	/* Exported, but no such node now: -ENXIO, as LIST says. */
+	if (filp == ERR_PTR(-ENOENT))
+		return -ENXIO;
 	if (IS_ERR(filp))
 		return PTR_ERR(filp);
 	if (!S_ISCHR(file_inode(filp)->i_mode)) {
@@ -702,6 +1299,7 @@ static long op_open(struct devfile_client *c, const struct devfile_req *req,
 	refcount_inc(&c->users);
 	sf->client = c;
 	sf->filp = filp;
+	strscpy(sf->name, req->name, sizeof(sf->name));
 	mutex_init(&sf->lock);
 	atomic_set(&sf->interest, 0);
 	CNT_ADD(c, files, 1);
@@ -709,6 +1307,23 @@ static long op_open(struct devfile_client *c, const struct devfile_req *req,
 	if (ret) {
 		shim_put_file(sf);
 		return ret;
+	}
+	/*
+	 * Withdrawn since the check above? The withdrawal sets dead on the
+	 * files it finds installed; one installed after it is caught here.
+	 */
+	mutex_lock(&shim_exports_lock);
+	if (!shim_exports_has(&shim_exp, sf->name)) {
+		spin_lock(&c->lock);
+		sf->dead = true;
+		spin_unlock(&c->lock);
+	}
+	mutex_unlock(&shim_exports_lock);
+	if (READ_ONCE(sf->dead)) {
+		sf = shim_take_handle(c, sf->handle);
+		if (sf)
+			shim_put_file(sf);
+		return -ENOENT;
 	}
 	if (filp->f_mode & FMODE_STREAM)
 		fm |= DEVFILE_OPEN_STREAM;
@@ -939,6 +1554,8 @@ static long op_mmap(struct devfile_client *c, struct shim_file *sf,
 	/* The handle may have been released meanwhile (another thread). */
 	if (c->dead || !shim_installed_locked(c, sf))
 		id = -EBADF;
+	else if (sf->dead) /* withdrawn: shim_revoke_maps() has run */
+		id = -ENODEV;
 	else
 		id = idr_alloc_cyclic(&c->maps, m, 1, INT_MAX, GFP_NOWAIT);
 	if (id >= 0)
@@ -1032,7 +1649,7 @@ static long op_fault(struct devfile_client *c, struct shim_file *sf,
 
 	mmap_read_lock(mm);
 	ret = -EINVAL;
-	if (READ_ONCE(m->unmapped))
+	if (test_bit(MAP_UNMAPPED, &m->state))
 		goto unlock;
 	vma = vma_lookup(mm, addr);
 	ret = -EFAULT;
@@ -1101,6 +1718,7 @@ static long shim_dispatch(struct devfile_client *c,
 			  struct devfile_resp *resp)
 {
 	struct shim_file *sf;
+	bool dead = false;
 	long ret;
 
 	switch (req->op) {
@@ -1112,11 +1730,18 @@ static long shim_dispatch(struct devfile_client *c,
 		return op_open(c, req, resp);
 	case DEVFILE_OP_RELEASE:
 		return op_release(c, req);
+	case DEVFILE_OP_IDENT:
+		return op_ident(req, resp);
 	}
 
-	sf = shim_get_file(c, req->handle);
+	sf = shim_get_file(c, req->handle, &dead);
 	if (!sf)
 		return -EBADF;
+	if (dead) {
+		/* Withdrawn: only RELEASE still works on it. */
+		shim_put_file(sf);
+		return -ENODEV;
+	}
 	if (req->op != DEVFILE_OP_MMAP && req->op != DEVFILE_OP_FAULT &&
 	    req->op != DEVFILE_OP_MUNMAP)
 		shim_set_nonblock(sf->filp, req->flags & DEVFILE_REQ_NONBLOCK);
@@ -1151,6 +1776,9 @@ static long shim_dispatch(struct devfile_client *c,
 	default:
 		ret = -ENOSYS;
 	}
+	/* Withdrawn meanwhile: a failure (a cancelled read...) is -ENODEV. */
+	if (ret < 0 && READ_ONCE(sf->dead))
+		ret = -ENODEV;
 	shim_put_file(sf);
 	return ret;
 }
@@ -1284,6 +1912,134 @@ void devfile_shim_client_destroy(struct devfile_client *c)
 }
 EXPORT_SYMBOL_GPL(devfile_shim_client_destroy);
 
+void devfile_shim_client_set_cancel(struct devfile_client *c,
+				    devfile_cancel_fn cancel)
+{
+	spin_lock(&c->lock);
+	c->cancel = cancel;
+	spin_unlock(&c->lock);
+}
+EXPORT_SYMBOL_GPL(devfile_shim_client_set_cancel);
+
+/* ---- dynamic exports -------------------------------------------------- */
+
+int devfile_shim_register_exports_notifier(struct notifier_block *nb)
+{
+	return blocking_notifier_chain_register(&shim_exports_chain, nb);
+}
+EXPORT_SYMBOL_GPL(devfile_shim_register_exports_notifier);
+
+int devfile_shim_unregister_exports_notifier(struct notifier_block *nb)
+{
+	return blocking_notifier_chain_unregister(&shim_exports_chain, nb);
+}
+EXPORT_SYMBOL_GPL(devfile_shim_unregister_exports_notifier);
+
+/*
+ * Revoke the mappings of a withdrawn file as RELEASE would: the real
+ * mapping goes from the mirror now (the driver sees its vma closed) and
+ * FAULT refuses them. Each stays in the client's idr, with the page
+ * references it took, until RELEASE: the stub's vmas may still map those
+ * frames, which must not be freed under them.
+ */
+static void shim_revoke_maps(struct devfile_client *c, struct shim_file *sf)
+{
+	struct shim_map *m, *found;
+	int id;
+
+	for (;;) {
+		found = NULL;
+		spin_lock(&c->lock);
+		idr_for_each_entry(&c->maps, m, id)
+		{
+			if (m->sf == sf && !m->revoked) {
+				m->revoked = true;
+				refcount_inc(&m->ref);
+				found = m;
+				break;
+			}
+		}
+		spin_unlock(&c->lock);
+		if (!found)
+			return;
+		/* A sysfs write holds no mmap_lock: in place if need be. */
+		shim_unmap_real(found, true);
+		atomic64_inc(&shim_revoked);
+		shim_put_map(found);
+	}
+}
+
+/*
+ * Kill the files of c whose export is no longer listed: mark them dead
+ * (every op but RELEASE: -ENODEV), wake their pollers (they poll again
+ * and get the error), let the transport cancel their requests in flight
+ * (a read blocked in the driver), and revoke their mappings.
+ *
+ * Ordering with a request: shim_get_file() reads dead under c->lock, so
+ * a request that found its file alive took that lock before the one
+ * below; the transport, which marked the request as running before it
+ * called the shim, sees it in cancel().
+ */
+static void shim_withdraw(struct devfile_client *c)
+{
+	struct devfile_note_msg note = {
+		.type = DEVFILE_NOTE_POLL,
+		.events = (__force unsigned int)(EPOLLERR | EPOLLHUP),
+	};
+	devfile_cancel_fn cancel;
+	struct shim_file *sf;
+	unsigned int i;
+
+	for (i = 0; i < c->nslots; i++) {
+		mutex_lock(&shim_exports_lock);
+		spin_lock(&c->lock);
+		sf = c->slots[i].sf;
+		if (c->dead || !sf || sf->dead ||
+		    shim_exports_has(&shim_exp, sf->name)) {
+			sf = NULL;
+		} else {
+			sf->dead = true;
+			refcount_inc(&sf->ref);
+		}
+		cancel = c->cancel;
+		spin_unlock(&c->lock);
+		mutex_unlock(&shim_exports_lock);
+		if (!sf)
+			continue;
+		atomic64_inc(&shim_withdrawn);
+		note.handle = sf->handle;
+		CNT_EVENT(c, notes);
+		if (c->notify)
+			c->notify(c->priv, &note);
+		if (cancel)
+			cancel(c->priv, sf->handle);
+		shim_revoke_maps(c, sf);
+		shim_put_file(sf);
+	}
+}
+
+/*
+ * The list of exports changed: withdraw, then tell every client
+ * (DEVFILE_NOTE_EXPORTS, handle 0) and the transports' notifiers.
+ */
+static void shim_exports_changed(void)
+{
+	const struct devfile_note_msg note = { .type = DEVFILE_NOTE_EXPORTS };
+	struct devfile_client *c;
+
+	/* A client on the list is not freed: destroy takes it off here. */
+	mutex_lock(&shim_clients_lock);
+	list_for_each_entry(c, &shim_clients, node) {
+		shim_withdraw(c);
+		CNT_EVENT(c, notes);
+		if (c->notify)
+			c->notify(c->priv, &note);
+	}
+	mutex_unlock(&shim_clients_lock);
+	ident_prune();
+	blocking_notifier_call_chain(&shim_exports_chain, 0, NULL);
+}
+
 static void shim_read_counters(struct shim_counters *cnt,
 			       struct devfile_shim_stats *st)
 {
@@ -1324,6 +2080,9 @@ static int shim_stats_show(struct seq_file *s, void *unused)
 		   st.files, st.inflight, st.mappings);
 	seq_printf(s, "pages %ld\nwatches %ld\nops %lld\nnotes %lld\n",
 		   st.pages, st.watches, st.ops, st.notes);
+	seq_printf(s, "withdrawn %lld\nrevoked %lld\n",
+		   (long long)atomic64_read(&shim_withdrawn),
+		   (long long)atomic64_read(&shim_revoked));
 	list_for_each_entry(c, &shim_clients, node) {
 		shim_read_counters(&c->cnt, &st);
 		seq_printf(s,
@@ -1333,36 +2092,67 @@ static int shim_stats_show(struct seq_file *s, void *unused)
 			   st.pages, st.watches, st.ops, st.notes);
 	}
 	mutex_unlock(&shim_clients_lock);
-	for (i = 0; i < shim_nexports; i++)
-		seq_printf(s, "export %s\n", shim_exports[i]);
+	mutex_lock(&shim_exports_lock);
+	for (i = 0; i < shim_exp.n; i++)
+		seq_printf(s, "export %s\n", shim_exp.name[i]);
+	mutex_unlock(&shim_exports_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shim_stats);
+
+/*
+ * The cached identity texts (IDENT): "ident <name> <length> <maj>:<min>",
+ * then the text, for each export asked about since the node last changed.
+ */
+static int shim_ident_show(struct seq_file *s, void *unused)
+{
+	struct shim_ident *id;
+
+	mutex_lock(&shim_ident_lock);
+	list_for_each_entry(id, &shim_idents, node) {
+		seq_printf(s, "ident %s %zu %u:%u\n", id->name, id->len,
+			   MAJOR(id->dev), MINOR(id->dev));
+		seq_write(s, id->text, id->len);
+	}
+	mutex_unlock(&shim_ident_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shim_ident);
 
 /* ---- module --------------------------------------------------------------- */
 
 static int __init shim_init(void)
 {
 	unsigned int i;
-	int ret;
 
-	ret = shim_parse_devices();
-	if (ret)
-		return ret;
+	/* devices= was parsed (shim_devices_set) before this runs. */
 	shim_debugfs = debugfs_create_dir("devfile_shim", NULL);
 	debugfs_create_file("stats", 0444, shim_debugfs, NULL,
 			    &shim_stats_fops);
-	for (i = 0; i < shim_nexports; i++)
-		pr_info("exports /dev/%s\n", shim_exports[i]);
+	debugfs_create_file("ident", 0444, shim_debugfs, NULL,
+			    &shim_ident_fops);
+	mutex_lock(&shim_exports_lock);
+	for (i = 0; i < shim_exp.n; i++)
+		pr_info("exports /dev/%s\n", shim_exp.name[i]);
 	pr_info("protocol %u.%u, %u device(s)\n", DEVFILE_PROTO_MAJOR,
-		DEVFILE_PROTO_MINOR, shim_nexports);
+		DEVFILE_PROTO_MINOR, shim_exp.n);
+	mutex_unlock(&shim_exports_lock);
+	WRITE_ONCE(shim_ready, true);
 	return 0;
 }
 
 static void __exit shim_exit(void)
 {
+	struct shim_ident *id, *tmp;
+
 	/* Transports hold the module (symbol_get) while they have clients. */
 	debugfs_remove_recursive(shim_debugfs);
+	list_for_each_entry_safe(id, tmp, &shim_idents, node)
+	{
+		list_del(&id->node);
+		kvfree(id->text);
+		kfree(id);
+	}
 }
 
 module_init(shim_init);

@@ -15,6 +15,7 @@
 #include <devfile/proto.h>
 
 struct mm_struct;
+struct notifier_block;
 struct devfile_client;
 
 /*
@@ -78,5 +79,27 @@ typedef void (*devfile_client_stats_fn)(struct devfile_client *client,
 					struct devfile_shim_stats *st);
 void devfile_shim_client_stats(struct devfile_client *client,
 			       struct devfile_shim_stats *st);
+
+/*
+ * Cancel the requests of handle in flight (optional; any context that may
+ * take a spinlock, never sleeping): the shim calls it when the handle's
+ * export is withdrawn (devices= written), so that a request blocked in
+ * the driver returns; it then answers -ENODEV. The hypercall transport
+ * signals the server running it; without one, such a request ends when
+ * the driver wakes it or its caller is signalled.
+ */
+typedef void (*devfile_cancel_fn)(void *priv, u64 handle);
+typedef void (*devfile_client_set_cancel_fn)(struct devfile_client *client,
+					     devfile_cancel_fn cancel);
+void devfile_shim_client_set_cancel(struct devfile_client *client,
+				    devfile_cancel_fn cancel);
+
+/*
+ * Called (process context, no argument) after the list of exports
+ * changed and every client got its DEVFILE_NOTE_EXPORTS: for transports
+ * that also tell guests that have no client.
+ */
+int devfile_shim_register_exports_notifier(struct notifier_block *nb);
+int devfile_shim_unregister_exports_notifier(struct notifier_block *nb);
 
 #endif

@@ -758,6 +758,105 @@ static void dt_free(struct dt_dev *d)
 	kfree(d);
 }
 
+/* ---- sysfs attributes (for the shim's IDENT) -------------------------- */
+
+/*
+ * Attributes of every kind the shim's identity text must handle: text
+ * with a tab and a backslash (escaped), several lines, binary bytes, too
+ * long, write-only, failing, and a plain attribute group ("info/...").
+ * docs/devfile-testdev.md lists what IDENT must make of them.
+ */
+static ssize_t label_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "devfile test\tdevice \\ one\n");
+}
+static DEVICE_ATTR_RO(label);
+
+static ssize_t multi_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "line one\nline two\n");
+}
+static DEVICE_ATTR_RO(multi);
+
+static ssize_t blob_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	static const char blob[] = { 'D', 'V', 0, 1, (char)0xff };
+
+	memcpy(buf, blob, sizeof(blob));
+	return sizeof(blob);
+}
+static DEVICE_ATTR_RO(blob);
+
+static ssize_t big_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	memset(buf, 'x', 600);
+	return 600;
+}
+static DEVICE_ATTR_RO(big);
+
+static ssize_t broken_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return -EIO;
+}
+static DEVICE_ATTR_RO(broken);
+
+static ssize_t secret_store(struct device *dev, struct device_attribute *attr,
+			    const char *buf, size_t count)
+{
+	return count;
+}
+static DEVICE_ATTR_WO(secret);
+
+static struct attribute *dt_attrs[] = {
+	&dev_attr_label.attr,
+	&dev_attr_multi.attr,
+	&dev_attr_blob.attr,
+	&dev_attr_big.attr,
+	&dev_attr_broken.attr,
+	&dev_attr_secret.attr,
+	NULL,
+};
+
+static const struct attribute_group dt_group = {
+	.attrs = dt_attrs,
+};
+
+static ssize_t vendor_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "0x1af4\n");
+}
+static DEVICE_ATTR_RO(vendor);
+
+static ssize_t model_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "devfile\n");
+}
+static DEVICE_ATTR_RO(model);
+
+static struct attribute *dt_info_attrs[] = {
+	&dev_attr_vendor.attr,
+	&dev_attr_model.attr,
+	NULL,
+};
+
+static const struct attribute_group dt_info_group = {
+	.name = "info",
+	.attrs = dt_info_attrs,
+};
+
+static const struct attribute_group *dt_groups[] = {
+	&dt_group,
+	&dt_info_group,
+	NULL,
+};
+
 static struct dt_dev *dt_create(unsigned int index)
 {
 	struct dt_dev *d = kzalloc(sizeof(*d), GFP_KERNEL);
@@ -790,6 +889,7 @@ static struct dt_dev *dt_create(unsigned int index)
 	d->misc.name = d->name;
 	d->misc.fops = &dt_fops;
 	d->misc.mode = 0666;
+	d->misc.groups = dt_groups;
 	ret = misc_register(&d->misc);
 	if (ret) {
 		dt_free(d);
