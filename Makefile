@@ -154,9 +154,12 @@ INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
 	$(BUILD)/devfile_suite $(BUILD)/devfile_bench tools/mkinitrd.sh
 
 # The stock kernel's drivers for the real devices (devfile_real=1 in
-# init-driver), with their dependencies, in load order.
-REAL_MODULES := bochs snd-hda-intel snd-hda-codec-generic evdev psmouse vivid
-$(BUILD)/real-modules.list: tools/real-modules.sh $(CACHE)/kernel.mk
+# init-driver), with their dependencies, in load order. The generic HDA
+# codec driver before the controller: the controller binds its codecs as
+# it probes, and without a driver for QEMU's codec it gives up ("Cannot
+# probe codecs"); the initramfs has no modprobe to load one on demand.
+REAL_MODULES := bochs snd-hda-codec-generic snd-hda-intel evdev psmouse vivid
+$(BUILD)/real-modules.list: tools/real-modules.sh $(CACHE)/kernel.mk Makefile
 	$(Q)./tools/real-modules.sh $(KMODROOT) $(KABI) $(BUILD) $(REAL_MODULES)
 
 # The driver VM also gets the shim, its hypercall transport and the mirror
