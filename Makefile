@@ -1,5 +1,7 @@
 # devirt top-level build. `make` builds the UEFI image; see README.md.
-#   make demo       install packages, build, boot under QEMU, show the demo
+#   make demo       install packages, build, boot under QEMU: neverball in
+#                   a Debian guest on forwarded devices (demo-checks: the
+#                   checks demo)
 #   make test       install packages, build, run unit and system tests
 #   make test T=pattern   only the tests whose name matches (pytest -k)
 #   make bench      benchmarks, results in docs/results/
@@ -36,7 +38,7 @@ EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 LOADER_SRCS := boot/loader.c boot/util.c boot/config.c
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/efi/%.o,$(LOADER_SRCS))
 
-.PHONY: all deps kernel image demo test unit systest bench format \
+.PHONY: all deps kernel image demo demo-checks test unit systest bench format \
 	check-format clean distclean
 all: image
 
@@ -79,7 +81,7 @@ $(CACHE)/kernel.mk: | deps
 kernel: $(CACHE)/kernel.mk
 
 # Static helpers for the VMs' /bin (tests/guest/*.c).
-$(BUILD)/cpuid $(BUILD)/membench: $(BUILD)/%: tests/guest/%.c
+$(BUILD)/cpuid $(BUILD)/membench $(BUILD)/mixer: $(BUILD)/%: tests/guest/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
@@ -160,13 +162,25 @@ INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
 	$(BUILD)/devfile_suite $(BUILD)/devfile_bench $(BUILD)/devfile_hold \
 	tools/mkinitrd.sh
 
+# The stock kernel's drivers for the real devices (devfile_real=1 in
+# init-driver), with their dependencies, in load order. The generic HDA
+# codec driver before the controller: the controller binds its codecs as
+# it probes, and without a driver for QEMU's codec it gives up ("Cannot
+# probe codecs"); the initramfs has no modprobe to load one on demand.
+REAL_MODULES := bochs snd-hda-codec-generic snd-hda-intel evdev psmouse vivid
+$(BUILD)/real-modules.list: tools/real-modules.sh $(CACHE)/kernel.mk Makefile
+	$(Q)./tools/real-modules.sh $(KMODROOT) $(KABI) $(BUILD) $(REAL_MODULES)
+
 # The driver VM also gets the shim, its hypercall transport and the mirror
-# donor; a user guest the stub (device-file forwarding, devfile_forward=1).
+# donor, the real drivers and a mixer to unmute HDA; a user guest the stub
+# (device-file forwarding, devfile_forward=1).
 $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
 		$(MODDIR)/devirt_test.ko $(MODDIR)/devfile_testdev.ko \
-		$(SHIM_KOS) $(BUILD)/devfile-mirror
+		$(SHIM_KOS) $(BUILD)/devfile-mirror $(BUILD)/mixer \
+		$(BUILD)/real-modules.list
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-driver \
-		$(INITRD_COMMON) \
+		$(INITRD_COMMON) @$(BUILD)/real-modules.list \
+		$(BUILD)/mixer:/bin/mixer \
 		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko \
 		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
@@ -181,6 +195,15 @@ $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
 		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko \
 		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
+# A user guest with a Debian userland (tools/mkdebian.sh: mmdebstrap,
+# the rootfs tarball cached in $(CACHE)): neverball, modetest, evtest,
+# aplay, v4l2-ctl... on the forwarded devices (tests/initramfs/init-debian).
+$(BUILD)/initrd-debian.gz: tests/initramfs/init-debian tools/mkdebian.sh \
+		tools/debian-packages.txt tests/initramfs/checks.sh $(STUB_KO)
+	$(Q)./tools/mkdebian.sh $@ $(CACHE) tests/initramfs/init-debian \
+		tests/initramfs/checks.sh:/lib/devirt/checks.sh \
+		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
+
 # The loopback boot: the stock kernel straight into this initramfs, the
 # stub and the shim in one kernel (tests/system/test_devfile_loopback.py).
 $(BUILD)/initrd-loopback.gz: tests/initramfs/init-loopback $(INITRD_DEPS) \
@@ -193,7 +216,7 @@ $(BUILD)/initrd-loopback.gz: tests/initramfs/init-loopback $(INITRD_DEPS) \
 		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
 $(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg $(BUILD)/devirt-pair.cfg \
-		$(BUILD)/devirt-hotplug.cfg: \
+		$(BUILD)/devirt-hotplug.cfg $(BUILD)/devirt-real.cfg: \
 		$(BUILD)/%.cfg: boot/%.cfg
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
@@ -231,11 +254,24 @@ $(BUILD)/devirt-hotplug.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
 	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-hotplug.cfg $(ESP_FILES)
 	@echo "  ISO     $@"
 
+# Real devices (boot/devirt-real.cfg): the driver VM drives QEMU's VGA,
+# HDA, keyboard and vivid; g1, a Debian guest, plays neverball on them.
+$(BUILD)/devirt-real.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
+		$(BUILD)/initrd-driver.gz $(BUILD)/initrd-debian.gz \
+		$(BUILD)/devirt-real.cfg tools/mkimage.sh
+	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-real.cfg \
+		$(BUILD)/BOOTX64.EFI=EFI/BOOT/BOOTX64.EFI \
+		$(BUILD)/vmm.elf=EFI/devirt/vmm.elf \
+		$(VMLINUZ)=EFI/devirt/vmlinuz \
+		$(BUILD)/initrd-driver.gz=EFI/devirt/initrd-driver.gz \
+		$(BUILD)/initrd-debian.gz=EFI/devirt/initrd-debian.gz
+	@echo "  ISO     $@"
+
 image: deps
 	$(Q)$(MAKE) --no-print-directory $(CACHE)/kernel.mk
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso \
 		$(BUILD)/devirt-vmx.iso $(BUILD)/devirt-pair.iso \
-		$(BUILD)/devirt-hotplug.iso \
+		$(BUILD)/devirt-hotplug.iso $(BUILD)/devirt-real.iso \
 		$(BUILD)/initrd-loopback.gz
 
 # --- tests ----------------------------------------------------------------
@@ -267,7 +303,12 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory systest
 
+# make demo: neverball in a Debian guest on forwarded devices
+# (tests/demo_game.py); make demo-checks: the checks demo (tests/demo.py).
 demo: image
+	$(Q)$(PYTHON) tests/demo_game.py
+
+demo-checks: image
 	$(Q)$(PYTHON) tests/demo.py
 
 bench: image
@@ -285,7 +326,8 @@ check-format:
 clean:
 	rm -rf $(BUILD)/vmm $(BUILD)/boot $(BUILD)/efi $(BUILD)/unit \
 		$(BUILD)/*.elf $(BUILD)/*.so $(BUILD)/*.EFI $(BUILD)/*.iso \
-		$(BUILD)/modules $(BUILD)/devfile $(BUILD)/*.gz
+		$(BUILD)/modules $(BUILD)/devfile $(BUILD)/*.gz \
+		$(BUILD)/real-modules.* $(BUILD)/mixer
 distclean:
 	rm -rf $(BUILD)
 

@@ -357,8 +357,17 @@ def kvm_usable(flag):
 
 def boot_qemu(iso, *, name="svm", cpu_flag="svm", end_marker=END_MARKER,
               fail_markers=FAIL_MARKERS, timeout=QEMU_TIMEOUT, memory=2048,
-              smp=2, extra_args=(), cpu=None, tcg_thread="multi"):
+              smp=2, extra_args=(), cpu=None, tcg_thread="multi",
+              display="none", monitor="none", audiodev="none", vgamem_mb=None):
     """Boot iso under QEMU + OVMF (q35). Returns a BootResult.
+
+    The machine has a std VGA (bochs-drm; vgamem_mb sets its VRAM, QEMU's
+    default 16 MiB when None), ich9-intel-hda with an hda-output codec
+    whose audio back end is audiodev (QEMU -audiodev without the id, e.g.
+    "wav,path=out.wav"), a PS/2 keyboard and mouse. display is QEMU's
+    -display ("none", "gtk", "sdl"), monitor its -monitor (e.g.
+    "unix:PATH,server=on,wait=off" for screendump and sendkey);
+    extra_args go last.
 
     cpu, e.g. "max,-svm", replaces the CPU model ("host,..." under KVM).
     tcg_thread: "multi" (a host thread per vCPU) or "single" (one for
@@ -388,12 +397,15 @@ def boot_qemu(iso, *, name="svm", cpu_flag="svm", end_marker=END_MARKER,
            "-drive", f"if=pflash,format=raw,file={vars_copy}",
            "-cdrom", str(iso),
            "-vga", "std",
+           *(["-global", f"VGA.vgamem_mb={vgamem_mb}"] if vgamem_mb else []),
            "-device", "ich9-intel-hda",
-           "-device", "hda-output,audiodev=a0", "-audiodev", "none,id=a0",
+           "-device", "hda-output,audiodev=a0",
+           "-audiodev", f"{audiodev.split(',')[0]},id=a0"
+           + "".join("," + o for o in audiodev.split(",")[1:]),
            "-nic", "none",
            "-serial", f"file:{log_path}",
            "-serial", f"file:{guest_log}",
-           "-display", "none", "-no-reboot", "-monitor", "none",
+           "-display", display, "-no-reboot", "-monitor", monitor,
            *extra_args]
     return run_until_marker(cmd, log_path, name=name, emulator="qemu",
                             accel=" ".join(accel[1:4:2]),

@@ -5,7 +5,11 @@ set -eu
 PKGS="build-essential gnu-efi nasm mtools dosfstools xorriso ovmf \
 qemu-system-x86 qemu-utils bochs bochsbios bochs-x vgabios busybox-static cpio \
 kmod python3-pytest python3-pexpect python3-numpy python3-pil \
-clang-format gzip xz-utils python3-matplotlib"
+clang-format gzip xz-utils python3-matplotlib mmdebstrap"
+# With a display, make demo opens a QEMU window: QEMU's GTK/SDL front ends.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+	PKGS="$PKGS qemu-system-gui"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

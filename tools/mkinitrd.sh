@@ -6,7 +6,8 @@
 # The archive holds /bin/busybox (from busybox-static) with a symlink for
 # every applet it has, INIT_SCRIPT as /init, and each SRC copied to the
 # absolute path DEST (for example build/devirt_test.ko:/lib/devirt/devirt_test.ko
-# or build/guest/cpuid:/bin/cpuid). Executable sources keep mode 0755, others
+# or build/guest/cpuid:/bin/cpuid); @LIST reads more SRC:DEST lines from
+# the file LIST. Executable sources keep mode 0755, others
 # get 0644; .ko files lose their debug info. Owners are 0:0 and all times are SOURCE_DATE_EPOCH (default 0),
 # so equal inputs give a byte-identical archive.
 set -eu
@@ -62,7 +63,8 @@ done
 cp "$INIT" "$root/init"
 chmod 0755 "$root/init"
 
-for spec in "$@"; do
+add_spec() {
+	spec=$1
 	case "$spec" in
 	*:/*) ;;
 	*) die "bad argument '$spec': expected SRC:DEST with an absolute DEST" ;;
@@ -84,6 +86,18 @@ for spec in "$@"; do
 	else
 		chmod 0644 "$root$dest"
 	fi
+}
+
+for spec in "$@"; do
+	case "$spec" in
+	@*)
+		[ -f "${spec#@}" ] || die "list file '${spec#@}' not found"
+		while IFS= read -r line; do
+			[ -n "$line" ] && add_spec "$line"
+		done <"${spec#@}"
+		;;
+	*) add_spec "$spec" ;;
+	esac
 done
 
 # The kernel opens /dev/console for init before anything is mounted; the
