@@ -9,7 +9,7 @@ in the driver VM (tests/guest/devfile_hold.c) while the driver VM
 withdraws every export: the blocked read and the next ioctl must fail
 with ENODEV or EIO, not hang, and the node must go. When the driver VM
 exports again, the node comes back and works. g2 loads its stub long
-after the export is there: the node is there at once.
+after the export is back: the node is there at once.
 """
 
 import re
