@@ -216,7 +216,8 @@ $(BUILD)/initrd-loopback.gz: tests/initramfs/init-loopback $(INITRD_DEPS) \
 		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
 $(BUILD)/devirt.cfg $(BUILD)/devirt-vmx.cfg $(BUILD)/devirt-pair.cfg \
-		$(BUILD)/devirt-hotplug.cfg $(BUILD)/devirt-real.cfg: \
+		$(BUILD)/devirt-hotplug.cfg $(BUILD)/devirt-real.cfg \
+		$(BUILD)/devirt-real-tests.cfg: \
 		$(BUILD)/%.cfg: boot/%.cfg
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
@@ -255,11 +256,12 @@ $(BUILD)/devirt-hotplug.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
 	@echo "  ISO     $@"
 
 # Real devices (boot/devirt-real.cfg): the driver VM drives QEMU's VGA,
-# HDA, keyboard and vivid; g1, a Debian guest, plays neverball on them.
-$(BUILD)/devirt-real.iso: $(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf \
-		$(BUILD)/initrd-driver.gz $(BUILD)/initrd-debian.gz \
-		$(BUILD)/devirt-real.cfg tools/mkimage.sh
-	$(Q)./tools/mkimage.sh $@ $(BUILD)/devirt-real.cfg \
+# HDA, keyboard and vivid; g1, a Debian guest, plays neverball on them
+# (make demo), or probes each class first (boot/devirt-real-tests.cfg).
+$(BUILD)/devirt-real.iso $(BUILD)/devirt-real-tests.iso: $(BUILD)/%.iso: \
+		$(BUILD)/BOOTX64.EFI $(BUILD)/vmm.elf $(BUILD)/initrd-driver.gz $(BUILD)/initrd-debian.gz \
+		$(BUILD)/%.cfg tools/mkimage.sh
+	$(Q)./tools/mkimage.sh $@ $(BUILD)/$*.cfg \
 		$(BUILD)/BOOTX64.EFI=EFI/BOOT/BOOTX64.EFI \
 		$(BUILD)/vmm.elf=EFI/devirt/vmm.elf \
 		$(VMLINUZ)=EFI/devirt/vmlinuz \
@@ -272,6 +274,7 @@ image: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/devirt.iso \
 		$(BUILD)/devirt-vmx.iso $(BUILD)/devirt-pair.iso \
 		$(BUILD)/devirt-hotplug.iso $(BUILD)/devirt-real.iso \
+		$(BUILD)/devirt-real-tests.iso \
 		$(BUILD)/initrd-loopback.gz
 
 # --- tests ----------------------------------------------------------------

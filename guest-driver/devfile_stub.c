@@ -1227,6 +1227,7 @@ static int stub_obj_ident(struct stub_obj *o, const struct ident *id,
 {
 	const char *gname[IDENT_MAX_GROUPS + 1] = { NULL };
 	unsigned int gcount[IDENT_MAX_GROUPS + 1] = { 0 };
+	unsigned int gsize[IDENT_MAX_GROUPS + 1];
 	unsigned int nenv = 0, nattr = 0, ngroups = 1, k;
 	struct attribute_group *groups;
 	size_t size = 0;
@@ -1251,7 +1252,7 @@ static int stub_obj_ident(struct stub_obj *o, const struct ident *id,
 			for (k = 1; slash && k < ngroups; k++)
 				if (!strncmp(gname[k], r->key,
 					     slash - r->key) &&
-				    !gname[k][slash - r->key])
+				    gname[k][slash - r->key] == '/')
 					break;
 			if (slash && k == ngroups) {
 				if (ngroups > IDENT_MAX_GROUPS) {
@@ -1292,6 +1293,7 @@ static int stub_obj_ident(struct stub_obj *o, const struct ident *id,
 			groups[k].name = g;
 		}
 		o->groups[k] = &groups[k];
+		gsize[k] = gcount[k];
 		gcount[k] = 0;
 	}
 	nenv = 0;
@@ -1325,7 +1327,7 @@ static int stub_obj_ident(struct stub_obj *o, const struct ident *id,
 			if (!strncmp(groups[k].name, r->key, slash - r->key) &&
 			    !groups[k].name[slash - r->key])
 				break;
-		if (k == ngroups)
+		if (k == ngroups || gcount[k] == gsize[k])
 			continue; /* a group over the limit */
 		a = arena(&next, end, sizeof(*a));
 		str = arena(&next, end, strlen(r->key) + strlen(r->val) + 2);
