@@ -91,7 +91,8 @@ int main(int argc, char **argv)
 		argc -= 2;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: mixer [-D CONTROLDEV] 'NAME=VALUE' ...\n");
+		fprintf(stderr,
+			"usage: mixer [-D CONTROLDEV] 'NAME=VALUE' ...\n");
 		return 2;
 	}
 	fd = open(dev, O_RDWR);
