@@ -71,3 +71,13 @@ def test_a_stub_loaded_after_the_export_has_the_node_at_once(hp):
     c = harness.parse_checks(g2)
     assert c.get("devfile_stub") == "loaded", c
     assert c.get("stub_nodes_at_load") == "1", c
+
+
+def test_an_export_without_a_node_is_skipped_with_a_log_line(hp):
+    boot, g1, g2, harness = hp
+    # The driver VM exports "nosuchdev", which has no node: LIST answers
+    # -ENXIO, each stub says so once per scan and goes on.
+    assert re.search(r"devfile_stub: export \d+ \(nosuchdev\): -6, skipped",
+                     g1), g1
+    assert not re.search(r"/dev/nosuchdev", g1 + g2)
+    assert harness.parse_checks(g2).get("stub_nodes_at_load") == "1"
