@@ -272,7 +272,7 @@ def main():
         tcg_thread="single",
         timeout=timeout, display=display or "none",
         monitor=f"unix:{MONITOR},server=on,wait=off", audiodev=audiodev,
-        vgamem_mb=64)
+        vgamem_mb=64, extra_args=("-machine", "vmport=off"))
     end.mon.close()
 
     g1 = "\n".join(conftest.guest_lines(res.guests, "g1"))
