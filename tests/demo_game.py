@@ -15,8 +15,8 @@ reads through forwarding. Close the window (or Ctrl-C here) to quit.
 Without a display it runs headless, and ends by itself.
 
 Either way it takes screenshots (PNG, QEMU monitor's screendump) under
-build/demo/ once neverball's menu is up: about 1-2 minutes after the game
-starts under TCG. Headless, it then presses Escape (QEMU sendkey), which
+build/demo/ once neverball's menu is up: about 3-5 minutes after the game
+starts under single-threaded TCG (the first frame after about 3). Headless, it then presses Escape (QEMU sendkey), which
 quits neverball in its title screen: g1 reporting the game's exit shows
 the key went all the way through the forwarded keyboard. Exit status 0
 only when the menu was seen on screen.
@@ -170,7 +170,7 @@ class GameEnd:
                 self.game_start = now
                 self.next_shot = now + FIRST_SHOT_AFTER
                 self.log("g1 started neverball; waiting for its menu "
-                         "(1-2 minutes under TCG)")
+                         "(3-5 minutes under TCG)")
             return False
         m = re.search(r"DEVIRT-GAME-EXIT rc=(\S+)", g1)
         if m and self.game_exit is None:
