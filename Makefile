@@ -160,7 +160,7 @@ INITRD_COMMON := tests/initramfs/checks.sh:/lib/devirt/checks.sh \
 	$(BUILD)/devfile_hold:/bin/devfile_hold
 INITRD_DEPS := tests/initramfs/checks.sh $(BUILD)/cpuid $(BUILD)/membench \
 	$(BUILD)/devfile_suite $(BUILD)/devfile_bench $(BUILD)/devfile_hold \
-	tools/mkinitrd.sh
+	tools/mkinitrd.sh tools/initrd-files.sh
 
 # The stock kernel's drivers for the real devices (devfile_real=1 in
 # init-driver), with their dependencies, in load order. The generic HDA
@@ -199,6 +199,7 @@ $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
 # the rootfs tarball cached in $(CACHE)): neverball, modetest, evtest,
 # aplay, v4l2-ctl... on the forwarded devices (tests/initramfs/init-debian).
 $(BUILD)/initrd-debian.gz: tests/initramfs/init-debian tools/mkdebian.sh \
+		tools/initrd-files.sh \
 		tools/debian-packages.txt tests/initramfs/checks.sh $(STUB_KO)
 	$(Q)./tools/mkdebian.sh $@ $(CACHE) tests/initramfs/init-debian \
 		tests/initramfs/checks.sh:/lib/devirt/checks.sh \

@@ -696,6 +696,19 @@ static void fz_cancel_cb(void *priv, u64 handle)
 	}
 }
 
+/* A kthread's end: return only when told, the module may go right after. */
+static int fz_wait_stop(void)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
 static int fz_cancel_reader(void *data)
 {
 	struct fz_cancel *fc = data;
@@ -710,14 +723,7 @@ static int fz_cancel_reader(void *data)
 	WRITE_ONCE(fc->started, true);
 	fc->ret = fz_execute(&req, &resp, fc->c);
 	complete(&fc->done);
-	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (kthread_should_stop())
-			break;
-		schedule();
-	}
-	__set_current_state(TASK_RUNNING);
-	return 0;
+	return fz_wait_stop();
 }
 
 static void fz_cancel_test(struct fz *f)
@@ -1163,15 +1169,7 @@ static int fz_thread(void *data)
 		kthread_unuse_mm(f->mirror);
 	}
 	complete(&run->done);
-	/* Return only when told: the module may go right after. */
-	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (kthread_should_stop())
-			break;
-		schedule();
-	}
-	__set_current_state(TASK_RUNNING);
-	return 0;
+	return fz_wait_stop();
 }
 
 static void fz_notify(void *priv, const struct devfile_note_msg *note)

@@ -116,24 +116,9 @@ chmod 1777 "$root/tmp"
 cp "$INIT" "$root/init"
 chmod 0755 "$root/init"
 
+. "$(dirname "$0")/initrd-files.sh"
 for spec in "$@"; do
-	case "$spec" in
-	*:/*) ;;
-	*) die "bad argument '$spec': expected SRC:DEST with an absolute DEST" ;;
-	esac
-	src=${spec%%:*}
-	dest=${spec#*:}
-	[ -f "$src" ] || die "'$src' (from '$spec') is not a file"
-	mkdir -p "$root$(dirname "$dest")"
-	cp "$src" "$root$dest"
-	case "$dest" in
-	*.ko) strip --strip-debug "$root$dest" 2>/dev/null || true ;;
-	esac
-	if [ -x "$src" ]; then
-		chmod 0755 "$root$dest"
-	else
-		chmod 0644 "$root$dest"
-	fi
+	add_spec "$spec"
 done
 
 # The kernel opens /dev/console for init before devtmpfs is mounted.

@@ -63,30 +63,7 @@ done
 cp "$INIT" "$root/init"
 chmod 0755 "$root/init"
 
-add_spec() {
-	spec=$1
-	case "$spec" in
-	*:/*) ;;
-	*) die "bad argument '$spec': expected SRC:DEST with an absolute DEST" ;;
-	esac
-	src=${spec%%:*}
-	dest=${spec#*:}
-	[ -n "$src" ] || die "bad argument '$spec': empty SRC"
-	[ -f "$src" ] || die "'$src' (from '$spec') is not a file"
-	case "$dest" in
-	*/) dest="$dest$(basename "$src")" ;;
-	esac
-	mkdir -p "$root$(dirname "$dest")"
-	cp "$src" "$root$dest"
-	case "$dest" in
-	*.ko) strip --strip-debug "$root$dest" 2>/dev/null || true ;;
-	esac
-	if [ -x "$src" ]; then
-		chmod 0755 "$root$dest"
-	else
-		chmod 0644 "$root$dest"
-	fi
-}
+. "$(dirname "$0")/initrd-files.sh"
 
 for spec in "$@"; do
 	case "$spec" in
