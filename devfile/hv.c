@@ -28,12 +28,6 @@
 #define GUEST_DEVWIN_BASE (1ULL << 36) /* guest-physical, 64 GiB */
 #define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
 #define SPIN_BEFORE_ASYNC 20000 /* pause loops before going async */
-/*
- * ... and at most this long (TSC): the driver VM may share a physical CPU
- * with the caller (single-threaded TCG runs all vCPUs on one host thread),
- * where it cannot answer while the caller spins.
- */
-#define SPIN_BEFORE_ASYNC_US 1000
 #define NOTE_QUEUE 64
 #define REFUSALS_LOGGED 32 /* per guest: then one line, then silence */
 
@@ -391,7 +385,6 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	struct devfile_slot *s;
 	u32 i;
 	u64 spins = 0, t0 = rdtsc();
-	u64 spin_tsc = boot_info->tsc_hz / 1000000 * SPIN_BEFORE_ASYNC_US;
 	s64 ret;
 
 	if (vm->role != VM_ROLE_GUEST)
@@ -465,7 +458,6 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 		}
 		if (df.guest_vector[vm->id] &&
 		    (++spins > SPIN_BEFORE_ASYNC ||
-		     (spin_tsc && rdtsc() - t0 > spin_tsc) ||
 		     __atomic_load_n(&df.slot[i].faultin, __ATOMIC_ACQUIRE))) {
 			struct devfile_resp resp;
 

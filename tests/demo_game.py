@@ -15,7 +15,7 @@ reads through forwarding. Close the window (or Ctrl-C here) to quit.
 Without a display it runs headless, and ends by itself.
 
 Either way it takes screenshots (PNG, QEMU monitor's screendump) under
-build/demo/ once neverball's menu is up: about 3-5 minutes after the game
+build/demo/ once neverball's menu is up: about 7 minutes after the game
 starts under single-threaded TCG (the first frame after about 3). Headless, it then presses Escape (QEMU sendkey), which
 quits neverball in its title screen: g1 reporting the game's exit shows
 the key went all the way through the forwarded keyboard. Exit status 0
