@@ -170,7 +170,7 @@ class GameEnd:
                 self.game_start = now
                 self.next_shot = now + FIRST_SHOT_AFTER
                 self.log("g1 started neverball; waiting for its menu "
-                         "(3-5 minutes under TCG)")
+                         "(about 7 minutes under TCG)")
             return False
         m = re.search(r"DEVIRT-GAME-EXIT rc=(\S+)", g1)
         if m and self.game_exit is None:
@@ -260,7 +260,7 @@ def main():
           f"  screenshots: {OUT}/", flush=True)
     if interactive:
         print("  To play: click into the QEMU window once the game's menu "
-              "is up (about 2-4 minutes). Arrow keys and Enter pick menu "
+              "is up (about 7-9 minutes). Arrow keys and Enter pick menu "
               "entries; the mouse (or the arrow keys) tilts the floor. "
               "Ctrl-Alt-G releases the mouse grab. Close the window or "
               "press Ctrl-C here to quit.", flush=True)

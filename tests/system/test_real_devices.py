@@ -12,7 +12,7 @@ set is held (DEVIRT-SHOT), injects keys and mouse motion while evtest
 runs (DEVIRT-INPUT-READY). QEMU's wav audio back end records what the
 card plays. (With devirt_run=tests+game it then takes screendumps until
 neverball's menu shows. CI's boot leaves the game out: its menu takes
-3-5 minutes under TCG, which CI's 30 minutes cannot spare; make demo
+about 7 minutes under TCG, which CI's 30 minutes cannot spare; make demo
 checks it, headless, by the same measure.)
 
 What g1 sees is compared with the driver VM's own view of the same
