@@ -440,6 +440,30 @@ static void mirror_put(struct hvt_vm *vm, struct hvt_mirror *m)
 	wake_up_all(&vm->kwq);
 }
 
+/*
+ * The ring's busy slots, "slot:state:vm" (state in hex, 0x100 = devirt's
+ * ASYNC flag): what is in flight when a guest waits for good.
+ */
+static int hvt_ring_get(char *buf, const struct kernel_param *kp)
+{
+	int n = 0;
+
+	if (!ring)
+		return sysfs_emit(buf, "detached\n");
+	for (int i = 0; i < DEVFILE_RING_SLOTS; i++) {
+		unsigned int st = READ_ONCE(ring->slot[i].state);
+
+		if (st != DEVFILE_SLOT_FREE)
+			n += sysfs_emit_at(buf, n, "%d:%x:%u ", i, st,
+					   READ_ONCE(ring->slot[i].vm_id));
+	}
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+static const struct kernel_param_ops hvt_ring_ops = { .get = hvt_ring_get };
+module_param_cb(ring, &hvt_ring_ops, NULL, 0444);
+MODULE_PARM_DESC(ring, "the ring's busy slots: slot:state:vm");
+
 /* Claim a submitted request of this guest; the slot index or -1. */
 static int claim(struct hvt_vm *vm)
 {

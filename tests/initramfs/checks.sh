@@ -179,6 +179,11 @@ alive_loop() {
 			say "DEVFILE-SHIM $(tr '\n' ' ' \
 				</sys/kernel/debug/devfile_shim/stats)"
 		fi
+		# ... and the requests in the hypercall ring, when any.
+		_r=/sys/module/devfile_hvt/parameters/ring
+		if [ -r $_r ] && [ -n "$(tr -d ' \n' <$_r)" ]; then
+			say "DEVFILE-RING $(cat $_r)"
+		fi
 		n=$((n + 1))
 		sleep 2
 	done
