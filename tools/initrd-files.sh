@@ -1,5 +1,6 @@
 # Sourced by tools/mkinitrd.sh and tools/mkdebian.sh: put one SRC:DEST
-# file into the staged initramfs at $root (die() comes from the caller).
+# file into the staged initramfs at $root (die() comes from the caller);
+# add_specs takes SRC:DEST and @LIST arguments (LIST: a SRC:DEST a line).
 # DEST is absolute ("/lib/devirt/" keeps SRC's name); executables get
 # 0755, other files 0644, and .ko files lose their debug info.
 add_spec() {
@@ -25,4 +26,18 @@ add_spec() {
 	else
 		chmod 0644 "$root$dest"
 	fi
+}
+
+add_specs() {
+	for spec in "$@"; do
+		case "$spec" in
+		@*)
+			[ -f "${spec#@}" ] || die "list file '${spec#@}' not found"
+			while IFS= read -r line; do
+				[ -n "$line" ] && add_spec "$line"
+			done <"${spec#@}"
+			;;
+		*) add_spec "$spec" ;;
+		esac
+	done
 }

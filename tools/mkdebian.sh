@@ -13,7 +13,8 @@
 #                otherwise the image is re-packed from the tarball.
 #   INIT_SCRIPT  copied to /init (mode 0755)
 #   SRC:DEST     a file copied to the absolute path DEST (for example
-#                build/devfile/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko)
+#                build/devfile/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko);
+#                @LIST reads more SRC:DEST lines from the file LIST
 #
 # Documentation, manual pages and translations are left out (dpkg
 # path-exclude); each package's copyright file stays.
@@ -117,9 +118,7 @@ cp "$INIT" "$root/init"
 chmod 0755 "$root/init"
 
 . "$(dirname "$0")/initrd-files.sh"
-for spec in "$@"; do
-	add_spec "$spec"
-done
+add_specs "$@"
 
 # The kernel opens /dev/console for init before devtmpfs is mounted.
 if [ "$(id -u)" -eq 0 ]; then

@@ -65,17 +65,7 @@ chmod 0755 "$root/init"
 
 . "$(dirname "$0")/initrd-files.sh"
 
-for spec in "$@"; do
-	case "$spec" in
-	@*)
-		[ -f "${spec#@}" ] || die "list file '${spec#@}' not found"
-		while IFS= read -r line; do
-			[ -n "$line" ] && add_spec "$line"
-		done <"${spec#@}"
-		;;
-	*) add_spec "$spec" ;;
-	esac
-done
+add_specs "$@"
 
 # The kernel opens /dev/console for init before anything is mounted; the
 # node needs root to create. Without it, init reopens it after devtmpfs.
