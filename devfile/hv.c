@@ -27,6 +27,7 @@
 #define WINDOW_SIZE (1ULL << 30) /* driver-physical, at the top */
 #define GUEST_DEVWIN_BASE (1ULL << 36) /* guest-physical, 64 GiB */
 #define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
+#define GUEST_DEVWIN_END (GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
 #define SPIN_BEFORE_ASYNC 20000 /* pause loops before going async */
 #define NOTE_QUEUE 64
 #define REFUSALS_LOGGED 32 /* per guest: then one line, then silence */
@@ -711,7 +712,7 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 	g = df.slot[i].vm;
 	spin_lock(&df.lock);
 	gpa = df.devwin_next[g->id];
-	if (gpa >= GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE) {
+	if (gpa >= GUEST_DEVWIN_END) {
 		spin_unlock(&df.lock);
 		return DEVIRT_ENOMEM;
 	}
@@ -742,10 +743,14 @@ static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 	struct vm *g = vcpu->vm;
 	u64 n = 0;
 
+	/*
+	 * The count against the room left in the window: gpa + pages *
+	 * PAGE_SIZE wraps for a gpa near 2^64, and the loop below would
+	 * then unmap the guest's RAM from guest-physical 0.
+	 */
 	if (g->role != VM_ROLE_GUEST || (gpa & (PAGE_SIZE - 1)) ||
-	    gpa < GUEST_DEVWIN_BASE || pages > GUEST_DEVWIN_PAGES ||
-	    gpa + pages * PAGE_SIZE >
-		    GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
+	    gpa < GUEST_DEVWIN_BASE || gpa > GUEST_DEVWIN_END ||
+	    pages > (GUEST_DEVWIN_END - gpa) / PAGE_SIZE)
 		return DEVIRT_EINVAL;
 	spin_lock(&df.s2_lock);
 	for (u64 p = 0; p < pages; p++) {

@@ -348,10 +348,17 @@ static void finish_call(u32 g, u64 s)
 
 /*
  * GUNMAP's range: page aligned, inside the device window, however the
- * address and count are chosen.
+ * address and count are chosen. One near 2^64 plus a count wraps; the
+ * call must not reach the guest's RAM at guest-physical 0.
  */
 static void test_gunmap(void)
 {
+	static const u64 wrap[][2] = {
+		{ -PAGE_SIZE, 1 },     { -PAGE_SIZE, 2 },
+		{ -4 * PAGE_SIZE, 8 }, { -PAGE_SIZE, DEVWIN_PAGES },
+		{ DEVWIN_END, 1 },     { DEVWIN_END + PAGE_SIZE, 0 },
+		{ -PAGE_SIZE, 0 },
+	};
 	struct fake_s2 *f = &fs2[1];
 	u64 s, gpa;
 
@@ -403,6 +410,21 @@ static void test_gunmap(void)
 		 DEVIRT_EINVAL);
 	CHECK_EQ(f->unmaps, 0); /* nothing was mapped there */
 
+	/* Addresses near 2^64 (or past the window) whose end wraps. */
+	for (u32 k = 0; k < ARRAY_SIZE(wrap); k++) {
+		clear_records();
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, wrap[k][0],
+			    wrap[k][1], 0),
+			 DEVIRT_EINVAL);
+		if (!CHECK_EQ(f->unmaps, 0))
+			fprintf(stderr,
+				"\tGUNMAP(0x%llx, %llu) unmapped %llu page(s) in [0x%llx, 0x%llx)\n",
+				(unsigned long long)wrap[k][0],
+				(unsigned long long)wrap[k][1],
+				(unsigned long long)f->unmap_pages,
+				(unsigned long long)f->unmap_lo,
+				(unsigned long long)f->unmap_hi);
+	}
 	CHECK_EQ(vms[1].df_guest_pages, 0);
 }
 
