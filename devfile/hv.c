@@ -150,6 +150,7 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 	struct s2_lookup l;
 	struct devfile_ring *r;
 	u64 limit;
+	u32 vector;
 
 	if ((gpa & (PAGE_SIZE - 1)) || size < sizeof(*r))
 		return DEVIRT_EINVAL;
@@ -160,9 +161,13 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 		    !(l.perm & S2_PERM_W))
 			return DEVIRT_EFAULT;
 	r = phys_to_virt(gpa);
+	/*
+	 * Read once: another vCPU of the driver VM may rewrite the ring
+	 * after the check, and df.vector must be the value checked.
+	 */
+	vector = __atomic_load_n(&r->vector, __ATOMIC_RELAXED);
 	if (r->magic != DEVFILE_RING_MAGIC ||
-	    r->nr_slots != DEVFILE_RING_SLOTS || r->vector < 0x20 ||
-	    r->vector > 0xff)
+	    r->nr_slots != DEVFILE_RING_SLOTS || vector < 0x20 || vector > 0xff)
 		return DEVIRT_EINVAL;
 	limit = 1ULL << MIN(cpu_phys_bits(), 46u);
 	df.window_base = limit - WINDOW_SIZE;
@@ -173,7 +178,7 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 	r->window_pages_per_slot = WINDOW_PAGES_PER_SLOT;
 	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++)
 		r->slot[i].state = DEVFILE_SLOT_FREE;
-	df.vector = r->vector;
+	df.vector = vector;
 	df.driver_apic = vcpu->apic_id;
 	df.ring_gpa = gpa;
 	__atomic_store_n(&df.ring, r, __ATOMIC_RELEASE);

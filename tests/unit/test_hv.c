@@ -213,8 +213,13 @@ int gva_walk64_run(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access,
 	return 0;
 }
 
+/* An ATTACH hook: another driver vCPU writes the ring meanwhile. */
+static void (*on_s2_flush)(void);
+
 static void fake_s2_flush(struct vcpu *vcpu)
 {
+	if (on_s2_flush)
+		on_s2_flush();
 }
 
 static u64 fake_cr3(struct vcpu *vcpu)
@@ -834,6 +839,11 @@ static void test_info(void)
 }
 
 /* ATTACH's ring: aligned, big enough, the driver VM's own RAM. */
+static void corrupt_vector(void)
+{
+	ring->vector = 0x10;
+}
+
 static void test_attach(void)
 {
 	u64 gpa = (u64)(uintptr_t)ring;
@@ -866,6 +876,22 @@ static void test_attach(void)
 	ring->nr_slots = DEVFILE_RING_SLOTS + 1;
 	CHECK_EQ(attach(), DEVIRT_EINVAL);
 	ring->nr_slots = DEVFILE_RING_SLOTS;
+
+	/*
+	 * Another vCPU of the driver VM rewrites the vector after it was
+	 * checked: the hypervisor must use the value it checked.
+	 */
+	ring->vector = DRIVER_VECTOR;
+	on_s2_flush = corrupt_vector;
+	CHECK_EQ(attach(), 0);
+	on_s2_flush = NULL;
+	clear_records();
+	s = call(1);
+	CHECK_EQ(ipi.n, 1);
+	CHECK_EQ(ipi.apic, 0);
+	CHECK_EQ(ipi.vector, DRIVER_VECTOR);
+	finish_call(1, s);
+	ring->vector = DRIVER_VECTOR;
 
 	/* Detach: the guests are told to list again. */
 	for (u32 g = 1; g < CFG_MAX_VMS; g++)
