@@ -289,6 +289,7 @@ UNIT_DEPS_test_layout := vmm/vm/layout.c
 UNIT_DEPS_test_loader := boot/util.c
 UNIT_DEPS_test_gmem := vmm/vm/gmem.c vmm/mm/stage2.c vmm/arch/svm/npt.c
 UNIT_DEPS_test_acl := devfile/acl.c
+UNIT_DEPS_test_hv := devfile/hv.c devfile/acl.c
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(UNIT_DEPS_$$*)
 	@mkdir -p $(dir $@)

@@ -27,6 +27,7 @@
 #define WINDOW_SIZE (1ULL << 30) /* driver-physical, at the top */
 #define GUEST_DEVWIN_BASE (1ULL << 36) /* guest-physical, 64 GiB */
 #define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
+#define GUEST_DEVWIN_END (GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
 #define SPIN_BEFORE_ASYNC 20000 /* pause loops before going async */
 #define NOTE_QUEUE 64
 #define REFUSALS_LOGGED 32 /* per guest: then one line, then silence */
@@ -149,6 +150,7 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 	struct s2_lookup l;
 	struct devfile_ring *r;
 	u64 limit;
+	u32 vector;
 
 	if ((gpa & (PAGE_SIZE - 1)) || size < sizeof(*r))
 		return DEVIRT_EINVAL;
@@ -159,9 +161,13 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 		    !(l.perm & S2_PERM_W))
 			return DEVIRT_EFAULT;
 	r = phys_to_virt(gpa);
+	/*
+	 * Read once: another vCPU of the driver VM may rewrite the ring
+	 * after the check, and df.vector must be the value checked.
+	 */
+	vector = __atomic_load_n(&r->vector, __ATOMIC_RELAXED);
 	if (r->magic != DEVFILE_RING_MAGIC ||
-	    r->nr_slots != DEVFILE_RING_SLOTS || r->vector < 0x20 ||
-	    r->vector > 0xff)
+	    r->nr_slots != DEVFILE_RING_SLOTS || vector < 0x20 || vector > 0xff)
 		return DEVIRT_EINVAL;
 	limit = 1ULL << MIN(cpu_phys_bits(), 46u);
 	df.window_base = limit - WINDOW_SIZE;
@@ -172,7 +178,7 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 	r->window_pages_per_slot = WINDOW_PAGES_PER_SLOT;
 	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++)
 		r->slot[i].state = DEVFILE_SLOT_FREE;
-	df.vector = r->vector;
+	df.vector = vector;
 	df.driver_apic = vcpu->apic_id;
 	df.ring_gpa = gpa;
 	__atomic_store_n(&df.ring, r, __ATOMIC_RELEASE);
@@ -711,7 +717,7 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 	g = df.slot[i].vm;
 	spin_lock(&df.lock);
 	gpa = df.devwin_next[g->id];
-	if (gpa >= GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE) {
+	if (gpa >= GUEST_DEVWIN_END) {
 		spin_unlock(&df.lock);
 		return DEVIRT_ENOMEM;
 	}
@@ -742,10 +748,14 @@ static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 	struct vm *g = vcpu->vm;
 	u64 n = 0;
 
+	/*
+	 * The count against the room left in the window: gpa + pages *
+	 * PAGE_SIZE wraps for a gpa near 2^64, and the loop below would
+	 * then unmap the guest's RAM from guest-physical 0.
+	 */
 	if (g->role != VM_ROLE_GUEST || (gpa & (PAGE_SIZE - 1)) ||
-	    gpa < GUEST_DEVWIN_BASE || pages > GUEST_DEVWIN_PAGES ||
-	    gpa + pages * PAGE_SIZE >
-		    GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
+	    gpa < GUEST_DEVWIN_BASE || gpa > GUEST_DEVWIN_END ||
+	    pages > (GUEST_DEVWIN_END - gpa) / PAGE_SIZE)
 		return DEVIRT_EINVAL;
 	spin_lock(&df.s2_lock);
 	for (u64 p = 0; p < pages; p++) {

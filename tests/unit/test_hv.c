@@ -1,0 +1,923 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hypervisor side of device-file forwarding (devfile/hv.c), reached
+ * through devfile_hypercall() as guests and the driver VM reach it. Each
+ * argument is the caller's choice: the tests try every range, size and
+ * index check at its edges and with values that wrap or truncate.
+ *
+ * The vmm functions hv.c calls are small fakes below. They record what
+ * they were asked to do (stage-2 maps and unmaps, interrupts, guest
+ * writes), so that a test can assert that a refused call did nothing.
+ * Guest virtual addresses given to gva_read/gva_write are host pointers.
+ */
+#include <stdlib.h>
+#include "vm/vm.h"
+#include <devirt/hypercall.h>
+#include <devfile/ring.h>
+#include "unit.h"
+
+/* As in devfile/hv.c. */
+#define WINDOW_PAGES_PER_SLOT 4160ULL
+#define WINDOW_SIZE (1ULL << 30)
+#define DEVWIN_BASE (1ULL << 36)
+#define DEVWIN_PAGES (1ULL << 20)
+#define DEVWIN_END (DEVWIN_BASE + DEVWIN_PAGES * PAGE_SIZE)
+
+#define PHYS_BITS 46
+#define WINDOW_BASE ((1ULL << PHYS_BITS) - WINDOW_SIZE)
+#define GUEST_RAM (256ULL << 20) /* user guests: RAM at guest-physical 0 */
+#define GUEST_HPA 0x80000000ULL
+#define DRV_FRAMES 0x10000000ULL /* driver RAM the tests GMAP from */
+#define DRV_MMIO 0xe0000000ULL
+#define BAD_VA 0x5000ULL /* not present in the process (gva_walk64_run) */
+#define DRIVER_VECTOR 0x40
+#define GUEST_VECTOR 0x50 /* + the guest's id */
+#define U32_WRAP (1ULL << 32)
+
+const struct arch_ops *arch;
+struct boot_info *boot_info;
+
+static struct vm vms[CFG_MAX_VMS];
+static u32 nr_vms = CFG_MAX_VMS;
+
+struct vm *vm_get(u32 id)
+{
+	return id < nr_vms ? &vms[id] : NULL;
+}
+
+u32 vm_count(void)
+{
+	return nr_vms;
+}
+
+u32 cpu_phys_bits(void)
+{
+	return PHYS_BITS;
+}
+
+void printk(u32 level, const char *fmt, ...)
+{
+}
+
+/* Interrupts sent: how many, and the last one. */
+static struct {
+	u32 n, apic, vector;
+} ipi;
+
+void apic_send_fixed(u32 apic_id, u8 vector)
+{
+	ipi.n++;
+	ipi.apic = apic_id;
+	ipi.vector = vector;
+}
+
+/*
+ * Second-level tables, one per VM: fixed ranges (RAM, MMIO; never
+ * removed) and single pages from s2_map (direct-mapped by address: a
+ * page can evict an older one). Argument checks as in vmm/mm/stage2.c.
+ */
+#define FAKE_RANGES 4
+#define FAKE_PAGES 1024
+
+struct fake_map {
+	u64 gpa, size, hpa;
+	u32 perm, mt;
+};
+
+static struct fake_s2 {
+	struct fake_map range[FAKE_RANGES];
+	u32 nr_ranges;
+	struct fake_map page[FAKE_PAGES]; /* size 0: none */
+	/* What s2_map and s2_unmap were asked for. */
+	u64 maps, map_last, map_hpa;
+	u32 map_perm, map_mt;
+	u64 unmaps, unmap_pages, unmap_lo, unmap_hi, unmap_last,
+		unmap_last_size;
+} fs2[CFG_MAX_VMS];
+
+static struct fake_s2 *fake_of(const struct stage2 *s2)
+{
+	for (u32 i = 0; i < CFG_MAX_VMS; i++)
+		if (s2 == &vms[i].s2)
+			return &fs2[i];
+	abort();
+}
+
+static void add_range(u32 vm, u64 gpa, u64 size, u64 hpa, u32 perm, u32 mt)
+{
+	struct fake_s2 *f = &fs2[vm];
+
+	f->range[f->nr_ranges++] =
+		(struct fake_map){ gpa, size, hpa, perm, mt };
+}
+
+static void clear_records(void)
+{
+	for (u32 i = 0; i < CFG_MAX_VMS; i++) {
+		fs2[i].maps = 0;
+		fs2[i].unmaps = 0;
+		fs2[i].unmap_pages = 0;
+		fs2[i].unmap_lo = ~0ULL;
+		fs2[i].unmap_hi = 0;
+	}
+	ipi.n = 0;
+}
+
+int s2_map(struct stage2 *s2, u64 gpa, u64 hpa, u64 size, u32 perm, u32 memtype)
+{
+	struct fake_s2 *f = fake_of(s2);
+
+	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || !perm ||
+	    gpa + size > S2_LIMIT || gpa + size < gpa || size != PAGE_SIZE)
+		return -1;
+	f->maps++;
+	f->map_last = gpa;
+	f->map_hpa = hpa;
+	f->map_perm = perm;
+	f->map_mt = memtype;
+	f->page[(gpa / PAGE_SIZE) % FAKE_PAGES] =
+		(struct fake_map){ gpa, size, hpa, perm, memtype };
+	return 0;
+}
+
+int s2_unmap(struct stage2 *s2, u64 gpa, u64 size)
+{
+	struct fake_s2 *f = fake_of(s2);
+
+	if (!IS_ALIGNED(gpa | size, PAGE_SIZE) || gpa + size > S2_LIMIT ||
+	    gpa + size < gpa)
+		return -1;
+	f->unmaps++;
+	f->unmap_pages += size / PAGE_SIZE;
+	f->unmap_lo = MIN(f->unmap_lo, gpa);
+	f->unmap_hi = MAX(f->unmap_hi, gpa + size);
+	f->unmap_last = gpa;
+	f->unmap_last_size = size;
+	for (u32 k = 0; k < FAKE_PAGES; k++)
+		if (f->page[k].size && f->page[k].gpa >= gpa &&
+		    f->page[k].gpa - gpa < size)
+			f->page[k].size = 0;
+	return 0;
+}
+
+bool s2_translate(const struct stage2 *s2, u64 gpa, struct s2_lookup *out)
+{
+	struct fake_s2 *f = fake_of(s2);
+	struct fake_map *m = &f->page[(gpa / PAGE_SIZE) % FAKE_PAGES];
+
+	if (gpa >= S2_LIMIT)
+		return false;
+	if (!(m->size && gpa - m->gpa < m->size)) {
+		m = NULL;
+		for (u32 k = 0; k < f->nr_ranges && !m; k++)
+			if (gpa >= f->range[k].gpa &&
+			    gpa - f->range[k].gpa < f->range[k].size)
+				m = &f->range[k];
+	}
+	if (!m)
+		return false;
+	out->hpa = m->hpa + (gpa - m->gpa);
+	out->perm = m->perm;
+	out->memtype = m->mt;
+	out->level = 1;
+	return true;
+}
+
+/* Guest memory: host pointers; 0 faults, as gmem.c does. */
+static u64 last_write_len;
+
+int gva_read(struct vcpu *vcpu, u64 gva, void *buf, u64 len)
+{
+	if (!gva)
+		return DEVIRT_EFAULT;
+	memcpy(buf, (void *)(uintptr_t)gva, len);
+	return 0;
+}
+
+int gva_write(struct vcpu *vcpu, u64 gva, const void *buf, u64 len)
+{
+	if (!gva)
+		return DEVIRT_EFAULT;
+	memcpy((void *)(uintptr_t)gva, buf, len);
+	last_write_len = len;
+	return 0;
+}
+
+/* The calling process's page tables: every page but BAD_VA, onto RAM. */
+int gva_walk64_run(struct vm *vm, u64 cr3, bool la57, u64 gva, u32 access,
+		   u64 *gpa, struct gva_run *run)
+{
+	if ((gva & ~(PAGE_SIZE - 1)) == BAD_VA)
+		return -1;
+	*gpa = gva & (GUEST_RAM - 1);
+	return 0;
+}
+
+/* An ATTACH hook: another driver vCPU writes the ring meanwhile. */
+static void (*on_s2_flush)(void);
+
+static void fake_s2_flush(struct vcpu *vcpu)
+{
+	if (on_s2_flush)
+		on_s2_flush();
+}
+
+static u64 fake_cr3(struct vcpu *vcpu)
+{
+	return 0x1000 * (vcpu->vm->id + 1);
+}
+
+static u64 fake_cr4(struct vcpu *vcpu)
+{
+	return 0;
+}
+
+static const struct arch_ops fake_ops = {
+	.name = "fake",
+	.guest_cr3 = fake_cr3,
+	.guest_cr4 = fake_cr4,
+	.s2_flush = fake_s2_flush,
+};
+
+static struct boot_info bi;
+static struct devfile_ring *ring;
+static u64 ring_size;
+
+static struct vcpu *D(void)
+{
+	return &vms[0].vcpus[0];
+}
+
+static struct vcpu *G(u32 id)
+{
+	return &vms[id].vcpus[0];
+}
+
+static s64 hc(struct vcpu *v, u64 nr, u64 a0, u64 a1, u64 a2)
+{
+	return devfile_hypercall(v, nr, a0, a1, a2);
+}
+
+static s64 attach(void)
+{
+	return hc(D(), DEVIRT_HC_DEVFILE_ATTACH, (u64)(uintptr_t)ring,
+		  ring_size, 0);
+}
+
+/* Collect guest @g's notes; returns how many there were. */
+static s64 drain_notes(u32 g, struct devfile_note_msg *out, u64 max)
+{
+	struct devfile_note_msg m[64];
+
+	if (!out) {
+		out = m;
+		max = ARRAY_SIZE(m);
+	}
+	return hc(G(g), DEVIRT_HC_DEVFILE_NOTES, (u64)(uintptr_t)out, max, 0);
+}
+
+static void world_init(void)
+{
+	arch = &fake_ops;
+	boot_info = &bi;
+	for (u32 i = 0; i < CFG_MAX_VMS; i++) {
+		struct vm *vm = &vms[i];
+
+		vm->id = i;
+		vm->role = i ? VM_ROLE_GUEST : VM_ROLE_DRIVER;
+		vm->state = DEVIRT_VM_RUNNING;
+		vm->nr_vcpus = 1;
+		vm->vcpus[0].vm = vm;
+		vm->vcpus[0].apic_id = i;
+		snprintf(vm->name, sizeof(vm->name), "vm%u", i);
+		strcpy(bi.cfg.vms[i].devices, "*");
+		if (i)
+			add_range(i, 0, GUEST_RAM, GUEST_HPA, S2_PERM_RWX,
+				  S2_MT_WB);
+	}
+	ring_size = ALIGN_UP(sizeof(*ring), PAGE_SIZE);
+	ring = aligned_alloc(PAGE_SIZE, ring_size);
+	memset(ring, 0, ring_size);
+	ring->magic = DEVFILE_RING_MAGIC;
+	ring->nr_slots = DEVFILE_RING_SLOTS;
+	ring->vector = DRIVER_VECTOR;
+	/* The driver VM: identity-mapped RAM (the ring, frames) and MMIO. */
+	add_range(0, (u64)(uintptr_t)ring, ring_size, (u64)(uintptr_t)ring,
+		  S2_PERM_RWX, S2_MT_WB);
+	add_range(0, DRV_FRAMES, 16ULL << 20, DRV_FRAMES, S2_PERM_RWX,
+		  S2_MT_WB);
+	add_range(0, DRV_MMIO, 16ULL << 20, DRV_MMIO, S2_PERM_RWX, S2_MT_UC);
+	devfile_init();
+	CHECK_EQ(attach(), 0);
+	for (u32 i = 1; i < CFG_MAX_VMS; i++) {
+		CHECK_EQ(hc(G(i), DEVIRT_HC_DEVFILE_REGISTER, GUEST_VECTOR + i,
+			    0, 0),
+			 0);
+		drain_notes(i, NULL, 0);
+	}
+	clear_records();
+}
+
+/* A request of guest @g that goes asynchronous; returns its slot. */
+static u64 call(u32 g)
+{
+	struct devfile_req req = {
+		.magic = DEVFILE_MAGIC,
+		.major = DEVFILE_PROTO_MAJOR,
+		.op = DEVFILE_OP_READ,
+		.seq = 7,
+	};
+	struct devfile_resp resp;
+
+	memset(&resp, 0xff, sizeof(resp));
+	CHECK_EQ(hc(G(g), DEVIRT_HC_DEVFILE_CALL, (u64)(uintptr_t)&req,
+		    (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, -DEVFILE_EINPROGRESS);
+	CHECK(resp.handle < DEVFILE_RING_SLOTS);
+	return resp.handle;
+}
+
+/* COMPLETE and FETCH slot @s of guest @g: the slot is free again. */
+static void finish_call(u32 g, u64 s)
+{
+	struct devfile_resp resp;
+
+	ring->slot[s].resp.ret = 0;
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, s, 0, 0), 0);
+	CHECK_EQ(hc(G(g), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, 0);
+	CHECK_EQ(resp.seq, 7);
+}
+
+/*
+ * GUNMAP's range: page aligned, inside the device window, however the
+ * address and count are chosen. One near 2^64 plus a count wraps; the
+ * call must not reach the guest's RAM at guest-physical 0.
+ */
+static void test_gunmap(void)
+{
+	static const u64 wrap[][2] = {
+		{ -PAGE_SIZE, 1 },     { -PAGE_SIZE, 2 },
+		{ -4 * PAGE_SIZE, 8 }, { -PAGE_SIZE, DEVWIN_PAGES },
+		{ DEVWIN_END, 1 },     { DEVWIN_END + PAGE_SIZE, 0 },
+		{ -PAGE_SIZE, 0 },
+	};
+	struct fake_s2 *f = &fs2[1];
+	u64 s, gpa;
+
+	/* A frame GMAPped to guest 1, then unmapped by it. */
+	s = call(1);
+	gpa = hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1);
+	CHECK_EQ(gpa, DEVWIN_BASE);
+	CHECK_EQ(vms[1].df_guest_pages, 1);
+	finish_call(1, s);
+	clear_records();
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, gpa, 1, 0), 1);
+	CHECK_EQ(f->unmaps, 1);
+	CHECK_EQ(f->unmap_last, DEVWIN_BASE);
+	CHECK_EQ(f->unmap_last_size, PAGE_SIZE);
+	CHECK_EQ(vms[1].df_guest_pages, 0);
+
+	/* Not a user guest; unaligned; below the window. */
+	clear_records();
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE, 1, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE + 1, 1, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE - PAGE_SIZE, 1,
+		    0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, 0, 1, 0), DEVIRT_EINVAL);
+
+	/* The edges of the window: its last page, all of it, one more. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_END - PAGE_SIZE, 1,
+		    0),
+		 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_END - PAGE_SIZE, 2,
+		    0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_END, 0, 0), 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE, DEVWIN_PAGES,
+		    0),
+		 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE,
+		    DEVWIN_PAGES + 1, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE, ~0ULL, 0),
+		 DEVIRT_EINVAL);
+	/* Counts whose size in bytes wraps. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE, 1ULL << 52, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE,
+		    (1ULL << 52) + 1, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(f->unmaps, 0); /* nothing was mapped there */
+
+	/* Addresses near 2^64 (or past the window) whose end wraps. */
+	for (u32 k = 0; k < ARRAY_SIZE(wrap); k++) {
+		clear_records();
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, wrap[k][0],
+			    wrap[k][1], 0),
+			 DEVIRT_EINVAL);
+		if (!CHECK_EQ(f->unmaps, 0))
+			fprintf(stderr,
+				"\tGUNMAP(0x%llx, %llu) unmapped %llu page(s) in [0x%llx, 0x%llx)\n",
+				(unsigned long long)wrap[k][0],
+				(unsigned long long)wrap[k][1],
+				(unsigned long long)f->unmap_pages,
+				(unsigned long long)f->unmap_lo,
+				(unsigned long long)f->unmap_hi);
+	}
+	CHECK_EQ(vms[1].df_guest_pages, 0);
+}
+
+/*
+ * NOTE's VM id indexes per-guest arrays and is 64 bits wide, but
+ * vm_get() takes 32: 2^32 + a guest's id must not reach that guest.
+ */
+static void test_note(void)
+{
+	static const u64 bad[] = {
+		0, /* the driver VM */
+		CFG_MAX_VMS,
+		CFG_MAX_VMS + 1,
+		U32_WRAP,
+		U32_WRAP + 1,
+		U32_WRAP + CFG_MAX_VMS - 1,
+		(1ULL << 63) + 1,
+		~0ULL,
+	};
+	struct devfile_note_msg m[4];
+	u64 what = DEVFILE_NOTE_POLL | (0x41ULL << 32);
+
+	clear_records();
+	/* The first and last valid guests. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 1, what, 0x1234), 0);
+	CHECK_EQ(ipi.n, 1);
+	CHECK_EQ(ipi.apic, 1);
+	CHECK_EQ(ipi.vector, GUEST_VECTOR + 1);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, CFG_MAX_VMS - 1, what, 9), 0);
+	CHECK_EQ(ipi.apic, CFG_MAX_VMS - 1);
+	CHECK_EQ(drain_notes(1, m, ARRAY_SIZE(m)), 1);
+	CHECK_EQ(m[0].type, DEVFILE_NOTE_POLL);
+	CHECK_EQ(m[0].events, 0x41);
+	CHECK_EQ(m[0].handle, 0x1234);
+	CHECK_EQ(drain_notes(CFG_MAX_VMS - 1, m, ARRAY_SIZE(m)), 1);
+	CHECK_EQ(m[0].handle, 9);
+
+	/* Only the driver VM notes. */
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_NOTE, 1, what, 0), DEVIRT_EINVAL);
+
+	clear_records();
+	for (u32 k = 0; k < ARRAY_SIZE(bad); k++)
+		if (!CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, bad[k], what, 0),
+			      DEVIRT_EINVAL))
+			fprintf(stderr, "\tNOTE for VM id 0x%llx accepted\n",
+				(unsigned long long)bad[k]);
+	CHECK_EQ(ipi.n, 0);
+	for (u32 g = 1; g < CFG_MAX_VMS; g++)
+		CHECK_EQ(drain_notes(g, NULL, 0), 0);
+
+	/* A guest without a vCPU (not started) takes no notes. */
+	vms[2].nr_vcpus = 0;
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 2, what, 0), DEVIRT_EINVAL);
+	vms[2].nr_vcpus = 1;
+	CHECK_EQ(drain_notes(2, NULL, 0), 0);
+
+	/* A full queue: the rest is dropped, nothing overwritten. */
+	for (u32 k = 0; k < 64; k++)
+		CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 2, what, k), 0);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 2, what, 64), DEVIRT_EBUSY);
+	CHECK_EQ(drain_notes(2, m, 0), 0);
+	CHECK_EQ(drain_notes(2, m, 1), 1);
+	CHECK_EQ(m[0].handle, 0);
+	CHECK_EQ(drain_notes(2, NULL, 0), 63);
+	CHECK_EQ(drain_notes(2, NULL, 0), 0);
+	/* A bad array, and no bound on the count but the queue's. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 2, what, 0), 0);
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_NOTES, 0, ~0ULL, 0), DEVIRT_EFAULT);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 2, what, 0), 0);
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_NOTES, (u64)(uintptr_t)m, ~0ULL, 0),
+		 1);
+}
+
+/*
+ * Slot numbers: a slot index >= DEVFILE_RING_SLOTS, or a valid one plus
+ * 2^32 or 2^63 (a 32-bit truncation would find the slot), or a slot of
+ * another guest. Each hypercall that takes one refuses and does nothing.
+ */
+static void test_slot_args(void)
+{
+	struct devfile_resp resp;
+	u64 s = call(1), o = call(2);
+	const u64 bad[] = {
+		DEVFILE_RING_SLOTS, DEVFILE_RING_SLOTS + 1, 0xff,  0x100 + s,
+		U32_WRAP + s,	    (1ULL << 63) + s,	    ~0ULL,
+	};
+
+	CHECK(s != o);
+	clear_records();
+	for (u32 k = 0; k < ARRAY_SIZE(bad); k++) {
+		u64 b = bad[k];
+
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, b,
+			    (u64)(uintptr_t)&resp, 0),
+			 DEVIRT_EINVAL);
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_CANCEL, b, 0, 0),
+			 DEVIRT_EINVAL);
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_RESUME, b, 0, 0),
+			 DEVIRT_EINVAL);
+		CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_FAULTIN, b, 0x10000, 0),
+			 DEVIRT_EINVAL);
+		CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, b, DRV_FRAMES, 1),
+			 DEVIRT_EINVAL);
+		/* MAP's index is above bit 8: 0x100 + s is valid there. */
+		if (b != 0x100 + s)
+			CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, b, 0x10000, 1),
+				 DEVIRT_EINVAL);
+		CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, b, 0, 0),
+			 DEVIRT_EINVAL);
+	}
+	/* Another guest's slot. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, o, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_CANCEL, o, 0, 0), DEVIRT_EINVAL);
+	/* The guest-side calls from the driver VM: it owns no slot. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_CANCEL, s, 0, 0), DEVIRT_EINVAL);
+	/* The driver-side calls from a guest. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_COMPLETE, s, 0, 0), DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_MAP, s, 0x10000, 1), DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FAULTIN, s, 0x10000, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(ipi.n, 0);
+	CHECK_EQ(ring->slot[s].cancel, 0);
+	CHECK_EQ(ring->slot[s].fault_va, 0);
+	for (u32 i = 0; i < CFG_MAX_VMS; i++) {
+		CHECK_EQ(fs2[i].maps, 0);
+		CHECK_EQ(fs2[i].unmaps, 0);
+	}
+
+	/* The valid ones work. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_EAGAIN);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_CANCEL, s, 0, 0), 0);
+	CHECK_EQ(ring->slot[s].cancel, 1);
+	CHECK_EQ(ipi.apic, 0);
+	CHECK_EQ(ipi.vector, DRIVER_VECTOR);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_RESUME, s, 0, 0), DEVIRT_EINVAL);
+	finish_call(1, s);
+	finish_call(2, o);
+	/* A finished slot is no one's. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, s, 0, 0), DEVIRT_EINVAL);
+}
+
+/* All slots taken: the next CALL is told -EBUSY, nothing overruns. */
+static void test_call_full(void)
+{
+	struct devfile_req req = {
+		.magic = DEVFILE_MAGIC,
+		.major = DEVFILE_PROTO_MAJOR,
+		.op = DEVFILE_OP_READ,
+		.seq = 8,
+	};
+	struct devfile_resp resp;
+	u64 slots[DEVFILE_RING_SLOTS];
+	u32 seen = 0;
+
+	for (u32 k = 0; k < DEVFILE_RING_SLOTS; k++) {
+		slots[k] = call(3);
+		seen |= 1u << slots[k];
+	}
+	CHECK_EQ(seen, 0xffffffffu);
+	CHECK_EQ(hc(G(3), DEVIRT_HC_DEVFILE_CALL, (u64)(uintptr_t)&req,
+		    (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, -DEVFILE_EBUSY);
+	CHECK_EQ(resp.seq, 8);
+	for (u32 k = 0; k < DEVFILE_RING_SLOTS; k++)
+		finish_call(3, slots[k]);
+	CHECK_EQ(vms[3].df_inflight, 0);
+
+	/* Unknown ops, bad magic; a request the guest does not map. */
+	req.op = DEVFILE_OP_MAX;
+	CHECK_EQ(hc(G(3), DEVIRT_HC_DEVFILE_CALL, (u64)(uintptr_t)&req,
+		    (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, -DEVFILE_ENOSYS);
+	req.op = ~0u;
+	CHECK_EQ(hc(G(3), DEVIRT_HC_DEVFILE_CALL, (u64)(uintptr_t)&req,
+		    (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, -DEVFILE_ENOSYS);
+	req.op = DEVFILE_OP_READ;
+	req.magic = 0;
+	CHECK_EQ(hc(G(3), DEVIRT_HC_DEVFILE_CALL, (u64)(uintptr_t)&req,
+		    (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, -DEVFILE_EPROTO);
+	CHECK_EQ(hc(G(3), DEVIRT_HC_DEVFILE_CALL, 0, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(vms[3].df_inflight, 0);
+}
+
+/*
+ * MAP: slot | first window index << 8, user address | write, pages. The
+ * window pages stay inside the slot's own part of the window region.
+ */
+static void test_map(void)
+{
+	const u64 W = WINDOW_PAGES_PER_SLOT;
+	struct fake_s2 *f = &fs2[0];
+	u64 s = call(1), base;
+
+	base = WINDOW_BASE + s * W * PAGE_SIZE;
+	CHECK_EQ(ring->window_base, WINDOW_BASE);
+	CHECK_EQ(ring->window_pages_per_slot, W);
+
+	/* The first pages of the slot's window, writable. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s, 0x10000 | 1, 2), 2);
+	CHECK_EQ(f->maps, 2);
+	CHECK_EQ(f->map_last, base + PAGE_SIZE);
+	CHECK_EQ(f->map_hpa, GUEST_HPA + 0x11000);
+	CHECK_EQ(f->map_perm, S2_PERM_R | S2_PERM_W);
+	CHECK_EQ(vms[1].df_window_pages, 2);
+	/* Its last page. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | (W - 1) << 8, 0x20000, 1),
+		 1);
+	CHECK_EQ(f->map_last, base + (W - 1) * PAGE_SIZE);
+	CHECK_EQ(f->map_perm, S2_PERM_R);
+	/* Zero pages at the last index; none past it. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | (W - 1) << 8, 0x20000, 0),
+		 0);
+	clear_records();
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | (W - 1) << 8, 0x20000, 2),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | W << 8, 0x20000, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s, 0x20000, W + 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | 1 << 8, 0x20000, W),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | 1 << 8, 0x20000, ~0ULL),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | ~0ULL << 8, 0x20000, 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | (U32_WRAP - 1) << 8,
+		    0x20000, 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(f->maps, 0);
+
+	/* User addresses only, and only pages the process maps. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | 8 << 8,
+		    (1ULL << 47) - PAGE_SIZE, 4),
+		 1);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | 8 << 8, 1ULL << 47, 4), 0);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | 8 << 8, -PAGE_SIZE | 1, 4),
+		 0);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s | 8 << 8, BAD_VA - PAGE_SIZE,
+		    4),
+		 1);
+	CHECK_EQ(f->maps, 2);
+
+	/* COMPLETE revokes the slot's windows, up to the high-water mark. */
+	clear_records();
+	finish_call(1, s);
+	CHECK_EQ(f->unmaps, 1);
+	CHECK_EQ(f->unmap_last, base);
+	CHECK_EQ(f->unmap_last_size, W * PAGE_SIZE);
+	CHECK_EQ(vms[1].df_window_pages, 0);
+}
+
+/* GMAP: the frame must be the driver VM's own, its memory type known. */
+static void test_gmap(void)
+{
+	struct fake_s2 *f = &fs2[2];
+	u64 s = call(2);
+
+	devfile_init(); /* a fresh device window */
+	clear_records();
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES | 3, 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES - PAGE_SIZE, 1),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, -PAGE_SIZE, 1),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, S2_LIMIT, 1),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, U32_WRAP + DRV_FRAMES, 1),
+		 DEVIRT_EFAULT);
+	/* A window page holds a guest's page, not the driver VM's. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s, 0x10000, 1), 1);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s,
+		    WINDOW_BASE + s * WINDOW_PAGES_PER_SLOT * PAGE_SIZE, 1),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(f->maps, 0);
+
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s,
+		    DRV_MMIO | DEVFILE_MT_WC | 0xff0, 0),
+		 DEVWIN_BASE);
+	CHECK_EQ(f->map_hpa, DRV_MMIO);
+	CHECK_EQ(f->map_mt, S2_MT_WC);
+	CHECK_EQ(f->map_perm, S2_PERM_R);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 2),
+		 DEVWIN_BASE + PAGE_SIZE);
+	CHECK_EQ(f->map_mt, S2_MT_WB);
+	CHECK_EQ(f->map_perm, S2_PERM_R | S2_PERM_W);
+
+	/* The window fills up at its last page. */
+	for (u64 k = 2; k < DEVWIN_PAGES - 1; k++)
+		hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
+		 DEVWIN_END - PAGE_SIZE);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
+		 DEVIRT_ENOMEM);
+	CHECK_EQ(f->maps, DEVWIN_PAGES);
+	CHECK_EQ(vms[2].df_guest_pages, DEVWIN_PAGES);
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE, DEVWIN_PAGES,
+		    0),
+		 FAKE_PAGES);
+	CHECK_EQ(f->unmap_lo, DEVWIN_END - FAKE_PAGES * PAGE_SIZE);
+	CHECK_EQ(f->unmap_hi, DEVWIN_END);
+	vms[2].df_guest_pages = 0; /* the fake kept the last pages only */
+	finish_call(2, s);
+	devfile_init();
+}
+
+/* FAULTIN's address (user half only), FETCH's report of it, RESUME. */
+static void test_faultin(void)
+{
+	struct devfile_resp resp;
+	u64 top = (1ULL << 47) - PAGE_SIZE;
+	u64 s = call(1);
+
+	clear_records();
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_FAULTIN, s, 1ULL << 47, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_FAULTIN, s, (1ULL << 47) | 1, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_FAULTIN, s, -PAGE_SIZE, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_FAULTIN, s, ~0ULL, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(ipi.n, 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_EAGAIN);
+
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_FAULTIN, s, top | 0xfff, 0), 0);
+	CHECK_EQ(ring->slot[s].fault_va, top | 3);
+	CHECK_EQ(ipi.apic, 1);
+	CHECK_EQ(ipi.vector, GUEST_VECTOR + 1);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_FETCH_FAULTIN);
+	CHECK_EQ(resp.ret, -DEVFILE_EINPROGRESS);
+	CHECK_EQ(resp.handle, s);
+	CHECK_EQ(resp.v[0], top | 1);
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_RESUME, s, 0, 0), DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_RESUME, U32_WRAP + s, 0, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_RESUME, s, 0, 0), 0);
+	CHECK_EQ(ring->slot[s].fault_va, 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_RESUME, s, 0, 0), DEVIRT_EINVAL);
+
+	/* A guest without a vector cannot fault pages in. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_REGISTER, 0, 0, 0), 0);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_FAULTIN, s, 0x10000, 0),
+		 DEVIRT_EPERM);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_REGISTER, GUEST_VECTOR + 1, 0, 0),
+		 0);
+	finish_call(1, s);
+}
+
+/* REGISTER's vector: 0 (none) or 0x20..0xff, all 64 bits of it. */
+static void test_register(void)
+{
+	static const u64 bad[] = { 1,	 0x1f, 0x100, U32_WRAP, U32_WRAP + 0x40,
+				   ~0ULL };
+
+	for (u32 k = 0; k < ARRAY_SIZE(bad); k++)
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_REGISTER, bad[k], 0, 0),
+			 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_REGISTER, 0x40, 0, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_REGISTER, 0x20, 0, 0), 0);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 1, DEVFILE_NOTE_POLL, 0), 0);
+	CHECK_EQ(ipi.vector, 0x20);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_REGISTER, 0xff, 0, 0), 0);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_NOTE, 1, DEVFILE_NOTE_POLL, 0), 0);
+	CHECK_EQ(ipi.vector, 0xff);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_REGISTER, GUEST_VECTOR + 1, 0, 0),
+		 0);
+	drain_notes(1, NULL, 0);
+}
+
+/* INFO's size: at least up to `polled`; never more than the struct. */
+static void test_info(void)
+{
+	struct devirt_devfile_info info[2];
+	u64 old = offsetof(struct devirt_devfile_info, polled);
+
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_INFO, (u64)(uintptr_t)info, old - 1,
+		    0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_INFO, (u64)(uintptr_t)info, old, 0),
+		 0);
+	CHECK_EQ(last_write_len, old);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_INFO, (u64)(uintptr_t)info, ~0ULL,
+		    0),
+		 0);
+	CHECK_EQ(last_write_len, sizeof(info[0]));
+	CHECK_EQ(info[0].attached, 1);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_INFO, 0, sizeof(info[0]), 0),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(hc(G(1), 1000, 0, 0, 0), DEVIRT_ENOSYS);
+}
+
+/* ATTACH's ring: aligned, big enough, the driver VM's own RAM. */
+static void corrupt_vector(void)
+{
+	ring->vector = 0x10;
+}
+
+static void test_attach(void)
+{
+	u64 gpa = (u64)(uintptr_t)ring;
+	u64 s;
+
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_ATTACH, gpa, ring_size, 0),
+		 DEVIRT_EPERM);
+	s = call(1);
+	CHECK_EQ(attach(), DEVIRT_EBUSY); /* a request in flight */
+	finish_call(1, s);
+
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, gpa, sizeof(*ring) - 1, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, gpa + 8, ring_size, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, -PAGE_SIZE, ring_size, 0),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, DRV_MMIO, ring_size, 0),
+		 DEVIRT_EFAULT);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, gpa + PAGE_SIZE, ring_size,
+		    0),
+		 DEVIRT_EFAULT);
+	/* The ring's own fields: the vector is 0x20..0xff. */
+	ring->vector = 0x1f;
+	CHECK_EQ(attach(), DEVIRT_EINVAL);
+	ring->vector = 0x100;
+	CHECK_EQ(attach(), DEVIRT_EINVAL);
+	ring->vector = 0xff;
+	CHECK_EQ(attach(), 0);
+	ring->nr_slots = DEVFILE_RING_SLOTS + 1;
+	CHECK_EQ(attach(), DEVIRT_EINVAL);
+	ring->nr_slots = DEVFILE_RING_SLOTS;
+
+	/*
+	 * Another vCPU of the driver VM rewrites the vector after it was
+	 * checked: the hypervisor must use the value it checked.
+	 */
+	ring->vector = DRIVER_VECTOR;
+	on_s2_flush = corrupt_vector;
+	CHECK_EQ(attach(), 0);
+	on_s2_flush = NULL;
+	clear_records();
+	s = call(1);
+	CHECK_EQ(ipi.n, 1);
+	CHECK_EQ(ipi.apic, 0);
+	CHECK_EQ(ipi.vector, DRIVER_VECTOR);
+	finish_call(1, s);
+	ring->vector = DRIVER_VECTOR;
+
+	/* Detach: the guests are told to list again. */
+	for (u32 g = 1; g < CFG_MAX_VMS; g++)
+		drain_notes(g, NULL, 0);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0), 0);
+	for (u32 g = 1; g < CFG_MAX_VMS; g++)
+		CHECK_EQ(drain_notes(g, NULL, 0), 1);
+	CHECK_EQ(attach(), 0);
+	for (u32 g = 1; g < CFG_MAX_VMS; g++)
+		CHECK_EQ(drain_notes(g, NULL, 0), 1);
+	clear_records();
+}
+
+int main(void)
+{
+	world_init();
+	test_gunmap();
+	test_note();
+	test_slot_args();
+	test_call_full();
+	test_map();
+	test_gmap();
+	test_faultin();
+	test_register();
+	test_info();
+	test_attach();
+	free(ring);
+	return unit_done();
+}
