@@ -7,10 +7,11 @@
  *   insmod devfile_hvt.ko [servers=4] [mirror_helper=/bin/devfile-mirror]
  *
  * It hands devirt a request ring and an interrupt vector. Each user guest
- * gets a shim client and a mirror: an address space whose user half is
- * covered by "mirror" mappings, except a hole for the real device mmaps.
- * Server kernel threads adopt the mirror and run each request of that
- * guest there with the guest process's own pointer values. When the
+ * gets a shim client and MIRRORS mirrors: address spaces whose user half
+ * is covered by "mirror" mappings, except a hole (where the first one
+ * holds the client's real device mmaps). Server kernel threads adopt the
+ * mirror bound to the calling process and run each request of that guest
+ * there with the guest process's own pointer values. When the
  * driver touches one of them (copy_from_user, a nested pointer, ...), the
  * mirror's fault handler asks devirt to map that page of the calling
  * process (DEVFILE_MAP: its page tables, user pages only) into the
@@ -22,9 +23,11 @@
  * its mm (ioctl DONATE_MM on /dev/devfile_hv) and exits; its own mappings
  * are removed before the mirror is built.
  *
- * Known limits: one mirror per guest, so requests of two processes of one
- * guest take turns (same-process requests run in parallel); a guest page
- * that is not present in its page tables cannot be reached (-EFAULT).
+ * Known limits: MIRRORS mirrors per guest, so requests of more processes
+ * of one guest than that take turns (same-process requests share a mirror
+ * and run in parallel). A guest page not present in its page tables is
+ * faulted in by the guest first (DEVFILE_FAULTIN, fault_in()); only a
+ * guest waiting synchronously cannot do that, and its driver gets -EFAULT.
  */
 #define pr_fmt(fmt) "devfile_hvt: " fmt
 

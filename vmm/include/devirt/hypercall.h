@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * devirt hypercall ABI, version 0. Included by the hypervisor and by Linux
- * modules, so it uses no project typedefs. See docs/hypercall-abi.md.
+ * devirt hypercall ABI, version 0.3 (DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR below).
+ * Included by the hypervisor and by Linux modules, so it uses no project
+ * typedefs. See docs/hypercall-abi.md.
  *
  * Calling convention: VMCALL (Intel) or VMMCALL (AMD) from CPL 0 with
  *   rax = call number, rdi/rsi/rdx = arguments;
