@@ -195,15 +195,29 @@ $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
 		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko \
 		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
-# A user guest with a Debian userland (tools/mkdebian.sh: mmdebstrap,
-# the rootfs tarball cached in $(CACHE)): neverball, modetest, evtest,
-# aplay, v4l2-ctl... on the forwarded devices (tests/initramfs/init-debian).
+# A Debian userland (tools/mkdebian.sh: mmdebstrap, the rootfs tarball
+# cached in $(CACHE)): neverball, modetest, evtest, aplay, v4l2-ctl... A
+# user guest runs them on the forwarded devices (tests/initramfs/
+# init-debian); with devirt_init=driver the same image boots the driver VM
+# (init-driver, its modules and the real drivers), which runs the same
+# probes natively (probes.sh) for the real-device tests to compare.
 $(BUILD)/initrd-debian.gz: tests/initramfs/init-debian tools/mkdebian.sh \
-		tools/initrd-files.sh \
-		tools/debian-packages.txt tests/initramfs/checks.sh $(STUB_KO)
+		tools/initrd-files.sh tests/initramfs/probes.sh \
+		tools/debian-packages.txt tests/initramfs/checks.sh $(STUB_KO) \
+		tests/initramfs/init-driver $(BUILD)/cpuid \
+		$(MODDIR)/devirt_test.ko $(SHIM_KOS) $(BUILD)/devfile-mirror \
+		$(BUILD)/mixer $(BUILD)/real-modules.list
 	$(Q)./tools/mkdebian.sh $@ $(CACHE) tests/initramfs/init-debian \
 		tests/initramfs/checks.sh:/lib/devirt/checks.sh \
-		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
+		tests/initramfs/probes.sh:/lib/devirt/probes.sh \
+		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko \
+		tests/initramfs/init-driver:/lib/devirt/init-driver \
+		$(BUILD)/cpuid:/bin/cpuid @$(BUILD)/real-modules.list \
+		$(BUILD)/mixer:/bin/mixer \
+		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_hvt.ko:/lib/devirt/devfile_hvt.ko \
+		$(BUILD)/devfile-mirror:/bin/devfile-mirror
 
 # The loopback boot: the stock kernel straight into this initramfs, the
 # stub and the shim in one kernel (tests/system/test_devfile_loopback.py).
