@@ -65,6 +65,7 @@ static struct {
 		u32 head, tail; /* tail - head entries */
 		u64 dropped;
 	} notes[CFG_MAX_VMS];
+	u64 lost_completions; /* requests FETCH found DONE (hc_fetch) */
 	/* Names refused by the guest's device list (one vCPU: no lock). */
 	u64 refusals[CFG_MAX_VMS];
 } df;
@@ -517,11 +518,27 @@ static int taken_slot(struct vcpu *vcpu, u64 i)
 static s64 hc_fetch(struct vcpu *vcpu, u64 i, u64 resp_gva)
 {
 	u64 f;
+	u32 st;
 
 	if (i >= DEVFILE_RING_SLOTS || df.slot[i].vm != vcpu->vm)
 		return DEVIRT_EINVAL;
 	if (__atomic_load_n(&df.slot[i].done, __ATOMIC_ACQUIRE))
 		return finish(vcpu, (u32)i, resp_gva);
+	/*
+	 * The shim wrote DONE itself, so no COMPLETE (and no interrupt) will
+	 * come, yet this request went asynchronous: its ASYNC flag was lost.
+	 * A shim whose cmpxchg lost its LOCK prefix did that (one-CPU driver
+	 * VM kernels patch it out; devfile_hvt.c uses sync_cmpxchg() now).
+	 * After DONE the slot is ours: take it, and say so.
+	 */
+	st = __atomic_load_n(&ring_slot((u32)i)->state, __ATOMIC_ACQUIRE);
+	if ((st & ~DEVFILE_SLOT_ASYNC) == DEVFILE_SLOT_DONE &&
+	    fast_done((u32)i, DEVFILE_SLOT_DONE)) {
+		if (++df.lost_completions <= REFUSALS_LOGGED)
+			pr_info("[%s] devfile: slot %lu done without its completion (state 0x%x); taken by FETCH\n",
+				vcpu->vm->name, i, st);
+		return finish(vcpu, (u32)i, resp_gva);
+	}
 	f = __atomic_load_n(&df.slot[i].faultin, __ATOMIC_ACQUIRE);
 	if (f & 2) {
 		struct devfile_resp resp;

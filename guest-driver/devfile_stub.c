@@ -365,15 +365,30 @@ static int hc_call(const struct devfile_req *req, struct devfile_resp *resp)
 		 * A killed caller cancels (a blocked driver read returns),
 		 * then still waits for the completion that frees the slot.
 		 */
-		if (!cancelled &&
-		    wait_event_killable(hc_wq, (r = hc_fetch(slot, resp)) !=
-						       DEVIRT_EAGAIN)) {
-			cancelled = true;
-			devirt_hypercall(DEVIRT_HC_DEVFILE_CANCEL, slot, 0, 0);
+		/*
+		 * FETCH again at least once a second without an interrupt:
+		 * a lost completion then costs a second, not the caller
+		 * (devirt logs each one it finds, docs/devfile.md).
+		 */
+		while (!cancelled) {
+			long w = wait_event_killable_timeout(
+				hc_wq,
+				(r = hc_fetch(slot, resp)) != DEVIRT_EAGAIN,
+				HZ);
+
+			if (w > 0)
+				break;
+			if (w < 0) {
+				cancelled = true;
+				devirt_hypercall(DEVIRT_HC_DEVFILE_CANCEL, slot,
+						 0, 0);
+			}
 		}
-		if (cancelled)
-			wait_event(hc_wq,
-				   (r = hc_fetch(slot, resp)) != DEVIRT_EAGAIN);
+		while (cancelled &&
+		       !wait_event_timeout(
+			       hc_wq,
+			       (r = hc_fetch(slot, resp)) != DEVIRT_EAGAIN, HZ))
+			;
 		if (r != DEVIRT_FETCH_FAULTIN)
 			return r ? -EIO : cancelled ? -EINTR : 0;
 		/*

@@ -467,7 +467,16 @@ static const struct kernel_param_ops hvt_ring_ops = { .get = hvt_ring_get };
 module_param_cb(ring, &hvt_ring_ops, NULL, 0444);
 MODULE_PARM_DESC(ring, "the ring's busy slots: slot:state:vm");
 
-/* Claim a submitted request of this guest; the slot index or -1. */
+/*
+ * Claim a submitted request of this guest; the slot index or -1.
+ *
+ * The ring's state words are shared with devirt, which runs on other
+ * physical CPUs: hence sync_cmpxchg(), whose LOCK prefix stays. A
+ * one-CPU driver VM kernel patches out the LOCK of cmpxchg() (SMP
+ * alternatives, "UP code"), and its load and store then let devirt's
+ * or-ing of DEVFILE_SLOT_ASYNC in between be overwritten: a request
+ * completed as DONE while its guest slept for an interrupt.
+ */
 static int claim(struct hvt_vm *vm)
 {
 	for (int i = 0; i < DEVFILE_RING_SLOTS; i++) {
@@ -477,9 +486,9 @@ static int claim(struct hvt_vm *vm)
 		/* devirt's ASYNC flag stays: it decides how we complete. */
 		if ((st & ~DEVFILE_SLOT_ASYNC) == DEVFILE_SLOT_SUBMITTED &&
 		    READ_ONCE(s->vm_id) == vm->id &&
-		    cmpxchg(&s->state, st,
-			    (st & DEVFILE_SLOT_ASYNC) | DEVFILE_SLOT_TAKEN) ==
-			    st)
+		    sync_cmpxchg(&s->state, st,
+				 (st & DEVFILE_SLOT_ASYNC) |
+					 DEVFILE_SLOT_TAKEN) == st)
 			return i;
 	}
 	return -1;
@@ -653,8 +662,8 @@ static void serve_one(struct hvt_server *sv, int i)
 	 * that guest sleeps and needs COMPLETE's interrupt. After DONE the
 	 * slot is devirt's again: not touched here any more.
 	 */
-	if (pages || cmpxchg(&s->state, DEVFILE_SLOT_TAKEN,
-			     DEVFILE_SLOT_DONE) != DEVFILE_SLOT_TAKEN)
+	if (pages || sync_cmpxchg(&s->state, DEVFILE_SLOT_TAKEN,
+				  DEVFILE_SLOT_DONE) != DEVFILE_SLOT_TAKEN)
 		hc(DEVIRT_HC_DEVFILE_COMPLETE, i, 0, 0);
 	atomic64_inc(&st_served);
 	atomic64_add(pages, &st_pages);
