@@ -577,6 +577,43 @@ static void test_slot_args(void)
 	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, s, 0, 0), DEVIRT_EINVAL);
 }
 
+/*
+ * A request that went asynchronous but whose ring state the shim then
+ * set to DONE (the ASYNC flag overwritten: a cmpxchg without LOCK): no
+ * COMPLETE will come. FETCH takes it, once; with the flag kept it is
+ * taken too; while the shim still runs it, FETCH says EAGAIN.
+ */
+static void test_fetch_done_without_complete(void)
+{
+	struct devfile_resp resp;
+	u64 s;
+
+	s = call(1);
+	CHECK(ring->slot[s].state & DEVFILE_SLOT_ASYNC);
+	ring->slot[s].state = DEVFILE_SLOT_TAKEN | DEVFILE_SLOT_ASYNC;
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_EAGAIN);
+	ring->slot[s].resp.ret = 5;
+	ring->slot[s].state = DEVFILE_SLOT_DONE; /* the flag lost */
+	memset(&resp, 0xff, sizeof(resp));
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, 5);
+	CHECK_EQ(resp.seq, 7);
+	CHECK_EQ(ring->slot[s].state, DEVFILE_SLOT_FREE);
+	/* Taken once: the slot is no one's now. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, s, 0, 0), DEVIRT_EINVAL);
+
+	s = call(1);
+	ring->slot[s].resp.ret = 6;
+	ring->slot[s].state = DEVFILE_SLOT_DONE | DEVFILE_SLOT_ASYNC;
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, 6);
+}
+
 /* All slots taken: the next CALL is told -EBUSY, nothing overruns. */
 static void test_call_full(void)
 {
@@ -912,6 +949,7 @@ int main(void)
 	test_note();
 	test_slot_args();
 	test_call_full();
+	test_fetch_done_without_complete();
 	test_map();
 	test_gmap();
 	test_faultin();
