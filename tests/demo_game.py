@@ -109,37 +109,137 @@ class Monitor:
             self.sock = None
 
 
+# Where neverball's five title-screen entries (Play, Replay, Help,
+# Options, Exit) are, as fractions of the screen (measured at 800x600).
+MENU_X = (0.37, 0.63)
+MENU_ROWS = (0.397, 0.503, 0.61, 0.717, 0.82)
+MENU_ROW_HALF = 0.045
+MIN_SIMILARITY = 0.85
+
+
+def row_changes(before, after):
+    """Mean absolute change (0-255) of each menu entry's box between two
+    screenshots: the entries whose look changed with a key."""
+    from PIL import Image
+    import numpy as np
+    a, b = (np.asarray(Image.open(p).convert("L"), dtype=np.float64)
+            for p in (before, after))
+    h, w = a.shape
+    x0, x1 = int(MENU_X[0] * w), int(MENU_X[1] * w)
+    out = []
+    for r in MENU_ROWS:
+        y0, y1 = int((r - MENU_ROW_HALF) * h), int((r + MENU_ROW_HALF) * h)
+        out.append(float(np.abs(a[y0:y1, x0:x1] - b[y0:y1, x0:x1]).mean()))
+    return out
+
+
+def similarity(p1, p2):
+    """1 - the mean absolute difference (0-1) of two screenshots reduced
+    to 80x60 grey: 1.0 for equal pictures. The title screen's background
+    moves, so two runs of the game are alike, not equal."""
+    from PIL import Image
+    import numpy as np
+    a, b = (np.asarray(Image.open(p).convert("L").resize((80, 60)),
+                       dtype=np.float64) for p in (p1, p2))
+    return 1.0 - float(np.abs(a - b).mean()) / 255.0
+
+
+class Phase:
+    """One run of the game (native in the driver VM, or in g1): its
+    screenshots until the menu, the menu after the Down key, then Escape
+    (headless, or always for the native run)."""
+
+    def __init__(self, end, name, start, exit_re, auto_quit):
+        self.end, self.name = end, name
+        self.start_marker, self.exit_re = start, exit_re
+        self.auto_quit = auto_quit
+        self.t0 = self.next_shot = None
+        self.shots = []          # (path, stats)
+        self.menu_shot = self.down_shot = None
+        self.menu_time = self.esc_time = self.exit = None
+
+    def shot(self, tag):
+        return self.end.shot(f"{self.name}-{tag}", self.shots)
+
+    def step(self, text, now):
+        """Drive this run from its VM's console text; True once over."""
+        if self.t0 is None:
+            if self.start_marker not in text:
+                return False
+            self.t0 = now
+            self.next_shot = now + FIRST_SHOT_AFTER
+            self.end.log(f"{self.name}: neverball started; waiting for its "
+                         "menu")
+            return False
+        m = re.search(self.exit_re, text)
+        if m and self.exit is None:
+            self.exit = m.group(1)
+            self.end.log(f"{self.name}: neverball exited (rc={self.exit})")
+        if self.exit is not None:
+            return True
+        if self.menu_shot is None and now >= self.next_shot:
+            self.next_shot = now + SHOT_EVERY
+            if looks_like_menu(self.shot("wait")):
+                # One more, a few seconds later: the menu, fully drawn.
+                time.sleep(5)
+                if looks_like_menu(self.shot("menu")):
+                    self.menu_shot = self.shots[-1][0]
+                    self.menu_time = now - self.t0
+                    self.end.log(f"{self.name}: the menu is on screen, "
+                                 f"{self.menu_time:.0f} s after the start")
+                    # The Down key, through the driver VM's keyboard:
+                    # the selection moves from Play to Replay.
+                    self.end.mon.cmd("sendkey down")
+                    time.sleep(15)
+                    if self.shot("down"):
+                        self.down_shot = self.shots[-1][0]
+                    self.end.mon.cmd("sendkey up")
+                    time.sleep(5)
+                    if not self.auto_quit:
+                        self.end.log("play in the QEMU window; close it "
+                                     "to quit")
+        if self.menu_shot is not None and self.auto_quit:
+            if self.esc_time is None:
+                self.end.log(f"{self.name}: pressing Escape (QEMU sendkey "
+                             "-> driver VM's PS/2 keyboard)")
+                self.end.mon.cmd("sendkey esc")
+                self.esc_time = now
+            elif now - self.esc_time > 90:
+                self.end.log(f"{self.name}: neverball did not exit within "
+                             "90 s of Escape")
+                return True
+        return False
+
+
 class GameEnd:
     """End condition for run_until_marker: drives the demo while QEMU runs.
 
-    Watches g1's console for the game's start, then takes screenshots
-    until one shows neverball's menu; headless, presses Escape and waits
-    for the game to exit (then ends the boot), interactive, keeps going
-    until the window is closed.
+    The driver VM plays first, natively (devfile_native_game=1 in
+    boot/devirt-real.cfg), then exports its devices; g1 then plays through
+    forwarding. Each run: screenshots until the menu shows, the Down key
+    and a screenshot, then Escape (quits neverball in its title screen)
+    for the native run and, headless, for g1's; interactive, g1's game
+    keeps going until the window is closed.
     """
 
     def __init__(self, interactive):
         self.interactive = interactive
         self.mon = Monitor(MONITOR)
         self.failure = None
-        self.game_start = None
-        self.next_shot = None
-        self.shots = []          # (path, stats)
-        self.menu_shot = None
-        self.menu_time = None
-        self.esc_time = None
-        self.game_exit = None
-        self.finished_at = None
         self.start = time.monotonic()
+        self.native = Phase(self, "native", "DEVIRT-NATIVE-GAME-START",
+                            r"DEVIRT-NATIVE-GAME-EXIT rc=(\S+)", True)
+        self.g1 = Phase(self, "g1", "DEVIRT-GAME-START",
+                        r"DEVIRT-GAME-EXIT rc=(\S+)", not interactive)
 
     def __str__(self):
-        return "neverball menu on screen"
+        return "neverball's menu on screen, natively and in g1"
 
     def log(self, msg):
         print(f"[{time.monotonic() - self.start:6.1f} s] {msg}", flush=True)
 
-    def shot(self, tag):
-        path = OUT / f"neverball-{len(self.shots):02d}-{tag}.png"
+    def shot(self, tag, shots):
+        path = OUT / f"neverball-{len(shots):02d}-{tag}.png"
         if path.exists():
             path.unlink()
         reply = self.mon.cmd(f"screendump {path} -f png")
@@ -152,7 +252,7 @@ class GameEnd:
             return None
         time.sleep(0.3)  # let QEMU finish writing it
         stats = frame_stats(path)
-        self.shots.append((path, stats))
+        shots.append((path, stats))
         self.log(f"screenshot {path} (bright {stats[0]:.0%}, "
                  f"{stats[1]} colours)" if stats else f"screenshot {path}")
         return stats
@@ -164,45 +264,13 @@ class GameEnd:
         if m:
             self.failure = m.group(0)
             return True
-        g1 = "\n".join(conftest.guest_lines(com2, "g1"))
-        if self.game_start is None:
-            if "DEVIRT-GAME-START" in g1:
-                self.game_start = now
-                self.next_shot = now + FIRST_SHOT_AFTER
-                self.log("g1 started neverball; waiting for its menu "
-                         "(about 7 minutes under TCG)")
+        # A driver VM without the native run (devfile_native_game unset)
+        # goes straight to the export.
+        if "DEVIRT-NATIVE-GAME-START" in com1 and \
+                not self.native.step(com1, now):
             return False
-        m = re.search(r"DEVIRT-GAME-EXIT rc=(\S+)", g1)
-        if m and self.game_exit is None:
-            self.game_exit = m.group(1)
-            self.log(f"neverball exited in g1 (rc={self.game_exit})")
-            if not self.interactive:
-                return True
-        if self.menu_shot is None and now >= self.next_shot:
-            self.next_shot = now + SHOT_EVERY
-            stats = self.shot("wait")
-            if looks_like_menu(stats):
-                # One more, a few seconds later: the menu, fully drawn.
-                time.sleep(5)
-                stats = self.shot("menu")
-                if looks_like_menu(stats):
-                    self.menu_shot = self.shots[-1][0]
-                    self.menu_time = now - self.game_start
-                    self.log(f"neverball's menu is on screen, "
-                             f"{self.menu_time:.0f} s after the game "
-                             f"started: {self.menu_shot}")
-                    if self.interactive:
-                        self.log("play in the QEMU window; close it to quit")
-        if self.menu_shot is not None and not self.interactive:
-            if self.esc_time is None:
-                self.log("pressing Escape (QEMU sendkey -> driver VM's "
-                         "PS/2 keyboard -> evdev -> forwarded to g1)")
-                self.mon.cmd("sendkey esc")
-                self.esc_time = now
-            elif now - self.esc_time > 60:
-                self.log("neverball did not exit within 60 s of Escape")
-                return True
-        return False
+        g1 = "\n".join(conftest.guest_lines(com2, "g1"))
+        return self.g1.step(g1, now)
 
 
 def qemu_display():
@@ -291,27 +359,59 @@ def main():
         print("neverball said:")
         for line in game_lines[-10:]:
             print(f"  {line}")
-    if end.menu_shot:
+    phases = [ph for ph in (end.native, end.g1) if ph.t0 is not None]
+    for ph in phases:
+        if ph.menu_shot:
+            print(f"{ph.name}: neverball's menu {ph.menu_time:.0f} s after "
+                  f"the game started: {ph.menu_shot}")
+        else:
+            print(f"{ph.name}: neverball's menu was NOT seen on screen")
+        for path, stats in ph.shots:
+            print(f"  {path}" + (f"  (bright {stats[0]:.0%}, "
+                                 f"{stats[1]} colours)" if stats else ""))
+        if ph.esc_time is not None:
+            print(f"{ph.name}: Escape sent through the driver VM's keyboard "
+                  "-> " + (f"neverball quit (rc={ph.exit})"
+                           if ph.exit is not None else
+                           "neverball did not quit (input not confirmed)"))
+    if end.g1.menu_shot:
         final = conftest.BUILD / "demo-neverball.png"
-        shutil.copyfile(end.menu_shot, final)
-        print(f"neverball's menu reached {end.menu_time:.0f} s after the "
-              f"game started; screenshot: {final}")
+        shutil.copyfile(end.g1.menu_shot, final)
+        print(f"screenshot of g1's menu: {final}")
+    # g1 against the native run of the same boot.
+    compared = True
+    if end.native.t0 is None:
+        print("no native run to compare with (devfile_native_game unset)")
+    elif end.native.menu_shot and end.g1.menu_shot:
+        sim = similarity(end.native.menu_shot, end.g1.menu_shot)
+        compared = sim >= MIN_SIMILARITY
+        print(f"menu, g1 against native: similarity {sim:.3f} (1 - mean "
+              f"absolute difference at 80x60 grey; at least "
+              f"{MIN_SIMILARITY} wanted)")
+        for ph in (end.native, end.g1):
+            if not ph.down_shot:
+                compared = False
+                print(f"{ph.name}: no screenshot after the Down key")
+                continue
+            ch = row_changes(ph.menu_shot, ph.down_shot)
+            top = sorted(range(len(ch)), key=lambda k: -ch[k])[:2]
+            moved = sorted(top) == [0, 1]
+            compared = compared and moved
+            print(f"{ph.name}: Down key, change per entry (Play, Replay, "
+                  f"Help, Options, Exit): "
+                  + ", ".join(f"{c:.1f}" for c in ch)
+                  + (" -> the selection moved from Play to Replay" if moved
+                     else " -> NOT the Play/Replay pair"))
     else:
-        print("neverball's menu was NOT seen on screen")
-    for path, stats in end.shots:
-        print(f"  {path}" + (f"  (bright {stats[0]:.0%}, {stats[1]} colours)"
-                             if stats else ""))
-    if end.esc_time is not None:
-        print("input: Escape sent through the driver VM's keyboard -> "
-              + (f"neverball quit (rc={end.game_exit}): the key reached g1"
-                 if end.game_exit is not None else
-                 "neverball did not quit (input not confirmed)"))
+        compared = False
+    if not compared:
+        print("FAILED: g1's game does not match the native one")
     if audiodev.startswith("wav"):
         print(f"sound (driver VM's HDA, recorded by QEMU in {wav}): "
               f"{audio_summary(wav)}")
     if end.failure:
         print(f"FAILED: {end.failure}")
-    ok = end.menu_shot is not None and not end.failure
+    ok = end.g1.menu_shot is not None and compared and not end.failure
     print("result:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 
