@@ -382,6 +382,11 @@ def main():
     compared = True
     if end.native.t0 is None:
         print("no native run to compare with (devfile_native_game unset)")
+        if end.g1.menu_shot and end.g1.down_shot:
+            ch = row_changes(end.g1.menu_shot, end.g1.down_shot)
+            print("g1: Down key, change per entry (Play, Replay, Help, "
+                  "Options, Exit), not judged without a native run: "
+                  + ", ".join(f"{c:.1f}" for c in ch))
     elif end.native.menu_shot and end.g1.menu_shot:
         sim = similarity(end.native.menu_shot, end.g1.menu_shot)
         compared = sim >= MIN_SIMILARITY
