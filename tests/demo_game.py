@@ -15,7 +15,7 @@ reads through forwarding. Close the window (or Ctrl-C here) to quit.
 Without a display it runs headless, and ends by itself.
 
 Either way it takes screenshots (PNG, QEMU monitor's screendump) under
-build/demo/ once neverball's menu is up: about 7 minutes after the game
+build/demo/ once neverball's menu is up: 7 to more than 13 minutes after the game
 starts under single-threaded TCG (the first frame after about 3). Headless, it then presses Escape (QEMU sendkey), which
 quits neverball in its title screen: g1 reporting the game's exit shows
 the key went all the way through the forwarded keyboard. Exit status 0
@@ -24,7 +24,7 @@ only when the menu was seen on screen.
 Environment: DEVIRT_DEMO_HEADLESS=1 (no window even with $DISPLAY),
 DEVIRT_AUDIODEV (QEMU -audiodev, default "wav,path=build/demo/audio.wav";
 "pa" or "alsa" to hear the game), DEVIRT_DEMO_TIMEOUT (seconds, headless,
-default 900).
+default 1800).
 """
 
 import os
@@ -317,7 +317,7 @@ def main():
     wav = OUT / "audio.wav"
     audiodev = os.environ.get("DEVIRT_AUDIODEV", f"wav,path={wav}")
     timeout = (4 * 3600 if interactive
-               else float(os.environ.get("DEVIRT_DEMO_TIMEOUT", 900)))
+               else float(os.environ.get("DEVIRT_DEMO_TIMEOUT", 1800)))
     end = GameEnd(interactive)
     print(f"devirt demo: booting {ISO} under QEMU ("
           f"{'window: ' + display if interactive else 'headless'}): the "
@@ -328,7 +328,7 @@ def main():
           f"  screenshots: {OUT}/", flush=True)
     if interactive:
         print("  To play: click into the QEMU window once the game's menu "
-              "is up (about 7-9 minutes). Arrow keys and Enter pick menu "
+              "is up (7-15 minutes). Arrow keys and Enter pick menu "
               "entries; the mouse (or the arrow keys) tilts the floor. "
               "Ctrl-Alt-G releases the mouse grab. Close the window or "
               "press Ctrl-C here to quit.", flush=True)
