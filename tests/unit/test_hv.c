@@ -318,15 +318,23 @@ static void world_init(void)
 	clear_records();
 }
 
-/* A request of guest @g that goes asynchronous; returns its slot. */
-static u64 call(u32 g)
+/* A well-formed READ request with sequence number @seq. */
+static struct devfile_req read_req(u64 seq)
 {
 	struct devfile_req req = {
 		.magic = DEVFILE_MAGIC,
 		.major = DEVFILE_PROTO_MAJOR,
 		.op = DEVFILE_OP_READ,
-		.seq = 7,
+		.seq = seq,
 	};
+
+	return req;
+}
+
+/* A request of guest @g that goes asynchronous; returns its slot. */
+static u64 call(u32 g)
+{
+	struct devfile_req req = read_req(7);
 	struct devfile_resp resp;
 
 	memset(&resp, 0xff, sizeof(resp));
@@ -617,12 +625,7 @@ static void test_fetch_done_without_complete(void)
 /* All slots taken: the next CALL is told -EBUSY, nothing overruns. */
 static void test_call_full(void)
 {
-	struct devfile_req req = {
-		.magic = DEVFILE_MAGIC,
-		.major = DEVFILE_PROTO_MAJOR,
-		.op = DEVFILE_OP_READ,
-		.seq = 8,
-	};
+	struct devfile_req req = read_req(8);
 	struct devfile_resp resp;
 	u64 slots[DEVFILE_RING_SLOTS];
 	u32 seen = 0;
