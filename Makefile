@@ -304,6 +304,7 @@ UNIT_DEPS_test_loader := boot/util.c
 UNIT_DEPS_test_gmem := vmm/vm/gmem.c vmm/mm/stage2.c vmm/arch/svm/npt.c
 UNIT_DEPS_test_acl := devfile/acl.c
 UNIT_DEPS_test_hv := devfile/hv.c devfile/acl.c
+UNIT_DEPS_test_event := vmm/vm/event.c
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(UNIT_DEPS_$$*)
 	@mkdir -p $(dir $@)

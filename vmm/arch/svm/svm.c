@@ -6,6 +6,7 @@
 #include "svm.h"
 #include "../arch.h"
 #include "../../vm/vm.h"
+#include "../../vm/event.h"
 #include "../../core/lib.h"
 #include "../../core/x86.h"
 #include "../../core/palloc.h"
@@ -15,6 +16,8 @@ struct svm_vcpu {
 	u8 *msrpm; /* 2 pages (APM 15.11) */
 	u8 *iopm; /* 3 pages (APM 15.10.1) */
 	bool flush; /* flush this guest's TLB entries on the next VMRUN */
+	/* EXITINTINFO's event and the core's exception (vm/event.h). */
+	struct event_queue ev;
 };
 
 static struct {
@@ -197,10 +200,8 @@ static int svm_vcpu_init(struct vcpu *vcpu, const struct entry_state *st)
 static void svm_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
 				 u32 err)
 {
-	/* EVENTINJ, APM 15.20: type 3 = exception, bit 31 valid. */
-	to_svm(vcpu)->vmcb->ctl.event_inj = vector | (3u << 8) |
-					    (has_err ? (1u << 11) : 0) |
-					    (1u << 31) | ((u64)err << 32);
+	/* Merged with EXITINTINFO's event before the next VMRUN. */
+	event_raise(&to_svm(vcpu)->ev, vector, has_err, err);
 }
 
 /* SVM-internal exits, handled without the generic loop. */
@@ -316,6 +317,19 @@ static void svm_run(struct vcpu *vcpu, struct exit_info *ex)
 	struct vmcb *v = sv->vmcb;
 
 	for (;;) {
+		u32 info, err, len;
+
+		/*
+		 * EVENTINJ, APM 15.20: vector 7:0, type 10:8 (3 = exception),
+		 * EV 11, V 31, error code 63:32. A fault while delivering #DF
+		 * is a shutdown (APM 8.2.9).
+		 */
+		if (!event_next(&sv->ev, &info, &err, &len)) {
+			memset(ex, 0, sizeof(*ex));
+			ex->reason = EXIT_TRIPLE_FAULT;
+			return;
+		}
+		v->ctl.event_inj = info | ((u64)err << 32);
 		v->save.rip = vcpu->regs.rip;
 		v->save.rsp = vcpu->regs.rsp;
 		v->save.rax = vcpu->regs.rax;
@@ -343,11 +357,11 @@ static void svm_run(struct vcpu *vcpu, struct exit_info *ex)
 		vcpu->regs.rflags = v->save.rflags;
 		/*
 		 * APM 15.7.2: an event whose delivery the exit interrupted is
-		 * in EXITINTINFO; deliver it again on the next VMRUN.
+		 * in EXITINTINFO; it goes in again on the next VMRUN, after
+		 * an exception the handler raises (which used to overwrite it).
 		 */
-		v->ctl.event_inj = 0;
-		if (v->ctl.exit_int_info & (1u << 31))
-			v->ctl.event_inj = v->ctl.exit_int_info;
+		event_exit(&sv->ev, (u32)v->ctl.exit_int_info,
+			   (u32)(v->ctl.exit_int_info >> 32), 0);
 		if (!svm_internal(vcpu, v))
 			break;
 	}
