@@ -2,7 +2,7 @@
 /*
  * devirt_test - exercise the devirt hypercall ABI from the driver VM.
  *
- *   insmod devirt_test.ko tests=all|none|abi,hypmem,ipi
+ *   insmod devirt_test.ko tests=all|none|abi,hypmem,ipi,nmi
  *
  * Every check prints one line
  *   devirt-test: <test> <name> <value> PASS|FAIL
@@ -29,13 +29,16 @@
 #include <asm/processor.h>
 #include <asm/msr.h>
 #include <asm/apicdef.h>
+#include <asm/nmi.h>
+#include <linux/delay.h>
+#include <linux/atomic.h>
 
 #include <devirt/hc_linux.h>
 #include "test_select.h"
 
 static char *tests = "all";
 module_param(tests, charp, 0444);
-MODULE_PARM_DESC(tests, "comma list of abi,hypmem,ipi; or all, or none");
+MODULE_PARM_DESC(tests, "comma list of abi,hypmem,ipi,nmi; or all, or none");
 
 #define SIPI_VECTOR 0x10
 #define FIXED_VECTOR 0xf0
@@ -253,6 +256,87 @@ out:
 	return 0;
 }
 
+/*
+ * NMIs the driver VM sends itself. Its ICR write exits, and devirt sends
+ * the NMI from root mode: on VMX (no NMI exiting) it arrives there, and
+ * devirt must deliver it on the next entry rather than drop it; on SVM it
+ * waits for VMRUN's GIF=1. Each one must reach this handler.
+ */
+#define NMI_ROUNDS 20
+static atomic_t nmi_expected, nmi_seen;
+
+static int nmi_handler(unsigned int type, struct pt_regs *regs)
+{
+	if (atomic_add_unless(&nmi_expected, -1, 0)) {
+		atomic_inc(&nmi_seen);
+		return NMI_HANDLED;
+	}
+	return NMI_DONE;
+}
+
+static u32 own_apic_id(bool x2apic)
+{
+	u32 a, b, c, d;
+
+	/* CPUID 0xb EDX: the x2APIC ID; CPUID 1 EBX[31:24]: the xAPIC ID. */
+	if (x2apic) {
+		cpuid_count(0xb, 0, &a, &b, &c, &d);
+		return d;
+	}
+	return cpuid_ebx(1) >> 24;
+}
+
+static int test_nmi(void)
+{
+	void __iomem *xapic = NULL;
+	u64 apicbase;
+	int i, lost = 0, ret;
+
+	if (rdmsrl_safe(MSR_IA32_APICBASE, &apicbase)) {
+		check("nmi", "apicbase", false, "rdmsr-faulted");
+		return 0;
+	}
+	if (!(apicbase & X2APIC_ENABLE)) {
+		xapic = ioremap(apicbase & PAGE_MASK, PAGE_SIZE);
+		if (!xapic) {
+			check("nmi", "ioremap", false, "failed");
+			return 0;
+		}
+	}
+	atomic_set(&nmi_seen, 0);
+	atomic_set(&nmi_expected, 0);
+	ret = register_nmi_handler(NMI_LOCAL, nmi_handler, 0, "devirt_test");
+	if (ret) {
+		check("nmi", "register", false, "%d", ret);
+		goto out;
+	}
+	for (i = 0; i < NMI_ROUNDS; i++) {
+		int seen = atomic_read(&nmi_seen), us;
+
+		atomic_set(&nmi_expected, 1);
+		preempt_disable();
+		ret = devirt_send_ipi(xapic, own_apic_id(!xapic),
+				      APIC_DM_NMI | APIC_DEST_PHYSICAL);
+		preempt_enable();
+		/* A lost NMI is waited for 10 ms, then counted. */
+		for (us = 0; us < 10000 && atomic_read(&nmi_seen) == seen;
+		     us += 10)
+			udelay(10);
+		if (ret || atomic_read(&nmi_seen) == seen)
+			lost++;
+		atomic_set(&nmi_expected, 0);
+	}
+	unregister_nmi_handler(NMI_LOCAL, "devirt_test");
+	pr_info("info nmi sent=%d seen=%d lost=%d\n", NMI_ROUNDS,
+		atomic_read(&nmi_seen), lost);
+	check("nmi", "self", lost == 0 && atomic_read(&nmi_seen) == NMI_ROUNDS,
+	      "%d/%d", atomic_read(&nmi_seen), NMI_ROUNDS);
+out:
+	if (xapic)
+		iounmap(xapic);
+	return 0;
+}
+
 struct devirt_test {
 	const char *name;
 	int (*fn)(void);
@@ -262,6 +346,7 @@ static const struct devirt_test all_tests[] = {
 	{ "abi", test_abi },
 	{ "hypmem", test_hypmem },
 	{ "ipi", test_ipi },
+	{ "nmi", test_nmi },
 };
 
 /* Sets bit i of *mask for each test named in @list; -EINVAL if unknown. */

@@ -48,6 +48,27 @@ static u32 boot_apic_id(void)
 	return b >> 24;
 }
 
+/* NMIs taken in root mode (all CPUs), for the log. */
+u64 host_nmis;
+
+void host_nmi(void)
+{
+	u32 id = boot_apic_id();
+
+	__atomic_add_fetch(&host_nmis, 1, __ATOMIC_RELAXED);
+	/* CPUID does not exit in root mode: safe in an NMI handler. */
+	for (u32 i = 0; i < nr_pcpus; i++)
+		if (pcpus[i].apic_id == id)
+			__atomic_store_n(&pcpus[i].nmi_pending, 1,
+					 __ATOMIC_RELEASE);
+}
+
+bool smp_take_nmi(u32 cpu)
+{
+	return cpu < MAX_CPUS && __atomic_exchange_n(&pcpus[cpu].nmi_pending, 0,
+						     __ATOMIC_ACQ_REL);
+}
+
 static void add_cpu(u32 apic_id)
 {
 	for (u32 i = 0; i < nr_pcpus; i++)

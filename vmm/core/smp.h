@@ -13,6 +13,8 @@ struct pcpu {
 	/* Work handed to a parked AP (smp_run_on); it never returns. */
 	void (*volatile work)(void *arg);
 	void *work_arg;
+	/* An NMI that hit this CPU in root mode, for its VM (host_nmi). */
+	volatile u32 nmi_pending;
 };
 
 extern struct pcpu pcpus[MAX_CPUS];
@@ -27,6 +29,13 @@ void udelay(u64 us);
 void smp_run_on(struct pcpu *cpu, void (*fn)(void *arg), void *arg);
 /* Parked CPUs without work halt for good. */
 void smp_release_idle(void);
+/*
+ * The NMI handler (core/traps.S): an NMI taken in root mode belongs to the
+ * VM that owns this CPU; mark it pending for the next VM entry.
+ */
+void host_nmi(void);
+/* Take this CPU's pending NMI, if any (clears it). */
+bool smp_take_nmi(u32 cpu);
 /* What a started AP does: wait for work from smp_run_on. */
 void __attribute__((noreturn)) smp_ap_wait(struct pcpu *cpu);
 

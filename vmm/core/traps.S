@@ -48,13 +48,38 @@ TRAP 31,0
 
 /*
  * NMI while in the hypervisor (VMX root: NMI exiting is off so that the
- * driver VM receives its NMIs directly). Count it and return; SVM holds
- * NMIs pending while GIF is 0, so only VMX sees this.
- * TODO: re-inject it into the guest that owns this CPU.
+ * driver VM receives its NMIs directly, SDM 25.6.1). host_nmi() marks it
+ * pending for this CPU's VM, which gets it on its next entry. SVM holds
+ * NMIs pending while GIF is 0 (APM 15.17), so only VMX comes here. The
+ * C ABI's caller-saved registers are saved; DF is clear in root mode.
  */
 	.balign 16
 trap_2:
-	lock incq host_nmis(%rip)
+	pushq	%rax
+	pushq	%rcx
+	pushq	%rdx
+	pushq	%rsi
+	pushq	%rdi
+	pushq	%r8
+	pushq	%r9
+	pushq	%r10
+	pushq	%r11
+	pushq	%rbp
+	movq	%rsp, %rbp
+	andq	$-16, %rsp
+	cld
+	call	host_nmi
+	movq	%rbp, %rsp
+	popq	%rbp
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rdi
+	popq	%rsi
+	popq	%rdx
+	popq	%rcx
+	popq	%rax
 	iretq
 
 trap_common:
@@ -64,12 +89,6 @@ trap_common:
 	call	host_trap
 1:	hlt
 	jmp	1b
-
-	.bss
-	.balign 8
-	.globl host_nmis
-host_nmis:
-	.quad 0
 
 	.section .data.rel.ro, "aw"
 	.globl trap_table

@@ -13,10 +13,12 @@
  */
 #include "../arch.h"
 #include "../../vm/vm.h"
+#include "../../vm/event.h"
 #include "../../core/lib.h"
 #include "../../core/x86.h"
 #include "../../core/palloc.h"
 #include "../../core/spinlock.h"
+#include "../../core/smp.h"
 #include "vmx.h"
 
 #define VMX_MAX_CPUS 16
@@ -81,10 +83,11 @@ struct vmx_vcpu {
 	u32 entry_ctls;
 	u64 cr0_mask, cr4_mask;
 	u64 exit_rip; /* guest RIP at the last exit */
-	/* Event whose delivery an exit interrupted (27.2.4), to re-inject. */
-	u32 reinject_info, reinject_err, reinject_len;
-	/* Exception requested by the core through inject_exception(). */
-	u32 inject_info, inject_err;
+	/*
+	 * Events for the next entry: the one an exit interrupted (28.2.4)
+	 * and the exception the core raised (vm/event.h).
+	 */
+	struct event_queue ev;
 	/* Last exit, for dump(). */
 	u32 last_reason;
 	u64 last_qual;
@@ -886,64 +889,46 @@ static bool exception_has_error_code(u8 vector)
 static void vmx_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
 				 u32 err)
 {
-	struct vmx_vcpu *v = vcpu->arch;
-	u32 type = vector == 2 ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
-	u32 info = INTR_INFO_VALID | type << 8 | vector;
-
 	/*
 	 * 26.2.1.3: the error-code bit must match the vector in protected
-	 * mode; trust the architecture over the caller.
+	 * mode; trust the architecture over the caller. Vector 2 is raised
+	 * as an NMI by vmx_inject_pending().
 	 */
 	(void)has_err;
-	if (type == INTR_TYPE_HW_EXCEPTION &&
-	    exception_has_error_code(vector) && (vmx_guest_cr0(vcpu) & CR0_PE))
-		info |= INTR_INFO_HAS_ERR;
-	v->inject_info = info;
-	v->inject_err = err;
-}
-
-static bool is_contributory(u32 vector)
-{
-	/* Table 6-4: #DE #TS #NP #SS #GP. */
-	return vector == 0 || (vector >= 10 && vector <= 13);
+	event_raise(&((struct vmx_vcpu *)vcpu->arch)->ev, vector,
+		    exception_has_error_code(vector) &&
+			    (vmx_guest_cr0(vcpu) & CR0_PE),
+		    err);
 }
 
 /*
  * Write the event for the next entry into the VM-entry interruption fields
- * (25.8.3). An exception from the core that arrives while an interrupted
- * event waits to be re-injected merges by the double-fault rules (6.15,
- * Table 6-5); an interrupted interrupt or NMI waits one more entry.
+ * (25.8.3), merged by vm/event.c. False: a fault while delivering #DF, the
+ * VM shuts down (6.15).
  */
-static void vmx_inject_pending(struct vmx_vcpu *v)
+static bool vmx_inject_pending(struct vcpu *vcpu, struct vmx_vcpu *v)
 {
-	u32 info = 0, err = 0, len = 0;
+	u32 info, err, len;
 
-	if (v->inject_info && v->reinject_info &&
-	    INTR_INFO_TYPE(v->reinject_info) == INTR_TYPE_HW_EXCEPTION) {
-		u32 first = INTR_INFO_VECTOR(v->reinject_info);
-		u32 second = INTR_INFO_VECTOR(v->inject_info);
-
-		if ((is_contributory(first) && is_contributory(second)) ||
-		    (first == 14 &&
-		     (is_contributory(second) || second == 14))) {
-			v->inject_info = INTR_INFO_VALID | INTR_INFO_HAS_ERR |
-					 INTR_TYPE_HW_EXCEPTION << 8 | 8;
-			v->inject_err = 0;
-		}
-		v->reinject_info = 0; /* serial handling otherwise */
-	}
-	if (v->inject_info) {
-		info = v->inject_info;
-		err = v->inject_err;
-		v->inject_info = 0;
-	} else if (v->reinject_info) {
-		info = v->reinject_info;
-		err = v->reinject_err;
-		len = v->reinject_len;
-		v->reinject_info = 0;
-	}
+	if (!event_next(&v->ev, &info, &err, &len))
+		return false;
+	/*
+	 * An NMI taken in root mode (core/traps.S) goes to this CPU's VM
+	 * once nothing else is injected and the VM does not block NMIs: an
+	 * NMI injection needs blocking-by-NMI clear (26.3.1.5).
+	 */
+	if (!info && !(vmread(GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI) &&
+	    smp_take_nmi(vcpu->pcpu))
+		info = INTR_INFO_VALID | INTR_TYPE_NMI << 8 | 2;
 	if (!info)
-		return;
+		return true;
+	if (INTR_INFO_TYPE(info) == INTR_TYPE_HW_EXCEPTION) {
+		if (INTR_INFO_VECTOR(info) == 2)
+			info = (info & ~(7u << 8)) | INTR_TYPE_NMI << 8;
+		/* 26.2.1.3: no error code outside protected mode. */
+		if (!(vmx_guest_cr0(vcpu) & CR0_PE))
+			info &= ~INTR_INFO_HAS_ERR;
+	}
 	/* 26.3.1.5: no interrupt or NMI injection under STI/MOV-SS blocking. */
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_EXT_INTR ||
 	    INTR_INFO_TYPE(info) == INTR_TYPE_NMI)
@@ -957,6 +942,7 @@ static void vmx_inject_pending(struct vmx_vcpu *v)
 	/* 25.8.3: software interrupts and exceptions need their length. */
 	if (INTR_INFO_TYPE(info) >= INTR_TYPE_SW_INTR)
 		vmwrite(VM_ENTRY_INSTRUCTION_LEN, len);
+	return true;
 }
 
 static void vmx_msr_intercept(struct vcpu *vcpu, u32 msr, bool read, bool write)
@@ -1146,7 +1132,7 @@ static void vmx_decode_ept_violation(struct vmx_vcpu *v, struct exit_info *ex)
 	 * blocked when it is re-executed (NMI exiting is 0 here, so the bit
 	 * is valid unless an event was being delivered).
 	 */
-	if ((q & EPT_QUAL_NMI_UNBLOCK) && !v->reinject_info)
+	if ((q & EPT_QUAL_NMI_UNBLOCK) && !v->ev.reinject_info)
 		vmwrite(GUEST_INTERRUPTIBILITY,
 			vmread(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
 }
@@ -1256,7 +1242,11 @@ static void vmx_run(struct vcpu *vcpu, struct exit_info *ex)
 		vmwrite(GUEST_RIP, vcpu->regs.rip);
 		vmwrite(GUEST_RSP, vcpu->regs.rsp);
 		vmwrite(GUEST_RFLAGS, vcpu->regs.rflags);
-		vmx_inject_pending(v);
+		if (!vmx_inject_pending(vcpu, v)) {
+			memset(ex, 0, sizeof(*ex));
+			ex->reason = EXIT_TRIPLE_FAULT;
+			return;
+		}
 
 		rc = vmx_enter(&vcpu->regs, v->launched);
 		memset(ex, 0, sizeof(*ex));
@@ -1302,15 +1292,11 @@ static void vmx_run(struct vcpu *vcpu, struct exit_info *ex)
 
 		/* 28.2.4: an event cut short by this exit goes in again. */
 		idt = (u32)vmread(IDT_VECTORING_INFO);
-		if (idt & INTR_INFO_VALID) {
-			v->reinject_info = idt & (INTR_INFO_VALID |
-						  INTR_INFO_HAS_ERR | 0x7ff);
-			v->reinject_err =
-				(idt & INTR_INFO_HAS_ERR) ?
-					(u32)vmread(IDT_VECTORING_ERROR_CODE) :
-					0;
-			v->reinject_len = ex->insn_len;
-		}
+		event_exit(&v->ev, idt,
+			   (idt & INTR_INFO_HAS_ERR) ?
+				   (u32)vmread(IDT_VECTORING_ERROR_CODE) :
+				   0,
+			   ex->insn_len);
 
 		if (vmx_decode(vcpu, v, ex))
 			return;
