@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import conftest  # noqa: E402
+from bench_guests import host_info  # noqa: E402
 
 REPO = conftest.REPO
 BUILD = conftest.BUILD
@@ -221,15 +222,21 @@ def main():
             "vmx", bochs_cmd, devirt, bare, 1800,
             int(os.environ.get("DEVIRT_BENCH_VMX_RUNS", "1")))
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    host = host_info()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "boot.json").write_text(
-        json.dumps({"date": stamp, "runs": RUNS, "results": results},
-                   indent=2) + "\n")
+        json.dumps({"date": stamp, "runs": RUNS, "host": host,
+                    "results": results}, indent=2) + "\n")
     has_plot = plot(results, RESULTS / "boot.png")
     env = " ".join(f"{k}={os.environ[k]}" for k in sorted(os.environ)
                    if k.startswith("DEVIRT_BENCH"))
     md = ["# Boot benchmark (`make bench`)", "",
-          f"Command: `{(env + ' ') if env else ''}make bench`", "",
+          f"Command: `{(env + ' ') if env else ''}make bench` (this part "
+          "alone: `/usr/bin/python3 tests/bench.py`), at commit "
+          f"{host['commit']}"
+          + (" with uncommitted changes" if host["uncommitted_changes"]
+             else "") + f", on {host['cpu']} ({host['host_cpus']} CPUs).",
+          "",
           f"Measured {stamp}, " + ", ".join(
               f"{len(r['devirt'])} run(s) per image for {n}"
               for n, r in results.items()) + ", both images in the "

@@ -491,6 +491,9 @@ def report_md(res, r, plotted):
            for s, v in r["rw"][w].items() if int(s) >= TARGET_TPUT_FROM]
     modes = [m for m, _ in MODES if m in e]
     best_null = min(e[m]["x_hypercall"] for m in modes)
+    # A target is judged in the mode a user gets: asynchronous requests
+    # and sleeping servers, no core spent polling.
+    default_null = e["async"]["x_hypercall"]
     exits = [e["sync"]["exits_per_op"], e["async"]["exits_per_op"]]
 
     def per_mode(key, fmt, target):
@@ -506,7 +509,8 @@ def report_md(res, r, plotted):
           f"| null operation within {TARGET_NULL_X_HC:.0f}x a raw "
           f"hypercall round trip | "
           f"{per_mode('x_hypercall', '{:.1f}x', TARGET_NULL_X_HC)} | "
-          f"{yes(best_null <= TARGET_NULL_X_HC)} in the best mode |",
+          f"{yes(default_null <= TARGET_NULL_X_HC)} in the default mode "
+          f"(async, no polling core: {default_null:.1f}x) |",
           ] + ([
           "| (for comparison, not the target) the same against a raw "
           "hypercall made from a guest process | "
@@ -528,11 +532,20 @@ def report_md(res, r, plotted):
     L += DISCUSSION.format(
         tput_verdict=("at least 80% throughout" if min(big) >= TARGET_TPUT
                       else "not 80% throughout"),
+        exits_verdict=(
+            f"within {TARGET_EXITS:.0f} in every mode"
+            if all(e[m]["exits_per_op"] <= TARGET_EXITS for m in modes)
+            else f"over {TARGET_EXITS:.0f} in " + ", ".join(
+                m for m in modes if e[m]["exits_per_op"] > TARGET_EXITS)),
         null_verdict=(
-            "the 3x target is met in this run with polling servers only, "
-            f"against a raw hypercall of {hc / 1e3:.1f} us here; the "
-            "ratio moves with the host's speed from run to run"
-            if best_null <= TARGET_NULL_X_HC else "the 3x target is not met"),
+            f"in the default mode (async, no polling core) the 3x target is "
+            + ("met" if default_null <= TARGET_NULL_X_HC else "not met")
+            + f" ({default_null:.1f}x); the best mode "
+            + ("(polling, which spends a driver-VM core) would meet it"
+               if best_null <= TARGET_NULL_X_HC else "does not meet it either")
+            + f" ({best_null:.1f}x), against a raw hypercall of "
+            f"{hc / 1e3:.1f} us here; the ratios move with the host's speed "
+            "from run to run"),
         best=best_null, sync=e["sync"]["x_hypercall"],
         asyn=e["async"]["x_hypercall"],
         hproc=r.get("process_hypercall_ns", NAN) / hc,
@@ -652,7 +665,7 @@ polling.
 **Exits per operation: sync {gsync:.2f} + {dsync:.2f} = the guest's plus
 the driver VM's; async {gasync:.2f} + {dasync:.2f}; polled
 {gpsync:.2f} + {dpsync:.2f} (sync) and {gpasync:.2f} + {dpasync:.2f}
-(async): within 4 in every mode.** The driver VM's count includes its
+(async): {exits_verdict}.** The driver VM's count includes its
 background (timer ticks, halts; see above). Without polling its share is
 the interrupt that announces the request with its EOI exit; the guest's
 is the CALL, and {async_pct:.1f}% of the asynchronous-mode requests
