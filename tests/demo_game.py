@@ -45,6 +45,7 @@ OUT = conftest.BUILD / "demo"
 MONITOR = OUT / "monitor.sock"
 SHOT_EVERY = 10.0       # seconds between screenshots while waiting
 FIRST_SHOT_AFTER = 20.0  # seconds after the game started
+DOWN_WAIT = 300.0  # seconds to wait for the frame after the Down key
 
 
 def frame_stats(path):
@@ -133,6 +134,13 @@ def row_changes(before, after):
     return out
 
 
+def selection_moved(changes):
+    """The Down key moved the selection from Play to Replay: those two
+    entries changed most (the background moves behind all five)."""
+    top = sorted(range(len(changes)), key=lambda k: -changes[k])[:2]
+    return sorted(top) == [0, 1] and changes[0] > 1.0 and changes[1] > 1.0
+
+
 def similarity(p1, p2):
     """1 - the mean absolute difference (0-1) of two screenshots reduced
     to 80x60 grey: 1.0 for equal pictures. The title screen's background
@@ -157,6 +165,7 @@ class Phase:
         self.shots = []          # (path, stats)
         self.menu_shot = self.down_shot = None
         self.menu_time = self.esc_time = self.exit = None
+        self.down_time = None
 
     def shot(self, tag):
         return self.end.shot(f"{self.name}-{tag}", self.shots)
@@ -188,17 +197,28 @@ class Phase:
                     self.end.log(f"{self.name}: the menu is on screen, "
                                  f"{self.menu_time:.0f} s after the start")
                     # The Down key, through the driver VM's keyboard:
-                    # the selection moves from Play to Replay.
+                    # the selection moves from Play to Replay, on the
+                    # game's next frame (a minute or more under TCG).
                     self.end.mon.cmd("sendkey down")
-                    time.sleep(15)
-                    if self.shot("down"):
-                        self.down_shot = self.shots[-1][0]
-                    self.end.mon.cmd("sendkey up")
-                    time.sleep(5)
-                    if not self.auto_quit:
-                        self.end.log("play in the QEMU window; close it "
-                                     "to quit")
-        if self.menu_shot is not None and self.auto_quit:
+                    self.down_time = now
+                    self.next_shot = now + SHOT_EVERY
+        if (self.menu_shot is not None and self.down_shot is None
+                and now >= self.next_shot):
+            self.next_shot = now + SHOT_EVERY
+            p = self.shot("down")
+            new = p and max(row_changes(self.menu_shot,
+                                        self.shots[-1][0])) > 1.0
+            if p and (new or now - self.down_time > DOWN_WAIT):
+                self.down_shot = self.shots[-1][0]
+                self.end.log(f"{self.name}: " + (
+                    "a new frame" if new else "still the same frame")
+                    + f" {now - self.down_time:.0f} s after the Down key")
+                self.end.mon.cmd("sendkey up")
+                time.sleep(5)
+                if not self.auto_quit:
+                    self.end.log("play in the QEMU window; close it to "
+                                 "quit")
+        if self.down_shot is not None and self.auto_quit:
             if self.esc_time is None:
                 self.end.log(f"{self.name}: pressing Escape (QEMU sendkey "
                              "-> driver VM's PS/2 keyboard)")
@@ -385,8 +405,11 @@ def main():
         if end.g1.menu_shot and end.g1.down_shot:
             ch = row_changes(end.g1.menu_shot, end.g1.down_shot)
             print("g1: Down key, change per entry (Play, Replay, Help, "
-                  "Options, Exit), not judged without a native run: "
-                  + ", ".join(f"{c:.1f}" for c in ch))
+                  "Options, Exit): " + ", ".join(f"{c:.1f}" for c in ch)
+                  + (" -> the selection moved from Play to Replay"
+                     if selection_moved(ch) else
+                     " -> NOT the Play/Replay pair")
+                  + " (no native run to compare with)")
     elif end.native.menu_shot and end.g1.menu_shot:
         sim = similarity(end.native.menu_shot, end.g1.menu_shot)
         compared = sim >= MIN_SIMILARITY
@@ -399,8 +422,7 @@ def main():
                 print(f"{ph.name}: no screenshot after the Down key")
                 continue
             ch = row_changes(ph.menu_shot, ph.down_shot)
-            top = sorted(range(len(ch)), key=lambda k: -ch[k])[:2]
-            moved = sorted(top) == [0, 1]
+            moved = selection_moved(ch)
             compared = compared and moved
             print(f"{ph.name}: Down key, change per entry (Play, Replay, "
                   f"Help, Options, Exit): "
