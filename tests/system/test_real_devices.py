@@ -23,7 +23,9 @@ the screendumps of the two mode sets, the keys and motion evtest saw,
 udev's classification, the tones QEMU recorded (native 550/770 Hz, g1
 440/660 Hz) and the camera's frames. Pictures and sound are also checked
 against what the programs are defined to produce: modetest's SMPTE bars,
-the tones' frequencies.
+the tones' frequencies. Once g1's probes are over, the driver VM withdraws
+video0: udevd in g1 must report add events for every node and then
+video0's remove event.
 """
 
 import re
@@ -292,6 +294,24 @@ def test_input_udev_classifies_the_keyboard_and_mouse(real):
     assert c["input_udev_mice"] == d.get("input_udev_mice"), (c, d)
     kbd = c["input_udev_keyboards"].split(",")[0]
     assert "keyboard" in d.get(f"native_input_{kbd}", "").lower(), (kbd, d)
+
+
+def test_udev_in_g1_gets_add_and_remove_events(real):
+    """udevd in g1 saw an add event for every forwarded node, and the
+    remove event of video0 when the driver VM withdrew it."""
+    boot, g1, c, d, _, _ = real
+    added = set(c.get("udev_add", "").split(","))
+    nodes = [n.rsplit("/", 1)[-1] for n in c.get("devices", "").split()]
+    assert nodes, c
+    missing = [n for n in nodes if n not in added]
+    assert not missing, (f"no udev add event for {missing}; events: "
+                         f"{out_lines(g1, 'udev')}")
+    assert "DEVIRT-WITHDRAW-IDLE video0" in str(boot), \
+        "the driver VM never withdrew video0"
+    assert d.get("devfile_withdraw_idle") == "0", d
+    assert c.get("udev_remove") == "video0", (c.get("udev_remove"),
+                                              out_lines(g1, "udev"))
+    assert c.get("video0_after") == "absent", c
 
 
 def dominant_frequencies(wav, window=0.25):
