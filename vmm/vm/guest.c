@@ -76,6 +76,22 @@ static int write_mptable(struct vm *vm)
 		       0;
 }
 
+/*
+ * The reset vector, F000:FFF0 (SDM Vol. 3A 9.1.4). With hardware-reduced
+ * ACPI and no EFI, Linux's emergency restart tries EFI, then jumps there
+ * in real mode (reboot_type BOOT_EFI, then BOOT_BIOS), expecting firmware
+ * that resets the machine. This stub asks for the reset through the
+ * FADT's reset register, which stops the guest (io.c).
+ */
+#define GUEST_RESET_VECTOR 0xffff0ULL
+static const u8 reset_stub[] = {
+	0xba, 0xf9, 0x0c, /* mov $0xcf9, %dx */
+	0xb0, 0x06, /* mov $0x06, %al: CPU reset, system reset */
+	0xee, /* out %al, (%dx) */
+	0xf4, /* 1: hlt */
+	0xeb, 0xfd, /* jmp 1b */
+};
+
 /* Runs on the guest's own CPU: VMX needs the VMCS loaded there. */
 static void __attribute__((noreturn)) guest_start(void *arg)
 {
@@ -89,6 +105,8 @@ static void __attribute__((noreturn)) guest_start(void *arg)
 	}
 	/* Nothing of the firmware's or a previous owner's may leak in. */
 	memset(gpa_to_hva(vm, 0), 0, vm->ram_bytes);
+	memcpy(gpa_to_hva(vm, GUEST_RESET_VECTOR), reset_stub,
+	       sizeof(reset_stub));
 	if (write_mptable(vm) || load_linux(vm, &st)) {
 		guest_fail(vm, "cannot load its kernel (see above)");
 		cpu_halt_forever();
