@@ -73,8 +73,6 @@ struct vm {
 };
 
 /* Guest-physical layout of a user guest (guest.c). */
-#define GUEST_MPTABLE_GPA 0x9fc00ULL
-#define GUEST_LOWMEM_END 0xa0000ULL
 #define GUEST_HIGHMEM 0x100000ULL
 #define IOAPIC_GPA 0xfec00000ULL
 
