@@ -19,16 +19,6 @@ import pytest
 # refused accesses on purpose) live above this address.
 MODULES_START = 0xffffffffc0000000
 
-# Ports the stock kernel probes whatever the firmware tables say, so that
-# no table can keep it from them: PCI configuration mechanisms #1 and #2
-# (pci_direct_probe), the legacy COM2-COM4 UARTs of the 8250 driver's
-# built-in table (SERIAL_PORT_DFNS) and the 8237 DMA controller's page
-# register 0x87 (i8237A_init_ops reads it before anything else). Not
-# solved yet: see test_no_refused_port_at_all_during_boot.
-KNOWN_PROBES = set(range(0xcf8, 0xd00)) | set(range(0x2f8, 0x300)) | \
-    set(range(0x3e8, 0x3f0)) | set(range(0x2e8, 0x2f0)) | {0x87}
-
-
 # The QEMU boot only (test id "svm", so that -k svm selects these); the
 # Bochs VT-x boot gives its guest the same tables but is not checked here.
 @pytest.fixture(params=[pytest.param("svm", id="svm")])
@@ -88,6 +78,7 @@ def test_guest_finds_its_acpi_tables(svm, harness):
 def test_no_platform_warning_or_error_in_guest_boot(svm, harness):
     boot, guests = svm
     bad = re.compile(r"ACPI (BIOS )?(Error|Warning|Exception)|"
+                     r"PCI: Fatal|PCI: Sanity check failed|"
                      r"rtc_cmos.*(fail|error)|"
                      r"Unable to read RTC|"
                      r"i8042.*(timeout|Can't|fail|Probing ports|"
@@ -106,20 +97,11 @@ def test_no_platform_warning_or_error_in_guest_boot(svm, harness):
 
 
 def test_no_refused_port_during_boot(svm):
-    """No keyboard controller, CMOS, PIC, PIT or DMA port, nor any other
-    port but the known probes (KNOWN_PROBES), is refused while a guest's
-    kernel boots."""
-    boot, guests = svm
-    for vm in guests:
-        found = [line for port, line in boot_refusals(boot, vm)
-                 if port not in KNOWN_PROBES]
-        assert not found, (vm, len(found), found[:20])
-
-
-@pytest.mark.xfail(strict=True, reason="the stock kernel still probes PCI "
-                   "configuration space, COM2-COM4 and the DMA "
-                   "controller (KNOWN_PROBES)")
-def test_no_refused_port_at_all_during_boot(svm):
+    """No port access at all is refused while a guest's kernel boots: the
+    keyboard controller, the CMOS clock, PIC, PIT, the PCI configuration
+    mechanisms, COM2-COM4 and the DMA controller are either described as
+    absent by the ACPI tables or answered as on a modern board
+    (vmm/vm/legacy.c)."""
     boot, guests = svm
     for vm in guests:
         found = boot_refusals(boot, vm)
