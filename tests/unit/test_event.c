@@ -155,8 +155,8 @@ static void test_double_fault_table(void)
 		/* #DF then contributory: shutdown. */
 		CHECK(!merge(EXC_ERR(8), 0, contributory[i], 0).ok);
 		for (j = 0; j < sizeof(benign); j++) {
-			struct ev e = merge(EXC(benign[j]), 0,
-					    contributory[i], 4);
+			struct ev e =
+				merge(EXC(benign[j]), 0, contributory[i], 4);
 
 			CHECK_EQ(e.info, EXC_ERR(contributory[i]));
 			CHECK_EQ(e.err, 4);
