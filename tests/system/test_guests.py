@@ -188,7 +188,7 @@ def test_guest_isolation_attempts_are_refused(system, harness):
             for op in ("read", "write", "reread"):
                 assert r.get(("mem", f"{target}.{op}"), ("", ""))[1] == \
                     "PASS", (vm, target, op)
-        for name in ("pci_cf8.outl", "pci_cfc.inl", "pit_cmd.outb",
+        for name in ("pci_config", "pit_cmd.outb",
                      "pit_ch0.inb", "ps2_status.inb", "ps2_data.inb",
                      "ps2_cmd.outb"):
             assert r.get(("io", name), ("", ""))[1] == "PASS", (vm, name)

@@ -1063,67 +1063,119 @@ static u8 sum8(const u8 *p, u32 n)
 	return s;
 }
 
-static void test_mptable(void)
+static u64 rd64(const u8 *p)
 {
-	static u8 buf[1024];
-	const u32 ids[2] = { 3, 5 };
-	struct mp_params p = {
+	u64 v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* The table at guest address @gpa of a build at @base in @buf. */
+static const u8 *at(const u8 *buf, u64 base, u64 gpa)
+{
+	return buf + (gpa - base);
+}
+
+static void check_sdt(const u8 *t, const char *sig, u8 rev)
+{
+	CHECK(memcmp(t, sig, 4) == 0);
+	CHECK_EQ(t[8], rev);
+	CHECK_EQ(sum8(t, rd32(t + 4)), 0);
+	CHECK(memcmp(t + 10, "DEVIRT", 6) == 0);
+}
+
+static void test_acpi_tables(void)
+{
+	static u8 buf[4096];
+	const u32 ids[2] = { 3, 300 };
+	struct acpi_params p = {
 		.apic_ids = ids,
 		.nr_cpus = 2,
-		.cpu_signature = 0x806c1,
-		.cpu_features = 0x178bfbff,
 		.ioapic_id = 0xf0,
 		.ioapic_addr = 0xfec00000,
+		.uart_port = 0x3f8,
 		.uart_irq = 4,
 	};
-	const u32 gpa = 0x9fc00;
-	const u8 *mpc, *e;
+	const u64 gpa = 0x9f000;
+	const u8 *x, *f, *d, *m, *e;
 	int n;
 
 	memset(buf, 0xcc, sizeof(buf));
-	n = mptable_build(buf, sizeof(buf), gpa, &p);
-	CHECK_EQ(n, 16 + 44 + 2 * 20 + 3 * 8);
-	/* MP 1.4, 4.1: signature, pointer, length 1, revision 4, checksum. */
-	CHECK(memcmp(buf, "_MP_", 4) == 0);
-	CHECK_EQ(rd32(buf + 4), gpa + 16);
-	CHECK_EQ(buf[8], 1);
-	CHECK_EQ(buf[9], 4);
-	CHECK_EQ(sum8(buf, 16), 0);
-	CHECK_EQ(buf[11], 0); /* a table follows: no default config */
-	mpc = buf + 16;
-	CHECK(memcmp(mpc, "PCMP", 4) == 0);
-	CHECK_EQ(rd16(mpc + 4), (u16)(n - 16));
-	CHECK_EQ(sum8(mpc, (u32)(n - 16)), 0);
-	CHECK_EQ(rd16(mpc + 34), 5); /* entries */
-	CHECK_EQ(rd32(mpc + 36), 0xfee00000u);
-	e = mpc + 44;
+	n = acpi_tables_build(buf, sizeof(buf), gpa, &p);
+	CHECK(n > 0 && n <= 1024);
+	/* RSDP (ACPI 6.5 5.2.5.3): both checksums, revision 2, the XSDT. */
+	CHECK(memcmp(buf, "RSD PTR ", 8) == 0);
+	CHECK_EQ(sum8(buf, 20), 0);
+	CHECK_EQ(sum8(buf, 36), 0);
+	CHECK_EQ(buf[15], 2);
+	CHECK_EQ(rd32(buf + 16), 0);
+	CHECK_EQ(rd32(buf + 20), 36);
+	x = at(buf, gpa, rd64(buf + 24));
+	check_sdt(x, "XSDT", 1);
+	CHECK_EQ(rd32(x + 4), 36 + 16);
+	f = at(buf, gpa, rd64(x + 36));
+	m = at(buf, gpa, rd64(x + 44));
+	/* FADT 6.5: hardware-reduced, IAPC_BOOT_ARCH, reset register. */
+	check_sdt(f, "FACP", 6);
+	CHECK_EQ(rd32(f + 4), 276);
+	CHECK_EQ(f[131], 5);
+	CHECK_EQ(rd16(f + 109) & 0x3, 0); /* no legacy devices, no 8042 */
+	CHECK(rd16(f + 109) & (1u << 2)); /* VGA Not Present */
+	CHECK(rd16(f + 109) & (1u << 5)); /* CMOS RTC Not Present */
+	CHECK(rd32(f + 112) & (1u << 20)); /* HW_REDUCED_ACPI */
+	CHECK(rd32(f + 112) & (1u << 10)); /* RESET_REG_SUP */
+	CHECK_EQ(f[116], 1); /* reset register in system I/O ... */
+	CHECK_EQ(rd64(f + 120), 0xcf9); /* ... port 0xcf9 ... */
+	CHECK_EQ(f[128], 6); /* ... value 6 */
+	CHECK_EQ(rd32(f + 36), 0); /* no FACS */
+	CHECK_EQ(rd64(f + 140), rd32(f + 40)); /* X_DSDT = DSDT */
+	d = at(buf, gpa, rd64(f + 140));
+	check_sdt(d, "DSDT", 2);
+	/* COM1's _CRS: I/O 0x3f8-0x3ff and IRQ 4, patched in place. */
+	CHECK_EQ(rd32(d + 4), 36 + 52);
+	CHECK_EQ(d[36 + 39], 0x47);
+	CHECK_EQ(rd16(d + 36 + 41), 0x3f8);
+	CHECK_EQ(rd16(d + 36 + 43), 0x3f8);
+	CHECK_EQ(d[36 + 46], 8);
+	CHECK_EQ(d[36 + 47], 0x22);
+	CHECK_EQ(rd16(d + 36 + 48), 1u << 4);
+	CHECK_EQ(d[36 + 50], 0x79);
+	/* MADT: local APIC address, no 8259s, the CPUs, the I/O APIC. */
+	check_sdt(m, "APIC", 5);
+	CHECK_EQ(rd32(m + 4), 44 + 8 + 16 + 12);
+	CHECK_EQ(rd32(m + 36), 0xfee00000u);
+	CHECK_EQ(rd32(m + 40), 0);
+	e = m + 44;
 	CHECK_EQ(e[0], 0);
-	CHECK_EQ(e[1], 3);
-	CHECK_EQ(e[3], 3); /* enabled, bootstrap processor */
-	CHECK_EQ(rd32(e + 4), 0x806c1u);
-	e += 20;
-	CHECK_EQ(e[1], 5);
-	CHECK_EQ(e[3], 1); /* enabled, not the BSP */
-	e += 20;
+	CHECK_EQ(e[1], 8);
+	CHECK_EQ(e[2], 0);
+	CHECK_EQ(e[3], 3);
+	CHECK_EQ(rd32(e + 4), 1);
+	e += 8;
+	CHECK_EQ(e[0], 9); /* APIC ID 300: an x2APIC entry */
+	CHECK_EQ(e[1], 16);
+	CHECK_EQ(rd32(e + 4), 300);
+	CHECK_EQ(rd32(e + 8), 1);
+	CHECK_EQ(rd32(e + 12), 1);
+	e += 16;
 	CHECK_EQ(e[0], 1);
-	CHECK(memcmp(e + 2, "ISA   ", 6) == 0);
-	e += 8;
-	CHECK_EQ(e[0], 2);
-	CHECK_EQ(e[1], 0xf0);
-	CHECK_EQ(e[3], 1);
+	CHECK_EQ(e[1], 12);
+	CHECK_EQ(e[2], 0xf0);
 	CHECK_EQ(rd32(e + 4), 0xfec00000u);
-	e += 8;
-	CHECK_EQ(e[0], 3);
-	CHECK_EQ(e[5], 4); /* ISA IRQ 4 ... */
-	CHECK_EQ(e[6], 0xf0); /* ... to this I/O APIC ... */
-	CHECK_EQ(e[7], 4); /* ... pin 4 */
+	CHECK_EQ(rd32(e + 8), 0);
+	CHECK_EQ(e + 12, buf + n); /* the MADT is last */
 	CHECK_EQ(buf[n], 0xcc); /* nothing written past the end */
-	/* Too small a buffer, or no CPU: refused, nothing written. */
+	/* Too small a buffer, no CPU or a bad IRQ: refused, nothing written. */
 	memset(buf, 0xcc, sizeof(buf));
-	CHECK_EQ(mptable_build(buf, (u32)n - 1, gpa, &p), -1);
+	CHECK_EQ(acpi_tables_build(buf, (u32)n - 1, gpa, &p), -1);
 	CHECK_EQ(buf[0], 0xcc);
+	p.uart_irq = 16;
+	CHECK_EQ(acpi_tables_build(buf, sizeof(buf), gpa, &p), -1);
+	p.uart_irq = 4;
 	p.nr_cpus = 0;
-	CHECK_EQ(mptable_build(buf, sizeof(buf), gpa, &p), -1);
+	CHECK_EQ(acpi_tables_build(buf, sizeof(buf), gpa, &p), -1);
+	CHECK_EQ(buf[0], 0xcc);
 }
 
 static void test_guest_map(void)
@@ -1131,18 +1183,22 @@ static void test_guest_map(void)
 	struct mem_range m[8];
 	int n = guest_map_build(256ULL << 20, m, 8);
 
-	CHECK_EQ(n, 3);
+	CHECK_EQ(n, 4);
 	CHECK_EQ(m[0].base, 0);
-	CHECK_EQ(m[0].size, 0x9fc00);
+	CHECK_EQ(m[0].size, 0x9f000);
 	CHECK_EQ(m[0].type, MEM_RAM);
-	CHECK_EQ(m[1].base, 0x9fc00);
-	CHECK_EQ(m[1].base + m[1].size, 0x100000);
-	CHECK_EQ(m[1].type, MEM_RESERVED);
-	CHECK_EQ(m[2].base, 0x100000);
-	CHECK_EQ(m[2].base + m[2].size, 256ULL << 20);
-	CHECK_EQ(m[2].type, MEM_RAM);
+	CHECK_EQ(m[1].base, 0x9f000);
+	CHECK_EQ(m[1].size, 0x1000);
+	CHECK_EQ(m[1].type, MEM_ACPI);
+	CHECK_EQ(m[2].base, 0xa0000);
+	CHECK_EQ(m[2].base + m[2].size, 0x100000);
+	CHECK_EQ(m[2].type, MEM_RESERVED);
+	CHECK_EQ(m[3].base, 0x100000);
+	CHECK_EQ(m[3].base + m[3].size, 256ULL << 20);
+	CHECK_EQ(m[3].type, MEM_RAM);
+	CHECK_EQ(mem_to_e820(m[1].type), E820_ACPI);
 	CHECK_EQ(guest_map_build(1ULL << 20, m, 8), -1);
-	CHECK_EQ(guest_map_build(256ULL << 20, m, 2), -1);
+	CHECK_EQ(guest_map_build(256ULL << 20, m, 3), -1);
 }
 
 /* ns for @delta TSC ticks, as Linux's pvclock_scale_delta computes it. */
@@ -1183,7 +1239,7 @@ static void test_pvclock_scale(void)
 
 int main(void)
 {
-	test_mptable();
+	test_acpi_tables();
 	test_guest_map();
 	test_pvclock_scale();
 	test_driver_map_ovmf();

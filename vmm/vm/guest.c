@@ -2,7 +2,7 @@
 /*
  * User guests: static partitions. Each guest gets a physical CPU of its
  * own and one contiguous block of RAM that it sees from GPA 0, with its own
- * e820 map and MP table. It touches no device: its console is an emulated
+ * e820 map and ACPI tables. It touches no device: its console is an emulated
  * UART (uart.c) behind an emulated I/O APIC (ioapic.c), its clock is
  * kvmclock (kvmclock.c), its timer the CPU's own LAPIC timer (apic.c).
  */
@@ -54,27 +54,43 @@ static void intercept_all_io(struct vcpu *vcpu)
 	arch->io_intercept(vcpu, 0, 0x10000, true);
 }
 
-static int write_mptable(struct vm *vm)
+/* The guest's ACPI tables (layout.c), its RSDP at GUEST_ACPI_BASE. */
+static int write_acpi_tables(struct vm *vm)
 {
-	u32 a, b, c, d, ids[VM_MAX_VCPUS];
-	struct mp_params p;
+	u32 ids[VM_MAX_VCPUS];
+	struct acpi_params p;
 
 	for (u32 i = 0; i < vm->nr_vcpus; i++)
 		ids[i] = vm->vcpus[i].apic_id;
-	cpuid(1, 0, &a, &b, &c, &d);
 	p.apic_ids = ids;
 	p.nr_cpus = vm->nr_vcpus;
-	p.cpu_signature = a;
-	p.cpu_features = d;
 	p.ioapic_id = GUEST_IOAPIC_ID;
 	p.ioapic_addr = (u32)IOAPIC_GPA;
+	p.uart_port = COM1;
 	p.uart_irq = GUEST_UART_IRQ;
-	return mptable_build(gpa_to_hva(vm, GUEST_MPTABLE_GPA),
-			     GUEST_LOWMEM_END - GUEST_MPTABLE_GPA,
-			     (u32)GUEST_MPTABLE_GPA, &p) < 0 ?
-		       -1 :
-		       0;
+	if (acpi_tables_build(gpa_to_hva(vm, GUEST_ACPI_BASE), GUEST_ACPI_SIZE,
+			      GUEST_ACPI_BASE, &p) < 0) {
+		pr_err("[%s] its ACPI tables do not fit\n", vm->name);
+		return -1;
+	}
+	return 0;
 }
+
+/*
+ * The reset vector, F000:FFF0 (SDM Vol. 3A 9.1.4). With hardware-reduced
+ * ACPI and no EFI, Linux's emergency restart tries EFI, then jumps there
+ * in real mode (reboot_type BOOT_EFI, then BOOT_BIOS), expecting firmware
+ * that resets the machine. This stub asks for the reset through the
+ * FADT's reset register, which stops the guest (io.c).
+ */
+#define GUEST_RESET_VECTOR 0xffff0ULL
+static const u8 reset_stub[] = {
+	0xba, 0xf9, 0x0c, /* mov $0xcf9, %dx */
+	0xb0, 0x06, /* mov $0x06, %al: CPU reset, system reset */
+	0xee, /* out %al, (%dx) */
+	0xf4, /* 1: hlt */
+	0xeb, 0xfd, /* jmp 1b */
+};
 
 /* Runs on the guest's own CPU: VMX needs the VMCS loaded there. */
 static void __attribute__((noreturn)) guest_start(void *arg)
@@ -89,7 +105,9 @@ static void __attribute__((noreturn)) guest_start(void *arg)
 	}
 	/* Nothing of the firmware's or a previous owner's may leak in. */
 	memset(gpa_to_hva(vm, 0), 0, vm->ram_bytes);
-	if (write_mptable(vm) || load_linux(vm, &st)) {
+	memcpy(gpa_to_hva(vm, GUEST_RESET_VECTOR), reset_stub,
+	       sizeof(reset_stub));
+	if (write_acpi_tables(vm) || load_linux(vm, &st)) {
 		guest_fail(vm, "cannot load its kernel (see above)");
 		cpu_halt_forever();
 	}

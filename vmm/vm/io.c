@@ -3,7 +3,8 @@
  * Port I/O exits. A user guest owns no device: every port exits (SDM Vol.
  * 3C 25.6.4 I/O bitmaps, APM Vol. 2 15.10 IOPM), the emulated UART
  * answers at COM1 and a read-only clock at the CMOS ports, a reset request
- * stops the guest, and everything else
+ * stops the guest, the legacy ports a stock kernel always probes answer as
+ * on a modern board (legacy.c), and everything else
  * reads as a missing device (all-ones) and drops writes. The driver VM
  * exits only on ports devirt keeps for itself (COM2 for guest consoles)
  * and on COM1's data port, which it shares with devirt's log.
@@ -79,6 +80,9 @@ void handle_io(struct vcpu *vcpu, const struct exit_info *ex)
 		pr_info("[%s] asked for a machine reset (port 0x%x <- 0x%x)\n",
 			vm->name, port, val);
 		vcpu_stop_vm(vcpu, "the guest asked for a reset");
+	} else if (vm->role == VM_ROLE_GUEST &&
+		   legacy_io(vcpu, port, in, ex->io.size, &val)) {
+		/* a legacy port every PC answers (legacy.c) */
 	} else {
 		vm_refuse(vm, REFUSE_IO,
 			  "port %s 0x%x%s (%u bytes, rip 0x%lx): %s",

@@ -72,7 +72,7 @@ static void ioapic_mmio(struct vcpu *vcpu, u64 gpa, u32 size, bool write,
 		return; /* ID and arbitration: fixed */
 	switch (reg) {
 	case 0:
-		*val = 0xf0u << 24; /* the ID in the MP table */
+		*val = 0xf0u << 24; /* the ID in the guest's MADT */
 		break;
 	case 1:
 		*val = ((IOAPIC_PINS - 1) << 16) | 0x11;

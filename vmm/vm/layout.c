@@ -407,72 +407,218 @@ static u8 checksum(const u8 *p, u32 n)
 	return (u8)-s;
 }
 
-/* MP spec 1.4 section 4: floating pointer and configuration table. */
-#define MPC_HDR 44
-#define MPC_CPU 20
-#define MPC_SHORT 8
+/* ACPI 6.5 5.2.6 System Description Table header, 36 bytes. */
+#define SDT_HDR 36
 
-int mptable_build(u8 *buf, u32 size, u32 gpa, const struct mp_params *p)
+static void sdt_header(u8 *t, const char *sig, u32 len, u8 rev)
 {
-	u32 need = 16 + MPC_HDR + p->nr_cpus * MPC_CPU + 3 * MPC_SHORT;
-	u8 *mpf = buf, *mpc = buf + 16, *e;
-	u16 entries = 0;
+	copy(t, sig, 4); /* 5.2.6 Signature */
+	wr32(t, 4, len); /* 5.2.6 Length, header included */
+	t[8] = rev; /* 5.2.6 Revision */
+	copy(t + 10, "DEVIRT", 6); /* 5.2.6 OEMID */
+	copy(t + 16, "USERGST ", 8); /* 5.2.6 OEM Table ID */
+	wr32(t, 24, 1); /* 5.2.6 OEM Revision */
+	copy(t + 28, "DVRT", 4); /* 5.2.6 Creator ID */
+	wr32(t, 32, 1); /* 5.2.6 Creator Revision */
+	t[9] = checksum(t, len); /* 5.2.6 Checksum: the table sums to 0 */
+}
 
-	if (size < need || !p->nr_cpus)
+/* 5.2.3.2 Generic Address Structure, 12 bytes. */
+static void gas_io(u8 *g, u16 port, u8 bits)
+{
+	g[0] = 1; /* Address Space ID: System I/O */
+	g[1] = bits; /* Register Bit Width */
+	g[2] = 0; /* Register Bit Offset */
+	g[3] = 1; /* Access Size: byte */
+	wr64(g, 4, port); /* Address */
+}
+
+#define RSDP_LEN 36 /* 5.2.5.3, revision 2 */
+#define XSDT_LEN (SDT_HDR + 2 * 8) /* 5.2.8: the FADT and the MADT */
+#define FADT_LEN 276 /* 5.2.9 Table 5.9, FADT 6.5 */
+#define DSDT_LEN (SDT_HDR + sizeof(dsdt_aml))
+#define MADT_LAPIC 8 /* 5.2.12.2 Processor Local APIC */
+#define MADT_X2APIC 16 /* 5.2.12.12 Processor Local x2APIC */
+#define MADT_IOAPIC 12 /* 5.2.12.3 I/O APIC */
+
+/* 5.2.9 Table 5.9 FADT field offsets. */
+#define FADT_DSDT 40
+#define FADT_SCI_INT 46
+#define FADT_IAPC_BOOT_ARCH 109
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_MINOR 131
+#define FADT_X_DSDT 140
+#define FADT_HV_VENDOR 268
+
+/* 5.2.9.3 Table 5.11 IA-PC Boot Architecture Flags. */
+#define IAPC_LEGACY_DEVICES (1u << 0)
+#define IAPC_8042 (1u << 1)
+#define IAPC_VGA_NOT_PRESENT (1u << 2)
+#define IAPC_MSI_NOT_SUPPORTED (1u << 3)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
+
+/* 5.2.9 Table 5.10 Fixed ACPI Description Table Fixed Feature Flags. */
+#define FADT_F_PWR_BUTTON (1u << 4)
+#define FADT_F_SLP_BUTTON (1u << 5)
+#define FADT_F_RESET_REG_SUP (1u << 10)
+#define FADT_F_HW_REDUCED_ACPI (1u << 20)
+
+/*
+ * The DSDT's definition block (ACPI 6.5 20, AML): COM1, so that the
+ * kernel's PNP driver gives the UART its interrupt through the I/O APIC
+ * (hardware-reduced ACPI has no legacy ISA IRQs). Port and IRQ bytes are
+ * patched in by acpi_tables_build. In ASL:
+ *
+ *   Scope (\_SB) { Device (COM1) {
+ *     Name (_HID, EisaId ("PNP0501"))
+ *     Name (_UID, Zero)
+ *     Name (_CRS, ResourceTemplate () {
+ *       IO (Decode16, 0x3F8, 0x3F8, 0x00, 0x08)
+ *       IRQNoFlags () {4}
+ *     })
+ *   } }
+ */
+/* clang-format off */
+static const u8 dsdt_aml[] = {
+	0x10, 0x33, /* 20.2.5.1 DefScope, PkgLength 51 */
+	'\\', '_', 'S', 'B', '_', /* 20.2.2 RootChar, NameSeg "_SB_" */
+	0x5b, 0x82, 0x2b, /* 20.2.5.2 DefDevice, PkgLength 43 */
+	'C', 'O', 'M', '1', /* NameSeg */
+	0x08, '_', 'H', 'I', 'D', /* 20.2.5.1 DefName _HID (6.1.5) */
+	0x0c, 0x41, 0xd0, 0x05, 0x01, /* DWordConst EISAID "PNP0501" */
+	0x08, '_', 'U', 'I', 'D', 0x00, /* DefName _UID (6.1.12), Zero */
+	0x08, '_', 'C', 'R', 'S', /* DefName _CRS (6.2.2) */
+	0x11, 0x10, 0x0a, 0x0d, /* 20.2.5.4 DefBuffer, PkgLength 16, 13 */
+	0x47, 0x01, /* 6.4.2.5 I/O Port Descriptor, 16-bit decode */
+	0xf8, 0x03, 0xf8, 0x03, /* minimum, maximum base (patched) */
+	0x00, 0x08, /* base alignment, range length */
+	0x22, 0x10, 0x00, /* 6.4.2.1 IRQ Descriptor: mask (patched) */
+	0x79, 0x00, /* 6.4.2.9 End Tag, checksum 0 (none) */
+};
+/* clang-format on */
+
+#define AML_IO_MIN 41 /* offsets into dsdt_aml of the patched bytes */
+#define AML_IO_MAX 43
+#define AML_IRQ_MASK 48
+
+static u32 madt_len(const struct acpi_params *p)
+{
+	u32 len = SDT_HDR + 8 + MADT_IOAPIC;
+
+	for (u32 i = 0; i < p->nr_cpus; i++)
+		len += p->apic_ids[i] < 0xff ? MADT_LAPIC : MADT_X2APIC;
+	return len;
+}
+
+int acpi_tables_build(u8 *buf, u32 size, u64 gpa, const struct acpi_params *p)
+{
+	u32 xsdt = ALIGN_UP(RSDP_LEN, 16), fadt = ALIGN_UP(xsdt + XSDT_LEN, 16);
+	u32 dsdt = ALIGN_UP(fadt + FADT_LEN, 16);
+	u32 madt = ALIGN_UP(dsdt + DSDT_LEN, 16), need;
+	u8 *r = buf, *t, *e;
+
+	if (!p->nr_cpus || p->uart_irq > 15)
+		return -1;
+	need = madt + madt_len(p);
+	if (size < need)
 		return -1;
 	zero(buf, need);
 
-	/* 4.1 floating pointer: no default configuration, no IMCR. */
-	copy(mpf, "_MP_", 4);
-	wr32(mpf, 4, gpa + 16);
-	mpf[8] = 1; /* length in 16-byte units */
-	mpf[9] = 4; /* spec revision 1.4 */
-	mpf[10] = checksum(mpf, 16);
+	/* 5.2.5.3 Root System Description Pointer, revision 2. */
+	copy(r, "RSD PTR ", 8); /* Signature */
+	copy(r + 9, "DEVIRT", 6); /* OEMID */
+	r[15] = 2; /* Revision: ACPI 2.0+ (XSDT) */
+	wr32(r, 16, 0); /* RsdtAddress: none, the XSDT only */
+	wr32(r, 20, RSDP_LEN); /* Length */
+	wr64(r, 24, gpa + xsdt); /* XsdtAddress */
+	r[8] = checksum(r, 20); /* Checksum: the first 20 bytes */
+	r[32] = checksum(r, RSDP_LEN); /* Extended Checksum: all 36 */
 
-	e = mpc + MPC_HDR;
-	for (u32 i = 0; i < p->nr_cpus; i++, entries++, e += MPC_CPU) {
-		e[0] = 0; /* 4.3.1 processor */
-		e[1] = (u8)p->apic_ids[i];
-		e[2] = 0x14; /* local APIC version: integrated */
-		e[3] = 1 | (i == 0 ? 2 : 0); /* enabled, bootstrap */
-		wr32(e, 4, p->cpu_signature);
-		wr32(e, 8, p->cpu_features);
+	/* 5.2.8 Extended System Description Table: FADT, MADT. */
+	t = buf + xsdt;
+	wr64(t, SDT_HDR, gpa + fadt); /* Entry */
+	wr64(t, SDT_HDR + 8, gpa + madt); /* Entry */
+	sdt_header(t, "XSDT", XSDT_LEN, 1);
+
+	/* 5.2.9 Fixed ACPI Description Table, 6.5. */
+	t = buf + fadt;
+	wr32(t, FADT_DSDT, (u32)(gpa + dsdt)); /* DSDT */
+	wr16(t, FADT_SCI_INT, 0); /* SCI_INT: no SCI (hardware-reduced) */
+	/*
+	 * IAPC_BOOT_ARCH (5.2.9.3): no legacy (ISA) devices and no 8042
+	 * (bits 0, 1 clear), VGA Not Present, MSI Not Supported (no PCI),
+	 * CMOS RTC Not Present (ACPI 6.x): kvmclock is the wall clock.
+	 */
+	wr16(t, FADT_IAPC_BOOT_ARCH,
+	     IAPC_VGA_NOT_PRESENT | IAPC_MSI_NOT_SUPPORTED |
+		     IAPC_CMOS_RTC_NOT_PRESENT);
+	/*
+	 * Flags (Table 5.10): HW_REDUCED_ACPI (4.1: no PM1 blocks, SCI, PM
+	 * timer, GPEs or legacy PIC/PIT), no fixed power or sleep button,
+	 * RESET_REG_SUP: the reset register below.
+	 */
+	wr32(t, FADT_FLAGS,
+	     FADT_F_HW_REDUCED_ACPI | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
+		     FADT_F_RESET_REG_SUP);
+	/* RESET_REG, RESET_VALUE (4.8.4.6): port 0xcf9 <- 6 stops the VM. */
+	gas_io(t + FADT_RESET_REG, 0xcf9, 8);
+	t[FADT_RESET_VALUE] = 0x06;
+	t[FADT_MINOR] = 5; /* FADT Minor Version: 6.5 */
+	wr64(t, FADT_X_DSDT, gpa + dsdt); /* X_DSDT */
+	/* Hypervisor Vendor Identity */
+	copy(t + FADT_HV_VENDOR, "DEVIRT  ", 8);
+	sdt_header(t, "FACP", FADT_LEN, 6); /* FADT Major Version 6 */
+
+	/* 5.2.11.1 Differentiated System Description Table: COM1. */
+	t = buf + dsdt;
+	copy(t + SDT_HDR, dsdt_aml, sizeof(dsdt_aml));
+	wr16(t, SDT_HDR + AML_IO_MIN, (u16)p->uart_port);
+	wr16(t, SDT_HDR + AML_IO_MAX, (u16)p->uart_port);
+	wr16(t, SDT_HDR + AML_IRQ_MASK, (u16)(1u << p->uart_irq));
+	sdt_header(t, "DSDT", DSDT_LEN, 2); /* revision 2: 64-bit integers */
+
+	/* 5.2.12 Multiple APIC Description Table. */
+	t = buf + madt;
+	wr32(t, SDT_HDR, 0xfee00000u); /* Local Interrupt Controller Address */
+	wr32(t, SDT_HDR + 4, 0); /* Flags: PCAT_COMPAT clear, no 8259s */
+	e = t + SDT_HDR + 8;
+	for (u32 i = 0; i < p->nr_cpus; i++) {
+		if (p->apic_ids[i] < 0xff) {
+			e[0] = 0; /* 5.2.12.2 Type: Processor Local APIC */
+			e[1] = MADT_LAPIC; /* Length */
+			e[2] = (u8)i; /* ACPI Processor UID */
+			e[3] = (u8)p->apic_ids[i]; /* APIC ID */
+			wr32(e, 4, 1); /* Flags: Enabled (Table 5.23) */
+		} else {
+			e[0] = 9; /* 5.2.12.12 Type: Processor Local x2APIC */
+			e[1] = MADT_X2APIC; /* Length */
+			wr32(e, 4, p->apic_ids[i]); /* X2APIC ID */
+			wr32(e, 8, 1); /* Flags: Enabled (Table 5.23) */
+			wr32(e, 12, i); /* ACPI Processor UID */
+		}
+		e += e[1];
 	}
-	e[0] = 1; /* 4.3.2 bus 0: ISA */
-	copy(e + 2, "ISA   ", 6);
-	e += MPC_SHORT, entries++;
-	e[0] = 2; /* 4.3.3 I/O APIC, enabled */
-	e[1] = (u8)p->ioapic_id;
-	e[2] = 0x11;
-	e[3] = 1;
-	wr32(e, 4, p->ioapic_addr);
-	e += MPC_SHORT, entries++;
-	e[0] = 3; /* 4.3.4 I/O interrupt: vectored, bus polarity/trigger */
-	e[4] = 0; /* source bus */
-	e[5] = (u8)p->uart_irq;
-	e[6] = (u8)p->ioapic_id;
-	e[7] = (u8)p->uart_irq; /* pin */
-	e += MPC_SHORT, entries++;
-
-	/* 4.2 configuration table header. */
-	copy(mpc, "PCMP", 4);
-	wr16(mpc, 4, (u16)(e - mpc));
-	mpc[6] = 4;
-	copy(mpc + 8, "DEVIRT  ", 8);
-	copy(mpc + 16, "USER GUEST  ", 12);
-	wr16(mpc, 34, entries);
-	wr32(mpc, 36, 0xfee00000u); /* local APIC address */
-	mpc[7] = checksum(mpc, (u32)(e - mpc));
-	return (int)(e - buf);
+	e[0] = 1; /* 5.2.12.3 Type: I/O APIC */
+	e[1] = MADT_IOAPIC; /* Length */
+	e[2] = (u8)p->ioapic_id; /* I/O APIC ID */
+	wr32(e, 4, p->ioapic_addr); /* I/O APIC Address */
+	wr32(e, 8, 0); /* Global System Interrupt Base */
+	sdt_header(t, "APIC", madt_len(p), 5); /* revision 5 (ACPI 6.3+) */
+	return (int)need;
 }
 
 int guest_map_build(u64 bytes, struct mem_range *out, u32 max)
 {
 	u32 n = 0;
 
-	/* Conventional memory, the MP table page end, the BIOS hole, RAM. */
-	if (bytes < (2ULL << 20) || emit(out, &n, max, 0, 0x9fc00, MEM_RAM) ||
-	    emit(out, &n, max, 0x9fc00, 0x100000 - 0x9fc00, MEM_RESERVED) ||
+	/* Conventional memory, the ACPI tables' page, the BIOS hole, RAM. */
+	if (bytes < (2ULL << 20) ||
+	    emit(out, &n, max, 0, GUEST_ACPI_BASE, MEM_RAM) ||
+	    emit(out, &n, max, GUEST_ACPI_BASE, GUEST_ACPI_SIZE, MEM_ACPI) ||
+	    emit(out, &n, max, GUEST_ACPI_BASE + GUEST_ACPI_SIZE,
+		 0x100000 - GUEST_ACPI_BASE - GUEST_ACPI_SIZE, MEM_RESERVED) ||
 	    emit(out, &n, max, 0x100000, bytes - 0x100000, MEM_RAM))
 		return -1;
 	return (int)n;

@@ -83,27 +83,35 @@ int linux_build_boot(u8 *area, const u8 *img, const struct linux_info *li,
  */
 void pvclock_scale(u64 tsc_hz, u32 *mul, s8 *shift);
 
-#endif
+/*
+ * A user guest's low memory: its ACPI tables have the page below the
+ * legacy BIOS hole (640K-1M), marked ACPI in its e820 map.
+ */
+#define GUEST_ACPI_BASE 0x9f000ULL
+#define GUEST_ACPI_SIZE 0x1000ULL
 
 /*
- * An Intel MultiProcessor Specification 1.4 table for a user guest: the
- * floating pointer at @gpa, the configuration table right after it, with
- * one processor entry per APIC ID (the first is the BSP), an ISA bus, one
- * I/O APIC and the COM1 interrupt (ISA IRQ 4) wired to its pin 4. Fills
- * @buf (guest address @gpa) and returns the bytes used, or -1 if @size is
- * too small.
+ * Minimal ACPI 6.5 tables for a user guest, the RSDP first, at @gpa:
+ * RSDP -> XSDT -> FADT (hardware-reduced; no 8042, VGA or CMOS clock;
+ * reset through port 0xcf9) -> DSDT (COM1 at @uart_port, ISA IRQ
+ * @uart_irq), and a MADT with one local APIC per APIC ID (the first is
+ * the boot CPU) and one I/O APIC with GSIs from 0. Fills @buf (guest
+ * address @gpa, 16-byte aligned) and returns the bytes used, or -1 if
+ * @size is too small or there is no CPU.
  */
-struct mp_params {
+struct acpi_params {
 	const u32 *apic_ids;
 	u32 nr_cpus;
-	u32 cpu_signature; /* CPUID.1:EAX */
-	u32 cpu_features; /* CPUID.1:EDX */
 	u32 ioapic_id;
 	u32 ioapic_addr;
+	u32 uart_port;
 	u32 uart_irq;
 };
-int mptable_build(u8 *buf, u32 size, u32 gpa, const struct mp_params *p);
+int acpi_tables_build(u8 *buf, u32 size, u64 gpa, const struct acpi_params *p);
 
 /* The guest-physical map of a user guest of @bytes: RAM from 0 with the
- * MP table and the legacy BIOS hole marked reserved. Returns the count. */
+ * ACPI tables' page marked ACPI and the legacy BIOS hole reserved.
+ * Returns the count. */
 int guest_map_build(u64 bytes, struct mem_range *out, u32 max);
+
+#endif

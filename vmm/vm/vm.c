@@ -162,11 +162,19 @@ int load_linux(struct vm *vm, struct entry_state *st)
 	if (img->initrd.size)
 		memcpy(gpa_to_hva(vm, lay.initrd),
 		       phys_to_virt(img->initrd.addr), img->initrd.size);
-	/* Only the driver VM sees the firmware's ACPI and framebuffer. */
+	/*
+	 * Only the driver VM sees the firmware's ACPI and framebuffer; a
+	 * user guest gets its own tables (guest.c), found through
+	 * boot_params.acpi_rsdp_addr (boot protocol 2.14+).
+	 */
+	if (vm->role != VM_ROLE_DRIVER && li.version < 0x020e)
+		pr_info("[%s] boot protocol %u.%u is older than 2.14: the kernel may not find its ACPI tables\n",
+			vm->name, li.version >> 8, li.version & 0xff);
 	if (linux_build_boot(
 		    gpa_to_hva(vm, lay.boot_area), k, &li, &lay,
 		    img->initrd.size, cfg->cmdline, vm->mem, vm->nr_mem,
-		    vm->role == VM_ROLE_DRIVER ? boot_info->acpi_rsdp : 0,
+		    vm->role == VM_ROLE_DRIVER ? boot_info->acpi_rsdp :
+						 GUEST_ACPI_BASE,
 		    vm->role == VM_ROLE_DRIVER ? &boot_info->fb : NULL, &le)) {
 		pr_err("[%s] memory map has too many entries for e820\n",
 		       vm->name);

@@ -50,6 +50,9 @@ struct vm {
 	u64 refused_io;
 	u64 refused_msr;
 	u64 refused_ipi;
+	/* Legacy ports answered as on a modern board (legacy.c). */
+	u64 legacy_io;
+	u32 pci_conf_addr; /* PCI configuration mechanism #1's address */
 	/* Log rate limit: a token bucket refilled with time (vm_refuse). */
 	u64 log_tokens, log_stamp, log_dropped;
 	u64 boot_tsc; /* kvmclock time zero */
@@ -73,8 +76,6 @@ struct vm {
 };
 
 /* Guest-physical layout of a user guest (guest.c). */
-#define GUEST_MPTABLE_GPA 0x9fc00ULL
-#define GUEST_LOWMEM_END 0xa0000ULL
 #define GUEST_HIGHMEM 0x100000ULL
 #define IOAPIC_GPA 0xfec00000ULL
 
@@ -104,6 +105,7 @@ void *gpa_to_hva(struct vm *vm, u64 gpa);
 void handle_io(struct vcpu *vcpu, const struct exit_info *ex);
 bool uart_io(struct vcpu *vcpu, u16 port, bool in, u32 *val);
 bool rtc_io(struct vcpu *vcpu, u16 port, bool in, u32 *val);
+bool legacy_io(struct vcpu *vcpu, u16 port, bool in, u32 size, u32 *val);
 void ioapic_set_irq(struct vcpu *vcpu, u32 pin, bool level);
 bool ioapic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
 bool kvmclock_msr(struct vcpu *vcpu, u32 msr, bool write, u64 *val);

@@ -94,6 +94,12 @@ static inline long devirt_hv_info(struct devirt_hv_info *info)
 
 /* --- local APIC interrupt command register ------------------------------ */
 
+/*
+ * A user guest's PCI configuration space (mechanism #1, vmm/vm/legacy.c):
+ * devirt's host bridge at 00:00.0 (device << 16 | vendor), nothing else.
+ */
+#define DEVIRT_PCI_HOSTBRIDGE_ID 0x00081b36u
+
 #define DEVIRT_MSR_X2APIC_ICR 0x830
 #define DEVIRT_XAPIC_ICR_LO 0x300
 #define DEVIRT_XAPIC_ICR_HI 0x310
