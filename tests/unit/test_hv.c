@@ -308,8 +308,10 @@ static void world_init(void)
 		  S2_MT_WB);
 	add_range(0, DRV_MMIO, 16ULL << 20, DRV_MMIO, S2_PERM_RWX, S2_MT_UC);
 	/* Its map: DRV_FRAMES is RAM, DRV_MMIO firmware-described MMIO. */
-	vms[0].mem[0] = (struct mem_range){ DRV_FRAMES, 16ULL << 20, MEM_RAM, 0 };
-	vms[0].mem[1] = (struct mem_range){ DRV_MMIO, 16ULL << 20, MEM_MMIO, 0 };
+	vms[0].mem[0] =
+		(struct mem_range){ DRV_FRAMES, 16ULL << 20, MEM_RAM, 0 };
+	vms[0].mem[1] =
+		(struct mem_range){ DRV_MMIO, 16ULL << 20, MEM_MMIO, 0 };
 	vms[0].nr_mem = 2;
 	devfile_init();
 	CHECK_EQ(attach(), 0);
