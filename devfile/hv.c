@@ -28,7 +28,9 @@
 #define GUEST_DEVWIN_BASE (1ULL << 36) /* guest-physical, 64 GiB */
 #define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
 #define GUEST_DEVWIN_END (GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
+#ifndef SPIN_BEFORE_ASYNC /* the unit test sets 1: it fills the window */
 #define SPIN_BEFORE_ASYNC 20000 /* pause loops before going async */
+#endif
 #define NOTE_QUEUE 64
 #define REFUSALS_LOGGED 32 /* per guest: then one line, then silence */
 
@@ -54,10 +56,17 @@ static struct {
 		u32 mapping; /* MAP calls running; under df.lock */
 		u64 t_submit, t_done; /* TSC: in the ring, COMPLETE */
 		u32 op; /* the request's, as the guest sent it */
+		bool gmapped; /* a FAULT's one frame was given (GMAP) */
 		u64 seq;
 	} slot[DEVFILE_RING_SLOTS];
 	/* Guest notification vectors (stub), per VM id. */
 	u32 guest_vector[CFG_MAX_VMS];
+	/*
+	 * Each guest's device window, a page a bit: set while a GMAPped
+	 * frame is there, cleared by GUNMAP, so addresses are reused.
+	 * devwin_next is where the next search starts (next fit).
+	 */
+	u64 devwin_used[CFG_MAX_VMS][GUEST_DEVWIN_PAGES / 64];
 	u64 devwin_next[CFG_MAX_VMS];
 	/* Notifications for each guest (poll, SIGIO), a ring each. */
 	struct {
@@ -80,7 +89,7 @@ void devfile_init(void)
 	spin_init(&df.lock);
 	spin_init(&df.s2_lock);
 	for (u32 i = 0; i < CFG_MAX_VMS; i++)
-		df.devwin_next[i] = GUEST_DEVWIN_BASE;
+		df.devwin_next[i] = 0;
 }
 
 static void notify(u32 apic_id, u32 vector)
@@ -429,6 +438,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	df.slot[i].done = 0;
 	df.slot[i].mapping = 0;
 	df.slot[i].op = req.op;
+	df.slot[i].gmapped = false;
 	df.slot[i].seq = req.seq;
 	vm->df_calls++;
 	vm->df_inflight++;
@@ -711,35 +721,87 @@ static s64 hc_complete(struct vcpu *vcpu, u64 i)
 	return 0;
 }
 
+/* The driver VM's RAM (its map's MEM_RAM ranges): cacheable memory. */
+static bool driver_ram(struct vm *d, u64 frame)
+{
+	for (u32 r = 0; r < d->nr_mem; r++)
+		if (d->mem[r].type == MEM_RAM && frame >= d->mem[r].base &&
+		    frame - d->mem[r].base < d->mem[r].size)
+			return true;
+	return false;
+}
+
+/*
+ * A free page of guest @id's device window, marked used; df.lock held.
+ * Returns its index, or GUEST_DEVWIN_PAGES when the window is full.
+ */
+static u64 devwin_alloc_locked(u32 id)
+{
+	u64 *used = df.devwin_used[id];
+	u64 start = df.devwin_next[id] % GUEST_DEVWIN_PAGES;
+
+	for (u64 n = 0; n < GUEST_DEVWIN_PAGES; n++) {
+		u64 p = (start + n) % GUEST_DEVWIN_PAGES;
+
+		if (used[p / 64] == ~0ULL) {
+			/* A full word: go to the next one. */
+			n += 63 - p % 64;
+			continue;
+		}
+		if (!(used[p / 64] & (1ULL << (p % 64)))) {
+			used[p / 64] |= 1ULL << (p % 64);
+			df.devwin_next[id] = p + 1;
+			return p;
+		}
+	}
+	return GUEST_DEVWIN_PAGES;
+}
+
+static void devwin_free_locked(u32 id, u64 p)
+{
+	df.devwin_used[id][p / 64] &= ~(1ULL << (p % 64));
+}
+
 /*
  * GMAP (driver VM), zero-copy mmap: rdi = slot of the guest's FAULT
  * request, rsi = a driver-physical frame | memtype (DEVFILE_MT_*, low
- * bits), rdx = 1 for writable. The frame must be the driver VM's own RAM
- * or MMIO. It is mapped into the requesting guest's device window;
- * returns the guest-physical address for the stub to insert.
+ * bits), rdx = 1 for writable. Only a FAULT request gets a frame, and one:
+ * a GMAP for any other request, or a second one, is refused. The frame must
+ * be the driver VM's own RAM or MMIO; MMIO only uncached or write-combined
+ * (a write-back mapping lets the CPU read device registers speculatively,
+ * SDM 11.3). It is mapped into the requesting guest's device window, at a
+ * free page (GUNMAP frees them); returns the guest-physical address for the
+ * stub to insert.
  */
 static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 {
 	u32 mt = frame & 3, smt;
 	struct s2_lookup l;
 	struct vm *g;
-	u64 gpa;
+	u64 gpa, p;
 
 	frame &= ~(PAGE_SIZE - 1);
-	if (taken_slot(vcpu, i) || mt > DEVFILE_MT_WC)
+	if (taken_slot(vcpu, i) || mt > DEVFILE_MT_WC || writable > 1)
 		return DEVIRT_EINVAL;
 	if (!s2_translate(&vcpu->vm->s2, frame, &l) || l.hpa != frame ||
 	    (frame >= df.window_base && frame < df.window_base + WINDOW_SIZE))
 		return DEVIRT_EFAULT; /* not the driver VM's own */
+	if (mt == DEVFILE_MT_WB && !driver_ram(vcpu->vm, frame))
+		return DEVIRT_EINVAL;
 	g = df.slot[i].vm;
 	spin_lock(&df.lock);
-	gpa = df.devwin_next[g->id];
-	if (gpa >= GUEST_DEVWIN_END) {
+	if (df.slot[i].op != DEVFILE_OP_FAULT || df.slot[i].gmapped) {
+		spin_unlock(&df.lock);
+		return DEVIRT_EINVAL;
+	}
+	p = devwin_alloc_locked(g->id);
+	if (p == GUEST_DEVWIN_PAGES) {
 		spin_unlock(&df.lock);
 		return DEVIRT_ENOMEM;
 	}
-	df.devwin_next[g->id] += PAGE_SIZE;
+	df.slot[i].gmapped = true;
 	spin_unlock(&df.lock);
+	gpa = GUEST_DEVWIN_BASE + p * PAGE_SIZE;
 	smt = mt == DEVFILE_MT_UC ? S2_MT_UC :
 	      mt == DEVFILE_MT_WC ? S2_MT_WC :
 				    S2_MT_WB;
@@ -748,6 +810,9 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 	if (s2_map(&g->s2, gpa, frame, PAGE_SIZE,
 		   writable ? S2_PERM_R | S2_PERM_W : S2_PERM_R, smt)) {
 		spin_unlock(&df.s2_lock);
+		spin_lock(&df.lock);
+		devwin_free_locked(g->id, p);
+		spin_unlock(&df.lock);
 		return DEVIRT_ENOMEM;
 	}
 	spin_unlock(&df.s2_lock);
@@ -781,6 +846,16 @@ static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 		if (!s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l))
 			continue;
 		s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+		/*
+		 * The page may be given again: this CPU flushes before the
+		 * guest runs. Only a mapped page is freed: one GMAP has
+		 * taken but not mapped yet stays taken. (Order: s2_lock,
+		 * then df.lock; nothing takes them the other way round.)
+		 */
+		spin_lock(&df.lock);
+		devwin_free_locked(g->id,
+				   (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE + p);
+		spin_unlock(&df.lock);
 		n++;
 	}
 	spin_unlock(&df.s2_lock);

@@ -307,6 +307,12 @@ static void world_init(void)
 	add_range(0, DRV_FRAMES, 16ULL << 20, DRV_FRAMES, S2_PERM_RWX,
 		  S2_MT_WB);
 	add_range(0, DRV_MMIO, 16ULL << 20, DRV_MMIO, S2_PERM_RWX, S2_MT_UC);
+	/* Its map: DRV_FRAMES is RAM, DRV_MMIO firmware-described MMIO. */
+	vms[0].mem[0] =
+		(struct mem_range){ DRV_FRAMES, 16ULL << 20, MEM_RAM, 0 };
+	vms[0].mem[1] =
+		(struct mem_range){ DRV_MMIO, 16ULL << 20, MEM_MMIO, 0 };
+	vms[0].nr_mem = 2;
 	devfile_init();
 	CHECK_EQ(attach(), 0);
 	for (u32 i = 1; i < CFG_MAX_VMS; i++) {
@@ -332,11 +338,12 @@ static struct devfile_req read_req(u64 seq)
 }
 
 /* A request of guest @g that goes asynchronous; returns its slot. */
-static u64 call(u32 g)
+static u64 call_op(u32 g, u32 op)
 {
 	struct devfile_req req = read_req(7);
 	struct devfile_resp resp;
 
+	req.op = op;
 	memset(&resp, 0xff, sizeof(resp));
 	CHECK_EQ(hc(G(g), DEVIRT_HC_DEVFILE_CALL, (u64)(uintptr_t)&req,
 		    (u64)(uintptr_t)&resp, 0),
@@ -344,6 +351,18 @@ static u64 call(u32 g)
 	CHECK_EQ(resp.ret, -DEVFILE_EINPROGRESS);
 	CHECK(resp.handle < DEVFILE_RING_SLOTS);
 	return resp.handle;
+}
+
+/* A READ request of guest @g, in flight: its slot. */
+static u64 call(u32 g)
+{
+	return call_op(g, DEVFILE_OP_READ);
+}
+
+/* A FAULT request (a zero-copy mmap's page) of guest @g: its slot. */
+static u64 call_fault(u32 g)
+{
+	return call_op(g, DEVFILE_OP_FAULT);
 }
 
 /* COMPLETE and FETCH slot @s of guest @g: the slot is free again. */
@@ -376,7 +395,7 @@ static void test_gunmap(void)
 	u64 s, gpa;
 
 	/* A frame GMAPped to guest 1, then unmapped by it. */
-	s = call(1);
+	s = call_fault(1);
 	gpa = hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1);
 	CHECK_EQ(gpa, DEVWIN_BASE);
 	CHECK_EQ(vms[1].df_guest_pages, 1);
@@ -734,15 +753,29 @@ static void test_map(void)
 	CHECK_EQ(vms[1].df_window_pages, 0);
 }
 
-/* GMAP: the frame must be the driver VM's own, its memory type known. */
+/*
+ * GMAP: only a FAULT request gets a frame, and one; the frame must be the
+ * driver VM's own, MMIO never write-back; the window's pages are reused.
+ */
 static void test_gmap(void)
 {
 	struct fake_s2 *f = &fs2[2];
-	u64 s = call(2);
+	u64 s = call(2), k;
 
 	devfile_init(); /* a fresh device window */
 	clear_records();
+	/* A READ request is no mmap fault: no frame for it. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(f->maps, 0);
+	finish_call(2, s);
+
+	s = call_fault(2);
 	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES | 3, 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 2),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, ~0ULL),
 		 DEVIRT_EINVAL);
 	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES - PAGE_SIZE, 1),
 		 DEVIRT_EFAULT);
@@ -757,6 +790,10 @@ static void test_gmap(void)
 	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s,
 		    WINDOW_BASE + s * WINDOW_PAGES_PER_SLOT * PAGE_SIZE, 1),
 		 DEVIRT_EFAULT);
+	/* MMIO write-back (speculative reads of device registers). */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_MMIO | DEVFILE_MT_WB,
+		    0),
+		 DEVIRT_EINVAL);
 	CHECK_EQ(f->maps, 0);
 
 	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s,
@@ -765,27 +802,49 @@ static void test_gmap(void)
 	CHECK_EQ(f->map_hpa, DRV_MMIO);
 	CHECK_EQ(f->map_mt, S2_MT_WC);
 	CHECK_EQ(f->map_perm, S2_PERM_R);
-	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 2),
+	/* One frame per FAULT. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
+		 DEVIRT_EINVAL);
+	CHECK_EQ(f->maps, 1);
+	finish_call(2, s);
+	s = call_fault(2);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
 		 DEVWIN_BASE + PAGE_SIZE);
 	CHECK_EQ(f->map_mt, S2_MT_WB);
 	CHECK_EQ(f->map_perm, S2_PERM_R | S2_PERM_W);
+	finish_call(2, s);
 
-	/* The window fills up at its last page. */
-	for (u64 k = 2; k < DEVWIN_PAGES - 1; k++)
+	/*
+	 * The window fills up at its last page (every FAULT its own slot),
+	 * and a page GUNMAP frees is given again.
+	 */
+	for (k = 2; k < DEVWIN_PAGES - 1; k++) {
+		s = call_fault(2);
 		hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1);
+		finish_call(2, s);
+	}
+	s = call_fault(2);
 	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
 		 DEVWIN_END - PAGE_SIZE);
+	finish_call(2, s);
+	s = call_fault(2);
 	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
 		 DEVIRT_ENOMEM);
 	CHECK_EQ(f->maps, DEVWIN_PAGES);
 	CHECK_EQ(vms[2].df_guest_pages, DEVWIN_PAGES);
+	/* The fake keeps the last FAKE_PAGES pages only: free one there. */
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_END - 2 * PAGE_SIZE,
+		    1, 0),
+		 1);
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
+		 DEVWIN_END - 2 * PAGE_SIZE);
+	finish_call(2, s);
 	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE, DEVWIN_PAGES,
 		    0),
 		 FAKE_PAGES);
 	CHECK_EQ(f->unmap_lo, DEVWIN_END - FAKE_PAGES * PAGE_SIZE);
 	CHECK_EQ(f->unmap_hi, DEVWIN_END);
 	vms[2].df_guest_pages = 0; /* the fake kept the last pages only */
-	finish_call(2, s);
 	devfile_init();
 }
 
