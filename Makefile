@@ -130,7 +130,7 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 DEVFILE_MODDIR := $(BUILD)/devfile
 SHIM_SRCS := hostos-shim/Kbuild hostos-shim/devfile_shim.h \
 	hostos-shim/devfile_shim.c hostos-shim/devfile_shim_fuzz.c \
-	hostos-shim/devfile_hvt.c
+	hostos-shim/devfile_hvt.c hostos-shim/devfile_dfuzz.c
 STUB_SRCS := guest-driver/Kbuild guest-driver/devfile_stub.c
 DEVFILE_KBUILD = $(MAKE) -s -C $(KHDR) CONFIG_DEBUG_INFO_BTF_MODULES= \
 	DEVFILE_INC=$(abspath devfile/include) SHIM_INC=$(abspath hostos-shim) \
@@ -140,7 +140,8 @@ DEVFILE_HDRS := devfile/include/devfile/proto.h \
 	vmm/include/devirt/hypercall.h vmm/include/devirt/hc_linux.h
 SHIM_KOS := $(DEVFILE_MODDIR)/shim/devfile_shim.ko \
 	$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko \
-	$(DEVFILE_MODDIR)/shim/devfile_hvt.ko
+	$(DEVFILE_MODDIR)/shim/devfile_hvt.ko \
+	$(DEVFILE_MODDIR)/shim/devfile_dfuzz.ko
 STUB_KO := $(DEVFILE_MODDIR)/stub/devfile_stub.ko
 $(SHIM_KOS) &: $(SHIM_SRCS) $(DEVFILE_HDRS) $(CACHE)/kernel.mk
 	@mkdir -p $(DEVFILE_MODDIR)/shim
@@ -185,6 +186,7 @@ $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
 		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_hvt.ko:/lib/devirt/devfile_hvt.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_dfuzz.ko:/lib/devirt/devfile_dfuzz.ko \
 		$(BUILD)/devfile-mirror:/bin/devfile-mirror
 
 # A user guest's initramfs (the same stock kernel boots it).
