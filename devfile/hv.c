@@ -51,7 +51,14 @@ static struct {
 		u64 faultin; /* address | 1 write | 2 pending, for the guest */
 		volatile u32 async; /* the guest sleeps: interrupt it when done */
 		volatile u32 done;
-		u32 mapping; /* MAP calls running; under df.lock */
+		/*
+		 * Driver calls working on the slot (MAP, GMAP, FAULTIN;
+		 * hold_slot): fast_done waits for them, COMPLETE too.
+		 * Under df.lock.
+		 */
+		u32 mapping;
+		/* COMPLETE began: no more driver calls on the slot. */
+		u32 completing;
 		u64 t_submit, t_done; /* TSC: in the ring, COMPLETE */
 		u32 op; /* the request's, as the guest sent it */
 		u64 seq;
@@ -236,7 +243,8 @@ static bool fast_done(u32 i, u32 state)
 	if (state != DEVFILE_SLOT_DONE)
 		return false;
 	spin_lock(&df.lock);
-	if (!df.slot[i].mapping && !df.slot[i].windows && !df.slot[i].done) {
+	if (!df.slot[i].mapping && !df.slot[i].windows && !df.slot[i].done &&
+	    !df.slot[i].completing) {
 		df.slot[i].t_done = rdtsc();
 		__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_SEQ_CST);
 		ok = true;
@@ -411,6 +419,16 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	if (!r || !driver_running())
 		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
 	spin_lock(&df.lock);
+	/*
+	 * ATTACH may have detached or replaced r since it was read above:
+	 * it waits only for slots already taken. Checked under the lock it
+	 * takes, a slot taken here keeps r attached until it is freed (the
+	 * ring_slot() calls below read df.ring).
+	 */
+	if (df.ring != r) {
+		spin_unlock(&df.lock);
+		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
+	}
 	for (i = 0; i < DEVFILE_RING_SLOTS && df.slot[i].vm; i++)
 		;
 	if (i == DEVFILE_RING_SLOTS) {
@@ -428,6 +446,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	df.slot[i].async = 0;
 	df.slot[i].done = 0;
 	df.slot[i].mapping = 0;
+	df.slot[i].completing = 0;
 	df.slot[i].op = req.op;
 	df.slot[i].seq = req.seq;
 	vm->df_calls++;
@@ -500,13 +519,40 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	return ret;
 }
 
-/* The driver VM's own slot argument, checked. */
+/* The driver VM's own slot argument, checked; df.lock held. */
 static int taken_slot(struct vcpu *vcpu, u64 i)
 {
 	if (vcpu->vm->role != VM_ROLE_DRIVER || !df.ring ||
-	    i >= DEVFILE_RING_SLOTS || !df.slot[i].vm || df.slot[i].done)
+	    i >= DEVFILE_RING_SLOTS || !df.slot[i].vm || df.slot[i].done ||
+	    df.slot[i].completing)
 		return -1;
 	return 0;
+}
+
+/*
+ * The slot of a driver call (MAP, GMAP, FAULTIN), checked and held until
+ * unhold_slot(): its guest cannot take it as done meanwhile (fast_done,
+ * then finish() frees it, and a new CALL may take it) and COMPLETE waits
+ * for the call to end. Returns the slot's guest; NULL: refused.
+ */
+static struct vm *hold_slot(struct vcpu *vcpu, u64 i)
+{
+	struct vm *g = NULL;
+
+	spin_lock(&df.lock);
+	if (!taken_slot(vcpu, i)) {
+		g = df.slot[i].vm;
+		df.slot[i].mapping++;
+	}
+	spin_unlock(&df.lock);
+	return g;
+}
+
+static void unhold_slot(u64 i)
+{
+	spin_lock(&df.lock);
+	df.slot[i].mapping--;
+	spin_unlock(&df.lock);
 }
 
 /*
@@ -563,17 +609,23 @@ static s64 hc_fetch(struct vcpu *vcpu, u64 i, u64 resp_gva)
 static s64 hc_faultin(struct vcpu *vcpu, u64 i, u64 va)
 {
 	struct vm *g;
+	s64 ret = 0;
 
-	if (taken_slot(vcpu, i) || (va & ~1ULL) >= (1ULL << 47))
+	if ((va & ~1ULL) >= (1ULL << 47))
 		return DEVIRT_EINVAL;
-	g = df.slot[i].vm;
-	if (!df.guest_vector[g->id] || !df.slot[i].vcpu)
-		return DEVIRT_EPERM; /* a synchronous guest cannot help */
-	ring_slot((u32)i)->fault_va = (va & ~(PAGE_SIZE - 2)) | 2;
-	__atomic_store_n(&df.slot[i].faultin, (va & ~(PAGE_SIZE - 2)) | 2,
-			 __ATOMIC_RELEASE);
-	notify(df.slot[i].vcpu->apic_id, df.guest_vector[g->id]);
-	return 0;
+	g = hold_slot(vcpu, i);
+	if (!g)
+		return DEVIRT_EINVAL;
+	if (!df.guest_vector[g->id] || !df.slot[i].vcpu) {
+		ret = DEVIRT_EPERM; /* a synchronous guest cannot help */
+	} else {
+		ring_slot((u32)i)->fault_va = (va & ~(PAGE_SIZE - 2)) | 2;
+		__atomic_store_n(&df.slot[i].faultin,
+				 (va & ~(PAGE_SIZE - 2)) | 2, __ATOMIC_RELEASE);
+		notify(df.slot[i].vcpu->apic_id, df.guest_vector[g->id]);
+	}
+	unhold_slot(i);
+	return ret;
 }
 
 /*
@@ -634,14 +686,9 @@ static s64 hc_map(struct vcpu *vcpu, u64 arg, u64 va, u64 pages)
 	    pages > WINDOW_PAGES_PER_SLOT - idx)
 		return DEVIRT_EINVAL;
 	/* Open against fast_done(): a slot taken as done maps no more. */
-	spin_lock(&df.lock);
-	if (taken_slot(vcpu, i)) {
-		spin_unlock(&df.lock);
+	g = hold_slot(vcpu, i);
+	if (!g)
 		return DEVIRT_EINVAL;
-	}
-	df.slot[i].mapping++;
-	spin_unlock(&df.lock);
-	g = df.slot[i].vm;
 	run.region = ~0ULL;
 	for (n = 0; n < pages; n++, va += PAGE_SIZE) {
 		u64 gpa, win;
@@ -681,9 +728,22 @@ static s64 hc_complete(struct vcpu *vcpu, u64 i)
 {
 	struct vm *g;
 
-	if (taken_slot(vcpu, i))
+	/*
+	 * One COMPLETE per request, and from here no MAP, GMAP or FAULTIN
+	 * (taken_slot), nor the guest taking it as done (fast_done). Those
+	 * already running end first: a window MAP opens after the revocation
+	 * below would stay open.
+	 */
+	spin_lock(&df.lock);
+	if (taken_slot(vcpu, i)) {
+		spin_unlock(&df.lock);
 		return DEVIRT_EINVAL;
+	}
 	g = df.slot[i].vm;
+	df.slot[i].completing = 1;
+	spin_unlock(&df.lock);
+	while (__atomic_load_n(&df.slot[i].mapping, __ATOMIC_ACQUIRE))
+		cpu_relax();
 	if (df.slot[i].windows) {
 		s2_unmap(&vcpu->vm->s2,
 			 df.window_base + i * WINDOW_PAGES_PER_SLOT * PAGE_SIZE,
@@ -726,16 +786,21 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 	u64 gpa;
 
 	frame &= ~(PAGE_SIZE - 1);
-	if (taken_slot(vcpu, i) || mt > DEVFILE_MT_WC)
+	if (mt > DEVFILE_MT_WC)
+		return DEVIRT_EINVAL;
+	g = hold_slot(vcpu, i);
+	if (!g)
 		return DEVIRT_EINVAL;
 	if (!s2_translate(&vcpu->vm->s2, frame, &l) || l.hpa != frame ||
-	    (frame >= df.window_base && frame < df.window_base + WINDOW_SIZE))
+	    (frame >= df.window_base && frame < df.window_base + WINDOW_SIZE)) {
+		unhold_slot(i);
 		return DEVIRT_EFAULT; /* not the driver VM's own */
-	g = df.slot[i].vm;
+	}
 	spin_lock(&df.lock);
 	gpa = df.devwin_next[g->id];
 	if (gpa >= GUEST_DEVWIN_END) {
 		spin_unlock(&df.lock);
+		unhold_slot(i);
 		return DEVIRT_ENOMEM;
 	}
 	df.devwin_next[g->id] += PAGE_SIZE;
@@ -748,10 +813,12 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 	if (s2_map(&g->s2, gpa, frame, PAGE_SIZE,
 		   writable ? S2_PERM_R | S2_PERM_W : S2_PERM_R, smt)) {
 		spin_unlock(&df.s2_lock);
+		unhold_slot(i);
 		return DEVIRT_ENOMEM;
 	}
 	spin_unlock(&df.s2_lock);
 	__atomic_add_fetch(&g->df_guest_pages, 1, __ATOMIC_RELAXED);
+	unhold_slot(i);
 	return (s64)gpa;
 }
 
