@@ -111,7 +111,7 @@ enum kind {
 	NR_KINDS
 };
 static const char *const kind_name[NR_KINDS] = {
-	"ok", "pos", "einval", "efault", "eperm",
+	"ok",	  "pos",   "einval", "efault", "eperm",
 	"enosys", "ebusy", "enomem", "eagain", "other",
 };
 #define W(k) (1u << (k))
@@ -130,8 +130,8 @@ enum call {
 	NR_CALLS
 };
 static const char *const call_name[NR_CALLS] = {
-	"attach", "map",     "complete",   "gmap",	 "note",
-	"faultin", "info",   "hv_info",    "guest_side", "unknown",
+	"attach",  "map",  "complete", "gmap",	     "note",
+	"faultin", "info", "hv_info",  "guest_side", "unknown",
 };
 
 static const u64 edges[] = {
@@ -477,8 +477,7 @@ static void f_note_live(void)
 	/* The driver VM (0) is no guest; ids below 4 may be. */
 	if (id && id < DEVIRT_MAX_VMS && id < fz.hv.nr_vms)
 		id = 0;
-	call(C_NOTE, DEVIRT_HC_DEVFILE_NOTE, id, any64(), any64(),
-	     W(K_EINVAL));
+	call(C_NOTE, DEVIRT_HC_DEVFILE_NOTE, id, any64(), any64(), W(K_EINVAL));
 }
 
 /* The user guests' calls, from the driver VM: all refused. */
@@ -501,13 +500,11 @@ static void f_guest_side(void)
 		break;
 	case 3:
 		call(C_GUEST_SIDE, DEVIRT_HC_DEVFILE_RESUME,
-		     pick(2) ? pick(DEVFILE_RING_SLOTS) : a, b, 0,
-		     W(K_EINVAL));
+		     pick(2) ? pick(DEVFILE_RING_SLOTS) : a, b, 0, W(K_EINVAL));
 		break;
 	case 4:
 		call(C_GUEST_SIDE, DEVIRT_HC_DEVFILE_CANCEL,
-		     pick(2) ? pick(DEVFILE_RING_SLOTS) : a, b, 0,
-		     W(K_EINVAL));
+		     pick(2) ? pick(DEVFILE_RING_SLOTS) : a, b, 0, W(K_EINVAL));
 		break;
 	case 5:
 		call(C_GUEST_SIDE, DEVIRT_HC_DEVFILE_REGISTER,
@@ -663,8 +660,9 @@ static void own_ring_fill(bool junk)
 					(pick(2) ? 0 : ~0u);
 		break;
 	default: {
-		static const u32 vec[] = { 0, 1, 0x1f, 0x100, 0x1020,
-					   0xffffffff };
+		static const u32 vec[] = {
+			0, 1, 0x1f, 0x100, 0x1020, 0xffffffff
+		};
 
 		r->vector = vec[pick(ARRAY_SIZE(vec))];
 	}
@@ -713,8 +711,8 @@ static void f_attach(void)
 			    r->window_pages_per_slot, 0, 0, 0);
 		for (int i = 0; i < DEVFILE_RING_SLOTS; i++)
 			if (r->slot[i].state != DEVFILE_SLOT_FREE) {
-				bad("attach slot state", 0, i,
-				    r->slot[i].state, 0, 0, 0);
+				bad("attach slot state", 0, i, r->slot[i].state,
+				    0, 0, 0);
 				break;
 			}
 		return;
@@ -839,8 +837,8 @@ static void take(struct snap *s)
  * exit, the hypervisor's code is as at boot, no access of the driver VM
  * was refused, it still runs, and a ring is attached as expected.
  */
-static bool consistent(const struct snap *a, const struct snap *b,
-		       u64 ncalls, bool attached)
+static bool consistent(const struct snap *a, const struct snap *b, u64 ncalls,
+		       bool attached)
 {
 	const struct devirt_devfile_info *x = &a->di, *y = &b->di;
 	bool ok = !a->rdi && !b->rdi && !a->rhv && !b->rhv &&
