@@ -5,6 +5,8 @@
 #   make test       install packages, build, run unit and system tests
 #   make test T=pattern   only the tests whose name matches (pytest -k)
 #   make bench      benchmarks, results in docs/results/
+#   make soak       a million hostile hypercalls from each side in one
+#                   QEMU boot (tests/soak.py), docs/results/soak.md
 
 BUILD   ?= build
 CACHE   ?= $(BUILD)/cache
@@ -38,8 +40,8 @@ EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 LOADER_SRCS := boot/loader.c boot/util.c boot/config.c
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/efi/%.o,$(LOADER_SRCS))
 
-.PHONY: all deps kernel image demo demo-checks test unit systest bench format \
-	check-format clean distclean
+.PHONY: all deps kernel image demo demo-checks test unit systest bench soak \
+	format check-format clean distclean
 all: image
 
 deps:
@@ -336,6 +338,11 @@ bench: image
 	$(Q)$(PYTHON) tests/bench.py
 	$(Q)$(PYTHON) tests/bench_guests.py
 	$(Q)$(PYTHON) tests/bench_devfile.py
+
+# Not part of make test: about a million driver-side and a million
+# guest-side hostile hypercalls (tests/soak.py; SOAK_* in the environment).
+soak: image
+	$(Q)$(PYTHON) tests/soak.py
 
 # --- style ------------------------------------------------------------------
 C_FILES = $(shell git ls-files '*.c' '*.h')
