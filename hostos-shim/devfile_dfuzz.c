@@ -35,8 +35,10 @@
  *   EFAULT there (counted as gmap_on_taken) and EINVAL elsewhere.
  *
  *   exclusive (excl_calls=): only once no user guest runs (HV_INFO says
- *   none is RUNNING; waits excl_wait seconds for that, else skips), so
- *   nothing can be in flight or come: everything goes, ATTACH included
+ *   none is RUNNING) and no slot of the shim's ring is in use (a stopped
+ *   guest's request may still wait for the shim's COMPLETE); it waits
+ *   excl_wait seconds for that, else skips. Then nothing can be in
+ *   flight or come: everything goes, ATTACH included
  *   (rings of its own, valid and not, unaligned, too small, foreign,
  *   detaches), NOTEs to the stopped guests until their queues are full,
  *   COMPLETE/MAP/GMAP/FAULTIN on every slot with real frames and
@@ -735,10 +737,16 @@ static void f_attach(void)
 	default: { /* not the driver VM's own RAM, or not all of it */
 		u64 drv_end = fz.hv.vm[0].ram_hi;
 
+		bool end = !pick(3);
+
 		own_ring_fill(false);
-		gpa = pick(3) ? foreign_frame() : drv_end - PAGE_SIZE;
+		gpa = end ? drv_end - PAGE_SIZE : foreign_frame();
+		/*
+		 * Past the end of its RAM may be its ACPI tables (its own,
+		 * write-back): then the bytes there are no ring.
+		 */
 		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size, 0,
-		     W(K_EFAULT));
+		     end ? W(K_EFAULT) | W(K_EINVAL) : W(K_EFAULT));
 	}
 	}
 	/* Refused: the old ring is gone too (hv.c's hc_attach). */
@@ -862,12 +870,33 @@ static bool consistent(const struct snap *a, const struct snap *b, u64 ncalls,
 	return ok;
 }
 
-/* No user guest RUNNING (stopped or never started), waiting up to @secs. */
+/*
+ * A slot of the shim's ring not FREE, or -1: a stopped guest's request
+ * may still wait for the shim's COMPLETE, and is no fuzzer's to touch.
+ */
+static int busy_slot(void)
+{
+	const struct devfile_ring *r;
+
+	if (!fz.ring_gpa)
+		return -1; /* no shim ring: nothing can be in flight */
+	r = phys_to_virt(fz.ring_gpa);
+	for (int i = 0; i < DEVFILE_RING_SLOTS; i++)
+		if (READ_ONCE(r->slot[i].state) != DEVFILE_SLOT_FREE)
+			return i;
+	return -1;
+}
+
+/*
+ * No user guest RUNNING (stopped or never started) and no slot of the
+ * shim's ring in use, waiting up to @secs.
+ */
 static bool guests_stopped(unsigned int secs, char *who, size_t len)
 {
 	for (unsigned int t = 0;; t++) {
 		struct devirt_hv_info *hv = &fz.hv;
 		bool running = false;
+		int busy;
 
 		if (devirt_hv_info(hv))
 			return false;
@@ -881,7 +910,10 @@ static bool guests_stopped(unsigned int secs, char *who, size_t len)
 				strscpy(who, hv->vm[i].name, len);
 			}
 		}
-		if (!running)
+		busy = busy_slot();
+		if (!running && busy >= 0)
+			snprintf(who, len, "slot %d", busy);
+		if (!running && busy < 0)
 			return true;
 		if (t >= secs * 2)
 			return false;
@@ -962,7 +994,7 @@ static int __init dfuzz_init(void)
 			fz.attached = true;
 			run_phase("exclusive", excl_calls, excl_one, true, &ok);
 		} else {
-			pr_info("DEVIRT-DFUZZ phase exclusive skipped: %s still runs\n",
+			pr_info("DEVIRT-DFUZZ phase exclusive skipped: %s still in use\n",
 				who[0] ? who : "?");
 		}
 	}
