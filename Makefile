@@ -5,6 +5,8 @@
 #   make test       install packages, build, run unit and system tests
 #   make test T=pattern   only the tests whose name matches (pytest -k)
 #   make bench      benchmarks, results in docs/results/
+#   make soak       a million hostile hypercalls from each side in one
+#                   QEMU boot (tests/soak.py), docs/results/soak.md
 
 BUILD   ?= build
 CACHE   ?= $(BUILD)/cache
@@ -38,8 +40,8 @@ EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 LOADER_SRCS := boot/loader.c boot/util.c boot/config.c
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/efi/%.o,$(LOADER_SRCS))
 
-.PHONY: all deps kernel image demo demo-checks test unit systest bench format \
-	check-format clean distclean
+.PHONY: all deps kernel image demo demo-checks test unit systest bench soak \
+	format check-format clean distclean
 all: image
 
 deps:
@@ -130,7 +132,7 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 DEVFILE_MODDIR := $(BUILD)/devfile
 SHIM_SRCS := hostos-shim/Kbuild hostos-shim/devfile_shim.h \
 	hostos-shim/devfile_shim.c hostos-shim/devfile_shim_fuzz.c \
-	hostos-shim/devfile_hvt.c
+	hostos-shim/devfile_hvt.c hostos-shim/devfile_dfuzz.c
 STUB_SRCS := guest-driver/Kbuild guest-driver/devfile_stub.c
 DEVFILE_KBUILD = $(MAKE) -s -C $(KHDR) CONFIG_DEBUG_INFO_BTF_MODULES= \
 	DEVFILE_INC=$(abspath devfile/include) SHIM_INC=$(abspath hostos-shim) \
@@ -140,7 +142,8 @@ DEVFILE_HDRS := devfile/include/devfile/proto.h \
 	vmm/include/devirt/hypercall.h vmm/include/devirt/hc_linux.h
 SHIM_KOS := $(DEVFILE_MODDIR)/shim/devfile_shim.ko \
 	$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko \
-	$(DEVFILE_MODDIR)/shim/devfile_hvt.ko
+	$(DEVFILE_MODDIR)/shim/devfile_hvt.ko \
+	$(DEVFILE_MODDIR)/shim/devfile_dfuzz.ko
 STUB_KO := $(DEVFILE_MODDIR)/stub/devfile_stub.ko
 $(SHIM_KOS) &: $(SHIM_SRCS) $(DEVFILE_HDRS) $(CACHE)/kernel.mk
 	@mkdir -p $(DEVFILE_MODDIR)/shim
@@ -185,6 +188,7 @@ $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
 		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_hvt.ko:/lib/devirt/devfile_hvt.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_dfuzz.ko:/lib/devirt/devfile_dfuzz.ko \
 		$(BUILD)/devfile-mirror:/bin/devfile-mirror
 
 # A user guest's initramfs (the same stock kernel boots it).
@@ -337,6 +341,11 @@ bench: image
 	$(Q)$(PYTHON) tests/bench.py
 	$(Q)$(PYTHON) tests/bench_guests.py
 	$(Q)$(PYTHON) tests/bench_devfile.py
+
+# Not part of make test: about a million driver-side and a million
+# guest-side hostile hypercalls (tests/soak.py; SOAK_* in the environment).
+soak: image
+	$(Q)$(PYTHON) tests/soak.py
 
 # --- style ------------------------------------------------------------------
 C_FILES = $(shell git ls-files '*.c' '*.h')

@@ -53,7 +53,14 @@ static struct {
 		u64 faultin; /* address | 1 write | 2 pending, for the guest */
 		volatile u32 async; /* the guest sleeps: interrupt it when done */
 		volatile u32 done;
-		u32 mapping; /* MAP calls running; under df.lock */
+		/*
+		 * Driver calls working on the slot (MAP, GMAP, FAULTIN;
+		 * hold_slot): fast_done waits for them, COMPLETE too.
+		 * Under df.lock.
+		 */
+		u32 mapping;
+		/* COMPLETE began: no more driver calls on the slot. */
+		u32 completing;
 		u64 t_submit, t_done; /* TSC: in the ring, COMPLETE */
 		u32 op; /* the request's, as the guest sent it */
 		bool gmapped; /* a FAULT's one frame was given (GMAP) */
@@ -245,7 +252,8 @@ static bool fast_done(u32 i, u32 state)
 	if (state != DEVFILE_SLOT_DONE)
 		return false;
 	spin_lock(&df.lock);
-	if (!df.slot[i].mapping && !df.slot[i].windows && !df.slot[i].done) {
+	if (!df.slot[i].mapping && !df.slot[i].windows && !df.slot[i].done &&
+	    !df.slot[i].completing) {
 		df.slot[i].t_done = rdtsc();
 		__atomic_store_n(&df.slot[i].done, 1, __ATOMIC_SEQ_CST);
 		ok = true;
@@ -420,6 +428,16 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	if (!r || !driver_running())
 		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
 	spin_lock(&df.lock);
+	/*
+	 * ATTACH may have detached or replaced r since it was read above:
+	 * it waits only for slots already taken. Checked under the lock it
+	 * takes, a slot taken here keeps r attached until it is freed (the
+	 * ring_slot() calls below read df.ring).
+	 */
+	if (df.ring != r) {
+		spin_unlock(&df.lock);
+		return reply(vcpu, resp_gva, req.seq, -DEVFILE_ENODEV);
+	}
 	for (i = 0; i < DEVFILE_RING_SLOTS && df.slot[i].vm; i++)
 		;
 	if (i == DEVFILE_RING_SLOTS) {
@@ -437,6 +455,7 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	df.slot[i].async = 0;
 	df.slot[i].done = 0;
 	df.slot[i].mapping = 0;
+	df.slot[i].completing = 0;
 	df.slot[i].op = req.op;
 	df.slot[i].gmapped = false;
 	df.slot[i].seq = req.seq;
@@ -510,13 +529,40 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 	return ret;
 }
 
-/* The driver VM's own slot argument, checked. */
+/* The driver VM's own slot argument, checked; df.lock held. */
 static int taken_slot(struct vcpu *vcpu, u64 i)
 {
 	if (vcpu->vm->role != VM_ROLE_DRIVER || !df.ring ||
-	    i >= DEVFILE_RING_SLOTS || !df.slot[i].vm || df.slot[i].done)
+	    i >= DEVFILE_RING_SLOTS || !df.slot[i].vm || df.slot[i].done ||
+	    df.slot[i].completing)
 		return -1;
 	return 0;
+}
+
+/*
+ * The slot of a driver call (MAP, GMAP, FAULTIN), checked and held until
+ * unhold_slot(): its guest cannot take it as done meanwhile (fast_done,
+ * then finish() frees it, and a new CALL may take it) and COMPLETE waits
+ * for the call to end. Returns the slot's guest; NULL: refused.
+ */
+static struct vm *hold_slot(struct vcpu *vcpu, u64 i)
+{
+	struct vm *g = NULL;
+
+	spin_lock(&df.lock);
+	if (!taken_slot(vcpu, i)) {
+		g = df.slot[i].vm;
+		df.slot[i].mapping++;
+	}
+	spin_unlock(&df.lock);
+	return g;
+}
+
+static void unhold_slot(u64 i)
+{
+	spin_lock(&df.lock);
+	df.slot[i].mapping--;
+	spin_unlock(&df.lock);
 }
 
 /*
@@ -573,17 +619,23 @@ static s64 hc_fetch(struct vcpu *vcpu, u64 i, u64 resp_gva)
 static s64 hc_faultin(struct vcpu *vcpu, u64 i, u64 va)
 {
 	struct vm *g;
+	s64 ret = 0;
 
-	if (taken_slot(vcpu, i) || (va & ~1ULL) >= (1ULL << 47))
+	if ((va & ~1ULL) >= (1ULL << 47))
 		return DEVIRT_EINVAL;
-	g = df.slot[i].vm;
-	if (!df.guest_vector[g->id] || !df.slot[i].vcpu)
-		return DEVIRT_EPERM; /* a synchronous guest cannot help */
-	ring_slot((u32)i)->fault_va = (va & ~(PAGE_SIZE - 2)) | 2;
-	__atomic_store_n(&df.slot[i].faultin, (va & ~(PAGE_SIZE - 2)) | 2,
-			 __ATOMIC_RELEASE);
-	notify(df.slot[i].vcpu->apic_id, df.guest_vector[g->id]);
-	return 0;
+	g = hold_slot(vcpu, i);
+	if (!g)
+		return DEVIRT_EINVAL;
+	if (!df.guest_vector[g->id] || !df.slot[i].vcpu) {
+		ret = DEVIRT_EPERM; /* a synchronous guest cannot help */
+	} else {
+		ring_slot((u32)i)->fault_va = (va & ~(PAGE_SIZE - 2)) | 2;
+		__atomic_store_n(&df.slot[i].faultin,
+				 (va & ~(PAGE_SIZE - 2)) | 2, __ATOMIC_RELEASE);
+		notify(df.slot[i].vcpu->apic_id, df.guest_vector[g->id]);
+	}
+	unhold_slot(i);
+	return ret;
 }
 
 /*
@@ -644,14 +696,9 @@ static s64 hc_map(struct vcpu *vcpu, u64 arg, u64 va, u64 pages)
 	    pages > WINDOW_PAGES_PER_SLOT - idx)
 		return DEVIRT_EINVAL;
 	/* Open against fast_done(): a slot taken as done maps no more. */
-	spin_lock(&df.lock);
-	if (taken_slot(vcpu, i)) {
-		spin_unlock(&df.lock);
+	g = hold_slot(vcpu, i);
+	if (!g)
 		return DEVIRT_EINVAL;
-	}
-	df.slot[i].mapping++;
-	spin_unlock(&df.lock);
-	g = df.slot[i].vm;
 	run.region = ~0ULL;
 	for (n = 0; n < pages; n++, va += PAGE_SIZE) {
 		u64 gpa, win;
@@ -691,9 +738,22 @@ static s64 hc_complete(struct vcpu *vcpu, u64 i)
 {
 	struct vm *g;
 
-	if (taken_slot(vcpu, i))
+	/*
+	 * One COMPLETE per request, and from here no MAP, GMAP or FAULTIN
+	 * (taken_slot), nor the guest taking it as done (fast_done). Those
+	 * already running end first: a window MAP opens after the revocation
+	 * below would stay open.
+	 */
+	spin_lock(&df.lock);
+	if (taken_slot(vcpu, i)) {
+		spin_unlock(&df.lock);
 		return DEVIRT_EINVAL;
+	}
 	g = df.slot[i].vm;
+	df.slot[i].completing = 1;
+	spin_unlock(&df.lock);
+	while (__atomic_load_n(&df.slot[i].mapping, __ATOMIC_ACQUIRE))
+		cpu_relax();
 	if (df.slot[i].windows) {
 		s2_unmap(&vcpu->vm->s2,
 			 df.window_base + i * WINDOW_PAGES_PER_SLOT * PAGE_SIZE,
@@ -781,22 +841,30 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 	u64 gpa, p;
 
 	frame &= ~(PAGE_SIZE - 1);
-	if (taken_slot(vcpu, i) || mt > DEVFILE_MT_WC || writable > 1)
+	if (mt > DEVFILE_MT_WC || writable > 1)
+		return DEVIRT_EINVAL;
+	g = hold_slot(vcpu, i);
+	if (!g)
 		return DEVIRT_EINVAL;
 	if (!s2_translate(&vcpu->vm->s2, frame, &l) || l.hpa != frame ||
-	    (frame >= df.window_base && frame < df.window_base + WINDOW_SIZE))
+	    (frame >= df.window_base && frame < df.window_base + WINDOW_SIZE)) {
+		unhold_slot(i);
 		return DEVIRT_EFAULT; /* not the driver VM's own */
-	if (mt == DEVFILE_MT_WB && !driver_ram(vcpu->vm, frame))
+	}
+	if (mt == DEVFILE_MT_WB && !driver_ram(vcpu->vm, frame)) {
+		unhold_slot(i);
 		return DEVIRT_EINVAL;
-	g = df.slot[i].vm;
+	}
 	spin_lock(&df.lock);
 	if (df.slot[i].op != DEVFILE_OP_FAULT || df.slot[i].gmapped) {
 		spin_unlock(&df.lock);
+		unhold_slot(i);
 		return DEVIRT_EINVAL;
 	}
 	p = devwin_alloc_locked(g->id);
 	if (p == GUEST_DEVWIN_PAGES) {
 		spin_unlock(&df.lock);
+		unhold_slot(i);
 		return DEVIRT_ENOMEM;
 	}
 	df.slot[i].gmapped = true;
@@ -813,10 +881,12 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 		spin_lock(&df.lock);
 		devwin_free_locked(g->id, p);
 		spin_unlock(&df.lock);
+		unhold_slot(i);
 		return DEVIRT_ENOMEM;
 	}
 	spin_unlock(&df.s2_lock);
 	__atomic_add_fetch(&g->df_guest_pages, 1, __ATOMIC_RELAXED);
+	unhold_slot(i);
 	return (s64)gpa;
 }
 

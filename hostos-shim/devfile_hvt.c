@@ -468,6 +468,26 @@ module_param_cb(ring, &hvt_ring_ops, NULL, 0444);
 MODULE_PARM_DESC(ring, "the ring's busy slots: slot:state:vm");
 
 /*
+ * "gpa,size,window_base" of the attached ring: the driver-side fuzzer
+ * (devfile_dfuzz.c) aims at the window region with it, and attaches this
+ * ring again after its own ATTACH calls took it away.
+ */
+static int hvt_ring_at_get(char *buf, const struct kernel_param *kp)
+{
+	if (!ring)
+		return sysfs_emit(buf, "detached\n");
+	return sysfs_emit(buf, "0x%llx,0x%zx,0x%llx\n",
+			  (unsigned long long)virt_to_phys(ring), sizeof(*ring),
+			  READ_ONCE(ring->window_base));
+}
+
+static const struct kernel_param_ops hvt_ring_at_ops = {
+	.get = hvt_ring_at_get
+};
+module_param_cb(ring_at, &hvt_ring_at_ops, NULL, 0444);
+MODULE_PARM_DESC(ring_at, "the ring's GPA, size and window base");
+
+/*
  * Claim a submitted request of this guest; the slot index or -1.
  *
  * The ring's state words are shared with devirt, which runs on other

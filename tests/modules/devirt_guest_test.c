@@ -546,6 +546,8 @@ static void df_release(struct devfile_req *req, struct devfile_resp *resp,
  * O_NONBLOCK, and device ioctls (magic 'D') are left out, so that no
  * request can block or change the device's mode.
  */
+#define DFFUZZ_ERRNOS 134 /* EHWPOISON + 1 */
+
 static void test_dffuzz(void)
 {
 	static const char *const names[] = { "devfile_test", "nonexistent",
@@ -556,6 +558,10 @@ static void test_dffuzz(void)
 	struct devfile_req *req;
 	struct devfile_resp *resp;
 	long bad = 0, answered = 0, errors = 0, r;
+	/* Errors by errno (1..DFFUZZ_ERRNOS-1; 0: any larger one). */
+	static long by_errno[DFFUZZ_ERRNOS];
+	char line[256];
+	int len = 0;
 	u8 *buf;
 
 	req = kzalloc(sizeof(*req), GFP_KERNEL);
@@ -624,6 +630,9 @@ static void test_dffuzz(void)
 			errors++;
 			if (resp->ret < -4095)
 				bad++; /* not an errno */
+			else
+				by_errno[-resp->ret < DFFUZZ_ERRNOS ? -resp->ret :
+								      0]++;
 		}
 		if (op == DEVFILE_OP_OPEN && req->magic == DEVFILE_MAGIC &&
 		    req->major == DEVFILE_PROTO_MAJOR && resp->ret >= 0) {
@@ -642,6 +651,15 @@ static void test_dffuzz(void)
 		if (handles[k])
 			df_release(req, resp, handles[k]);
 	df_info(&after);
+	for (int e = 1; e < DFFUZZ_ERRNOS; e++)
+		if (by_errno[e])
+			len += scnprintf(line + len, sizeof(line) - len,
+					 "%se%d:%ld", len ? "," : "", e,
+					 by_errno[e]);
+	if (by_errno[0])
+		len += scnprintf(line + len, sizeof(line) - len, "%sother:%ld",
+				 len ? "," : "", by_errno[0]);
+	pr_info("info dffuzz_errors=%s\n", len ? line : "none");
 	report("dffuzz", "requests",
 	       answered == dffuzz_count && !bad ? RES_PASS : RES_FAIL,
 	       "sent=%d,answered=%ld,errors=%ld,bad=%ld", dffuzz_count,

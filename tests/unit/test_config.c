@@ -140,7 +140,7 @@ static void test_shipped_config(void)
 	CHECK_STR(vm->cmdline, "console=ttyS0,115200 "
 			       "earlyprintk=serial,ttyS0,115200 loglevel=6 "
 			       "panic=-1 devirt_stay=1 devfile_native=1 "
-			       "devfile_forward=1");
+			       "devfile_forward=1 devfile_dfuzz=100000");
 	CHECK_EQ(vm->memory, 1024ULL << 20);
 	CHECK_EQ(vm->cpus, 1);
 	/* Two user guests, one CPU each; g2 crashes on purpose. */

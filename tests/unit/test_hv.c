@@ -59,6 +59,24 @@ void printk(u32 level, const char *fmt, ...)
 {
 }
 
+/*
+ * One-shot hooks: what another CPU does while hv.c is inside one of the
+ * fakes below (the guest's CALL reading its request, the driver VM's
+ * frame looked up, a window unmapped). Each is cleared before it runs.
+ */
+static void (*on_gva_read)(void);
+static void (*on_driver_translate)(void);
+static void (*on_driver_unmap)(void);
+
+static void run_hook(void (**hook)(void))
+{
+	void (*h)(void) = *hook;
+
+	*hook = NULL;
+	if (h)
+		h();
+}
+
 /* Interrupts sent: how many, and the last one. */
 static struct {
 	u32 n, apic, vector;
@@ -147,6 +165,8 @@ int s2_unmap(struct stage2 *s2, u64 gpa, u64 size)
 	if (!IS_ALIGNED(gpa | size, PAGE_SIZE) || gpa + size > S2_LIMIT ||
 	    gpa + size < gpa)
 		return -1;
+	if (f == &fs2[0])
+		run_hook(&on_driver_unmap);
 	f->unmaps++;
 	f->unmap_pages += size / PAGE_SIZE;
 	f->unmap_lo = MIN(f->unmap_lo, gpa);
@@ -165,6 +185,8 @@ bool s2_translate(const struct stage2 *s2, u64 gpa, struct s2_lookup *out)
 	struct fake_s2 *f = fake_of(s2);
 	struct fake_map *m = &f->page[(gpa / PAGE_SIZE) % FAKE_PAGES];
 
+	if (f == &fs2[0])
+		run_hook(&on_driver_translate);
 	if (gpa >= S2_LIMIT)
 		return false;
 	if (!(m->size && gpa - m->gpa < m->size)) {
@@ -191,6 +213,7 @@ int gva_read(struct vcpu *vcpu, u64 gva, void *buf, u64 len)
 	if (!gva)
 		return DEVIRT_EFAULT;
 	memcpy(buf, (void *)(uintptr_t)gva, len);
+	run_hook(&on_gva_read);
 	return 0;
 }
 
@@ -1004,6 +1027,130 @@ static void test_attach(void)
 	clear_records();
 }
 
+/*
+ * The driver VM detaches while a guest's CALL is between reading the
+ * ring pointer and taking a slot (ATTACH waits for taken slots only):
+ * the CALL must not take a slot of a ring that is gone (it wrote
+ * through df.ring, NULL by then).
+ */
+static void detach(void)
+{
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0), 0);
+}
+
+static void test_detach_during_call(void)
+{
+	struct devfile_req req = read_req(9);
+	struct devfile_resp resp;
+
+	memset(&resp, 0xff, sizeof(resp));
+	on_gva_read = detach;
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_CALL, (u64)(uintptr_t)&req,
+		    (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(resp.ret, -DEVFILE_ENODEV);
+	CHECK_EQ(resp.seq, 9);
+	CHECK_EQ(vms[1].df_inflight, 0);
+	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++)
+		CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, i, 0, 0),
+			 DEVIRT_EINVAL);
+	CHECK_EQ(attach(), 0);
+	for (u32 g = 1; g < CFG_MAX_VMS; g++)
+		drain_notes(g, NULL, 0);
+	finish_call(1, call(1));
+	clear_records();
+}
+
+/*
+ * A shim that writes DONE itself for a request it still works on (GMAP
+ * here): the guest's FETCH, meanwhile on its own CPU, must not take and
+ * free the slot under the GMAP, which then used the slot's guest (NULL
+ * by then). It waits for the GMAP, then takes it.
+ */
+static s64 fetch_ret;
+static u64 fetch_slot;
+
+static void fetch_meanwhile(void)
+{
+	struct devfile_resp resp;
+
+	fetch_ret = hc(G(1), DEVIRT_HC_DEVFILE_FETCH, fetch_slot,
+		       (u64)(uintptr_t)&resp, 0);
+}
+
+static void test_gmap_while_guest_takes_done(void)
+{
+	struct devfile_resp resp;
+	u64 s = call_fault(1);
+
+	devfile_init(); /* a fresh device window */
+	ring->slot[s].state = DEVFILE_SLOT_DONE | DEVFILE_SLOT_ASYNC;
+	fetch_slot = s;
+	fetch_ret = 1;
+	on_driver_translate = fetch_meanwhile;
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES, 1),
+		 DEVWIN_BASE);
+	CHECK_EQ(fetch_ret, DEVIRT_EAGAIN);
+	CHECK_EQ(vms[1].df_guest_pages, 1);
+	/* FAULTIN and MAP hold the slot the same way; then FETCH takes it. */
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s, (u64)(uintptr_t)&resp, 0),
+		 0);
+	CHECK_EQ(vms[1].df_inflight, 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, DEVWIN_BASE, 1, 0), 1);
+	CHECK_EQ(vms[1].df_guest_pages, 0);
+	devfile_init();
+	clear_records();
+}
+
+/*
+ * A MAP on another driver vCPU while COMPLETE revokes the slot's
+ * windows: refused, or its page would stay in the driver VM after the
+ * request (the driver keeps no access to the process). A second
+ * COMPLETE meanwhile is refused too.
+ */
+static s64 map_ret, complete_ret;
+static u64 map_slot;
+
+static void map_meanwhile(void)
+{
+	map_ret =
+		hc(D(), DEVIRT_HC_DEVFILE_MAP, map_slot | (5 << 8), 0x20000, 1);
+}
+
+static void complete_meanwhile(void)
+{
+	complete_ret = hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, map_slot, 0, 0);
+}
+
+static void test_map_during_complete(void)
+{
+	void (*const meanwhile[])(void) = { map_meanwhile, complete_meanwhile };
+
+	for (u32 k = 0; k < ARRAY_SIZE(meanwhile); k++) {
+		struct devfile_resp resp;
+		struct s2_lookup l;
+		u64 s = call(1);
+		u64 win = WINDOW_BASE + s * WINDOW_PAGES_PER_SLOT * PAGE_SIZE;
+
+		CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s, 0x10000, 1), 1);
+		CHECK_EQ(vms[1].df_window_pages, 1);
+		map_slot = s;
+		map_ret = complete_ret = 1;
+		on_driver_unmap = meanwhile[k];
+		ring->slot[s].resp.ret = 0;
+		CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_COMPLETE, s, 0, 0), 0);
+		CHECK_EQ(k ? complete_ret : map_ret, DEVIRT_EINVAL);
+		CHECK(!s2_translate(&vms[0].s2, win, &l));
+		CHECK(!s2_translate(&vms[0].s2, win + 5 * PAGE_SIZE, &l));
+		CHECK_EQ(vms[1].df_window_pages, 0);
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_FETCH, s,
+			    (u64)(uintptr_t)&resp, 0),
+			 0);
+		CHECK_EQ(vms[1].df_inflight, 0);
+	}
+	clear_records();
+}
+
 int main(void)
 {
 	world_init();
@@ -1018,6 +1165,9 @@ int main(void)
 	test_register();
 	test_info();
 	test_attach();
+	test_detach_during_call();
+	test_gmap_while_guest_takes_done();
+	test_map_during_complete();
 	free(ring);
 	return unit_done();
 }

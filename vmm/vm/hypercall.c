@@ -7,6 +7,7 @@
  */
 #include "vm.h"
 #include "../core/lib.h"
+#include "../core/palloc.h"
 #include <devirt/hypercall.h>
 
 extern const u8 __text_start[], __text_end[];
@@ -83,6 +84,8 @@ static s64 hc_hv_info(struct vcpu *vcpu, u64 gva, u64 size)
 		d->apic_id = o->nr_vcpus ? o->vcpus[0].apic_id : ~0ULL;
 		info.nr_vms++;
 	}
+	info.heap_used_pages = palloc_used_pages();
+	info.heap_total_pages = palloc_total_pages();
 	return gva_write(vcpu, gva, &info, MIN(size, (u64)sizeof(info)));
 }
 

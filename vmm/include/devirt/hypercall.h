@@ -82,6 +82,13 @@ struct devirt_hv_info {
 		unsigned long long ram_bytes;
 		unsigned long long apic_id; /* of its first CPU */
 	} vm[DEVIRT_MAX_VMS];
+	/*
+	 * Added later (a caller passing the size without them gets the
+	 * rest): the hypervisor's page allocator, 4 KiB pages in use and
+	 * in all. Long runs (make soak) compare them before and after.
+	 */
+	unsigned long long heap_used_pages;
+	unsigned long long heap_total_pages;
 };
 
 #define DEVIRT_HV_INFO_SIZE_V01 64
