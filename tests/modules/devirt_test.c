@@ -76,6 +76,8 @@ static void print_hv_info(const char *tag, const struct devirt_hv_info *info)
 		info->refused);
 	pr_info("info %s.hyp_checksum=0x%llx %s.hyp_checksum_boot=0x%llx\n",
 		tag, info->hyp_checksum, tag, info->hyp_checksum_boot);
+	pr_info("info %s.hyp_canary=0x%llx %s.hyp_canary_bad=%llu\n", tag,
+		info->hyp_canary, tag, info->hyp_canary_bad);
 }
 
 static int test_abi(void)
@@ -126,12 +128,19 @@ static int test_abi(void)
 	return 0;
 }
 
-/* Map one page of hypervisor memory, read it, write it, read it again. */
-static void probe_hyp_page(const char *where, phys_addr_t pa)
+/*
+ * Map one page of hypervisor memory, read it, write it, read it again.
+ * Every read of it returns all-ones, so the reread cannot tell whether the
+ * write landed: for the canary page devirt counts its own words that no
+ * longer hold their pattern (HV_INFO hyp_canary_bad, "landed_<where>").
+ */
+static void probe_hyp_page(const char *where, phys_addr_t pa,
+			   struct devirt_hv_info *info)
 {
 	char name[32];
 	void __iomem *p;
 	u32 before, after;
+	long ret;
 
 	p = ioremap_uc(pa, PAGE_SIZE);
 	snprintf(name, sizeof(name), "map_%s", where);
@@ -150,12 +159,21 @@ static void probe_hyp_page(const char *where, phys_addr_t pa)
 	      "0x%08x", after);
 
 	iounmap(p);
+	if (strcmp(where, "canary"))
+		return;
+	ret = devirt_hv_info(info);
+	snprintf(name, sizeof(name), "landed_%s", where);
+	if (ret != DEVIRT_EOK)
+		check_ret("hypmem", name, ret, false);
+	else
+		check("hypmem", name, !info->hyp_canary_bad, "bad_words=%llu",
+		      info->hyp_canary_bad);
 }
 
 static int test_hypmem(void)
 {
 	struct devirt_hv_info *before, *after;
-	phys_addr_t lo, mid;
+	phys_addr_t lo, mid, canary;
 	long ret;
 
 	before = kmalloc(sizeof(*before), GFP_KERNEL);
@@ -177,16 +195,25 @@ static int test_hypmem(void)
 
 	lo = PAGE_ALIGN_DOWN(before->hyp_base);
 	mid = PAGE_ALIGN_DOWN(before->hyp_base + before->hyp_size / 2);
-	probe_hyp_page("lo", lo);
-	probe_hyp_page("mid", mid);
+	canary = before->hyp_canary;
+	/* Where devirt's data page is must be devirt's to say, and in it. */
+	check("hypmem", "canary_where",
+	      canary && !(canary & ~PAGE_MASK) && canary >= before->hyp_base &&
+		      canary - before->hyp_base < before->hyp_size &&
+		      !before->hyp_canary_bad,
+	      "0x%llx,bad_words=%llu", canary, before->hyp_canary_bad);
+	probe_hyp_page("lo", lo, after);
+	probe_hyp_page("mid", mid, after);
+	if (canary)
+		probe_hyp_page("canary", canary, after);
 
 	ret = devirt_hv_info(after);
 	check_ret("hypmem", "hv_info_after", ret, ret == DEVIRT_EOK);
 	if (ret != DEVIRT_EOK)
 		goto out;
 	print_hv_info("hypmem.after", after);
-	/* Two pages: a read, a dropped write and a reread each. */
-	check("hypmem", "refused", after->refused >= before->refused + 6,
+	/* Three pages: a read, a dropped write and a reread each. */
+	check("hypmem", "refused", after->refused >= before->refused + 9,
 	      "%llu->%llu", before->refused, after->refused);
 	check("hypmem", "checksum",
 	      after->hyp_checksum == after->hyp_checksum_boot, "0x%llx/0x%llx",
