@@ -376,20 +376,38 @@ static void test_ipi(void)
 		iounmap(xapic);
 }
 
-/* --- msr: writes of machine-wide MSRs, with the value they hold ---------- */
+/* --- msr: writes of machine-wide MSRs -------------------------------------- */
 
+/*
+ * Each write changes the MSR (@flip: bits toggled, chosen to be harmless
+ * should a broken build let them through), so that a write that landed
+ * shows: devirt must drop it without #GP, count it, and the MSR must read
+ * back unchanged (reads are not intercepted: the CPU's own value). The TSC
+ * is written 2^30 cycles back and checked with RDTSC (TCG's RDMSR of it
+ * reads 0): it must not have gone back.
+ */
 static const struct {
 	const char *name;
 	u32 msr;
+	u64 flip;
 	bool amd_only;
 } msr_targets[] = {
-	{ .name = "mtrr_def_type", .msr = 0x2ff },
-	{ .name = "mcg_ctl", .msr = 0x17b },
-	{ .name = "misc_enable", .msr = 0x1a0 },
+	{ .name = "mtrr_def_type", .msr = 0x2ff, .flip = 0x6 }, /* UC<->WB */
+	{ .name = "mcg_ctl", .msr = 0x17b, .flip = ~0ULL }, /* all or none */
+	{ .name = "misc_enable", .msr = 0x1a0, .flip = 0x1 }, /* fast strings */
 	{ .name = "tsc", .msr = 0x10 },
-	{ .name = "hwcr", .msr = 0xc0010015, .amd_only = true },
-	{ .name = "syscfg", .msr = 0xc0010010, .amd_only = true },
+	/* McStatusWrEn; TOM2 memory type write-back (SYSCFG[22]) */
+	{ .name = "hwcr",
+	  .msr = 0xc0010015,
+	  .flip = 1ULL << 18,
+	  .amd_only = true },
+	{ .name = "syscfg",
+	  .msr = 0xc0010010,
+	  .flip = 1ULL << 22,
+	  .amd_only = true },
 };
+
+#define TSC_BACK (1ULL << 30)
 
 static void test_msr(void)
 {
@@ -397,10 +415,13 @@ static void test_msr(void)
 	unsigned long flags;
 	long long delta;
 	char name[48], d[48];
-	int i, rerr, werr;
-	u64 val;
+	int i, rerr, werr, rerr2;
+	u64 val, want, now;
+	bool same;
 
 	for (i = 0; i < ARRAY_SIZE(msr_targets); i++) {
+		bool tsc = msr_targets[i].msr == 0x10;
+
 		if (msr_targets[i].amd_only && !amd)
 			continue;
 		snprintf(name, sizeof(name), "%s.wrmsr", msr_targets[i].name);
@@ -411,11 +432,24 @@ static void test_msr(void)
 			continue;
 		}
 		attempt_begin(&flags);
-		werr = native_write_msr_safe(msr_targets[i].msr, (u32)val,
-					     (u32)(val >> 32));
+		if (tsc)
+			val = rdtsc_ordered();
+		want = tsc ? val - TSC_BACK : val ^ msr_targets[i].flip;
+		werr = native_write_msr_safe(msr_targets[i].msr, (u32)want,
+					     (u32)(want >> 32));
+		if (tsc) {
+			now = rdtsc_ordered();
+			rerr2 = 0;
+			same = now >= val;
+		} else {
+			now = native_read_msr_safe(msr_targets[i].msr, &rerr2);
+			same = !rerr2 && now == val;
+		}
 		delta = attempt_end(flags, CNT_MSR, d, sizeof(d));
-		report("msr", name, !werr && delta >= 1 ? RES_PASS : RES_FAIL,
-		       "msr=0x%x,val=0x%llx%s%s", msr_targets[i].msr, val, d,
+		report("msr", name,
+		       !werr && same && delta >= 1 ? RES_PASS : RES_FAIL,
+		       "msr=0x%x,val=0x%llx,wrote=0x%llx,now=0x%llx%s%s",
+		       msr_targets[i].msr, val, want, now, d,
 		       werr ? ",gp" : "");
 	}
 }

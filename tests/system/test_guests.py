@@ -198,6 +198,16 @@ def test_guest_isolation_attempts_are_refused(system, harness):
                     "PASS", (vm, target, kind)
         msrs = [k for k, v in r.items() if k[0] == "msr" and v[1] == "PASS"]
         assert len(msrs) >= 3, (vm, r)
+        # Each wrote a value other than the one it read, which did not
+        # stick: the MSR still holds it (the TSC did not go back).
+        for k in msrs:
+            d = dict(x.split("=", 1) for x in r[k][0].split(",")
+                     if "=" in x)
+            assert d["wrote"] != d["val"], (vm, k, r[k])
+            if k[1] != "tsc.wrmsr":
+                assert d["now"] == d["val"], (vm, k, r[k])
+            else:
+                assert int(d["now"], 16) >= int(d["val"], 16), (vm, r[k])
         # The hypervisor's log names the VM for each kind of attempt.
         log = str(boot)
         for pattern in (r"refused port write 0xcf8 ",
