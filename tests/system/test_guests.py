@@ -112,19 +112,40 @@ def test_guest_checks(system, harness):
         assert c.get("clocksource") in ("kvm-clock", "tsc"), (vm, c)
 
 
+def arrival(boot, vm, pattern):
+    """Host time (s since the emulator started) at which the first line of
+    guest vm matching pattern arrived, or None."""
+    tag = f"[{vm}] "
+    return next((t for t, line in boot.arrivals
+                 if line.startswith(tag) and re.search(pattern, line)), None)
+
+
 def test_guest_timer_interrupts_and_sleep(system, harness):
     boot, _, end = system
     for vm in end.guests:
         c = checks(harness, boot, vm)
+        # init-guest says yes only when both the guest's own clock and
+        # devirt's CMOS clock (a separate count of the TSC) saw 5 s pass.
         assert c.get("sleep_returned") == "yes", (vm, c)
         # LAPIC timer interrupts counted in /proc/interrupts during 1 s.
         assert int(c.get("timer_irqs_delta", "0")) >= 3, (vm, c)
         t = text(harness, boot, vm)
-        start = re.search(r"DEVIRT-TIME start uptime=([\d.]+)", t)
-        stop = re.search(r"DEVIRT-TIME end uptime=([\d.]+)", t)
+        start = re.search(r"DEVIRT-TIME start uptime=([\d.]+) rtc=(\d+)", t)
+        stop = re.search(r"DEVIRT-TIME end uptime=([\d.]+) rtc=(\d+)", t)
         assert start and stop, vm
-        # "sleep 5" took 5 s of the guest's own clock.
+        # "sleep 5" took 5 s of the guest's own clock...
         assert 4.9 <= float(stop.group(1)) - float(start.group(1)) <= 6.0
+        # ...and 5 whole seconds (from a tick) of the CMOS clock.
+        rtc = (int(stop.group(2)) - int(start.group(2))) % 60
+        assert 5 <= rtc <= 6, (vm, rtc)
+        if boot.emulator != "qemu":
+            continue  # Bochs' clock is not the host's
+        # Under QEMU the guest's clock is the host's: the two lines
+        # arrived about 5 s apart on the harness's own clock too.
+        t0 = arrival(boot, vm, r"DEVIRT-TIME start")
+        t1 = arrival(boot, vm, r"DEVIRT-TIME end")
+        assert t0 is not None and t1 is not None, vm
+        assert 4.5 <= t1 - t0 <= 7.5, (vm, t1 - t0)
 
 
 def tsc_mhz(harness, log):
