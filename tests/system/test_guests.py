@@ -205,10 +205,31 @@ def test_guest_isolation_attempts_are_refused(system, harness):
         fails = {k: v for k, v in r.items() if v[1] == "FAIL"}
         assert not fails, (vm, fails)
         others = [g for g in ["driver"] + end.guests if g != vm]
+        # Each target's real frames, at the GPAs a broken second-level
+        # table would put them at: gpa == hpa (ident), and, for a target
+        # above this guest's partition, its own mapping run on (offset).
+        ranges = {m.group(1): [int(x, 16) for x in m.group(2, 3, 4, 5)]
+                  for m in re.finditer(
+                      r"devirt-guest-test: info mem target=(\S+) "
+                      r"range=(0x[0-9a-f]+)-(0x[0-9a-f]+) "
+                      r"own=(0x[0-9a-f]+)-(0x[0-9a-f]+)", t)}
         for target in others + ["hypervisor"]:
-            for op in ("read", "write", "reread"):
-                assert r.get(("mem", f"{target}.{op}"), ("", ""))[1] == \
-                    "PASS", (vm, target, op)
+            assert target in ranges, (vm, target)
+            lo, hi, own_lo, own_hi = ranges[target]
+            hows = ["ident"] + (["offset"] if hi > own_hi else [])
+            for how in hows:
+                for op in ("read", "write", "reread"):
+                    d, verdict = r.get(("mem", f"{target}.{how}.{op}"),
+                                       ("", ""))
+                    assert verdict == "PASS", (vm, target, how, op, d)
+                    gpa = int(re.search(r"gpa=(0x[0-9a-f]+)", d).group(1),
+                              16)
+                    hpa = int(re.search(r"hpa=(0x[0-9a-f]+)", d).group(1),
+                              16)
+                    # A frame of the target's, where it says.
+                    assert lo <= hpa < hi, (vm, target, how, d)
+                    assert gpa == (hpa if how == "ident"
+                                   else hpa - own_lo), (vm, target, how, d)
         for name in ("pci_cf8.outl", "pci_cfc.inl", "pit_cmd.outb",
                      "pit_ch0.inb", "ps2_status.inb", "ps2_data.inb",
                      "ps2_cmd.outb"):
