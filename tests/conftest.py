@@ -229,7 +229,9 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
     done(com1_text, com2_text) method (SystemEnd). guest_log, if given, is
     the file of the second serial port, where devirt writes the user
     guests' consoles; the host time at which each of its lines arrived is
-    recorded in BootResult.arrivals as (seconds since start, line).
+    recorded in BootResult.arrivals as (seconds since start, line), and
+    those of log_path's lines (devirt's log, the driver VM's console) in
+    BootResult.com1_arrivals.
 
     Returns a BootResult. The emulator is always stopped before returning;
     its own stdout/stderr go to <log_path>.emu.
@@ -262,10 +264,14 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
         seen = b""
         gseen = b""
         gdone = 0
+        sdone = 0
+        com1_arrivals = []
         try:
             while time.monotonic() - start < timeout:
                 # Search only what arrived since the last poll (plus enough
                 # of the old text for a marker split across two polls).
+                # One time for both ports' lines read in this round.
+                now = time.monotonic() - start
                 old_len = len(seen)
                 try:
                     with open(log_path, "rb") as f:
@@ -273,6 +279,11 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
                         seen += f.read()
                 except FileNotFoundError:
                     pass
+                end = seen.rfind(b"\n") + 1
+                for line in seen[sdone:end].decode(
+                        "utf-8", errors="replace").splitlines():
+                    com1_arrivals.append((now, line.rstrip("\r")))
+                sdone = max(sdone, end)
                 if guest_log is not None:
                     try:
                         with open(guest_log, "rb") as f:
@@ -280,7 +291,6 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
                             gseen += f.read()
                     except FileNotFoundError:
                         pass
-                    now = time.monotonic() - start
                     end = gseen.rfind(b"\n") + 1
                     for line in gseen[gdone:end].decode(
                             "utf-8", errors="replace").splitlines():
@@ -329,6 +339,7 @@ def run_until_marker(cmd, log_path, *, name, emulator, accel="",
                       log_path=log_path, emu_log=emu_log, emulator=emulator,
                       accel=accel, cmd=cmd, guests=guests,
                       guest_log_path=guest_log, arrivals=arrivals,
+                      com1_arrivals=com1_arrivals,
                       end_condition=str(end_marker))
 
 

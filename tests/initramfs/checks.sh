@@ -130,6 +130,36 @@ uptime_s() {
 	echo "$_up"
 }
 
+# cmos_reg N: CMOS register N through /dev/port (index port 0x70, data
+# 0x71), in decimal; empty without /dev/port.
+cmos_reg() {
+	[ -c /dev/port ] || return 0
+	printf "\\$(printf %03o "$1")" |
+		dd of=/dev/port bs=1 seek=112 count=1 conv=notrunc 2>/dev/null
+	dd if=/dev/port bs=1 skip=113 count=1 2>/dev/null | od -An -tu1 |
+		tr -d ' \n'
+}
+
+# rtc_tick: wait (at most about 2 s) for the CMOS clock's seconds to
+# change, so that whole seconds counted from here are exact to a tick;
+# sets RTC_S to the new seconds (decimal; empty when it cannot be read).
+rtc_tick() {
+	RTC_S=""
+	_s0=$(cmos_reg 0)
+	[ -n "$_s0" ] || return 0
+	_n=0
+	while _s=$(cmos_reg 0) && [ "$_s" = "$_s0" ] && [ $_n -lt 400 ]; do
+		_n=$((_n + 1))
+	done
+	[ -n "$_s" ] && RTC_S=$(((_s >> 4) * 10 + (_s & 15)))
+}
+
+# rtc_sec: the CMOS clock's seconds (BCD register 0), in decimal.
+rtc_sec() {
+	_s=$(cmos_reg 0)
+	[ -n "$_s" ] && echo $(((_s >> 4) * 10 + (_s & 15)))
+}
+
 # Local timer interrupts so far: the LOC row of /proc/interrupts summed
 # over the CPUs; empty when there is no such row.
 loc_total() {

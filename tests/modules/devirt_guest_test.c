@@ -154,21 +154,27 @@ static u64 own_ram_bytes(void)
 /* --- mem: other VMs' and the hypervisor's host-physical memory ---------- */
 
 /*
- * Sets *@pa to the first page of [lo, hi) at or above this guest's own RAM
- * size and outside the APIC window; false (with *@why) if there is none.
+ * This guest's RAM is host [ram_lo, ram_hi) seen from GPA 0; no GPA maps
+ * anything else. Each probe names a real frame of another VM (or of
+ * devirt), host-physical address hpa from HV_INFO, and tries it at the
+ * GPA a broken second-level table would put it at:
+ *   ident:  gpa == hpa (an identity map, like the driver VM's);
+ *   offset: gpa == hpa - own ram_lo (its own partition's mapping run on
+ *           past ram_hi: the frame just above it).
+ * Reachable, a read returns the frame's data without an exit; refused,
+ * it returns all-ones and devirt counts it. A write is tried only after
+ * its read was refused, so that a broken build does not scribble on the
+ * other VM.
  */
-static bool mem_pick(u64 lo, u64 hi, u64 *pa, const char **why)
+static bool mem_gpa_ok(u64 gpa, const char **why)
 {
-	*pa = round_up(max(lo, own_ram_bytes()), PAGE_SIZE);
-	if (*pa >= APIC_WINDOW_LO && *pa < APIC_WINDOW_HI)
-		*pa = APIC_WINDOW_HI;
-	if (hi <= lo)
-		*why = "empty-range";
-	else if (*pa + sizeof(u64) > hi)
-		*why = "range-below-own-ram";
-	else if (*pa >> boot_cpu_data.x86_phys_bits)
+	if (gpa < own_ram_bytes())
+		*why = "own-ram";
+	else if (gpa >= APIC_WINDOW_LO && gpa < APIC_WINDOW_HI)
+		*why = "apic-window";
+	else if (gpa >> boot_cpu_data.x86_phys_bits)
 		*why = "beyond-phys-bits"; /* ioremap would WARN */
-	else if (region_intersects(*pa, PAGE_SIZE, IORESOURCE_SYSTEM_RAM,
+	else if (region_intersects(gpa, PAGE_SIZE, IORESOURCE_SYSTEM_RAM,
 				   IORES_DESC_NONE) != REGION_DISJOINT)
 		*why = "guest-ram";
 	else
@@ -176,57 +182,82 @@ static bool mem_pick(u64 lo, u64 hi, u64 *pa, const char **why)
 	return false;
 }
 
-static void mem_read(const char *target, const char *op, void __iomem *p,
-		     u64 pa)
+static bool mem_read(const char *name, void __iomem *p, u64 gpa, u64 hpa)
 {
-	char name[48], d[48];
+	char d[48];
 	unsigned long flags;
 	long long delta;
+	bool ok;
 	u64 val;
 
 	attempt_begin(&flags);
 	val = readq(p);
 	delta = attempt_end(flags, CNT_REFUSED, d, sizeof(d));
-	snprintf(name, sizeof(name), "%s.%s", target, op);
-	report("mem", name, val == ~0ULL && delta >= 1 ? RES_PASS : RES_FAIL,
-	       "pa=0x%llx,val=0x%llx%s", pa, val, d);
+	ok = val == ~0ULL && delta >= 1;
+	report("mem", name, ok ? RES_PASS : RES_FAIL,
+	       "gpa=0x%llx,hpa=0x%llx,val=0x%llx%s", gpa, hpa, val, d);
+	return ok;
 }
 
-static void mem_target(const char *target, u64 lo, u64 hi)
+static void mem_probe(const char *target, const char *how, u64 gpa, u64 hpa)
 {
 	const char *why = "";
 	char name[48], d[48];
 	unsigned long flags;
 	void __iomem *p;
 	long long delta;
-	u64 pa;
 
-	snprintf(name, sizeof(name), "%s.map", target);
-	if (!mem_pick(lo, hi, &pa, &why)) {
-		report("mem", name, RES_SKIP,
-		       "range=0x%llx-0x%llx,own=0x%llx,%s", lo, hi,
-		       own_ram_bytes(), why);
+	snprintf(name, sizeof(name), "%s.%s.map", target, how);
+	if (!mem_gpa_ok(gpa, &why)) {
+		report("mem", name, RES_SKIP, "gpa=0x%llx,hpa=0x%llx,%s", gpa,
+		       hpa, why);
 		return;
 	}
-	p = ioremap(pa, PAGE_SIZE);
+	p = ioremap(gpa, PAGE_SIZE);
 	if (!p) {
-		report("mem", name, RES_FAIL, "pa=0x%llx,ioremap-failed", pa);
+		report("mem", name, RES_FAIL, "gpa=0x%llx,ioremap-failed", gpa);
 		return;
 	}
-	pr_info("info mem target=%s pa=0x%llx range=0x%llx-0x%llx own=0x%llx\n",
-		target, pa, lo, hi, own_ram_bytes());
-
-	mem_read(target, "read", p, pa);
-
+	snprintf(name, sizeof(name), "%s.%s.read", target, how);
+	if (!mem_read(name, p, gpa, hpa)) {
+		iounmap(p);
+		return;
+	}
 	attempt_begin(&flags);
 	writeq(MEM_PATTERN, p);
 	delta = attempt_end(flags, CNT_REFUSED, d, sizeof(d));
-	snprintf(name, sizeof(name), "%s.write", target);
-	report("mem", name, delta >= 1 ? RES_PASS : RES_FAIL, "pa=0x%llx%s", pa,
-	       d);
-
-	mem_read(target, "reread", p, pa);
+	snprintf(name, sizeof(name), "%s.%s.write", target, how);
+	report("mem", name, delta >= 1 ? RES_PASS : RES_FAIL,
+	       "gpa=0x%llx,hpa=0x%llx%s", gpa, hpa, d);
+	snprintf(name, sizeof(name), "%s.%s.reread", target, how);
+	mem_read(name, p, gpa, hpa);
 	iounmap(p);
+}
+
+/* Probes a frame of [lo, hi) at the GPAs above: the first one that can. */
+static void mem_target(const char *target, u64 lo, u64 hi)
+{
+	const struct devirt_vm_desc *self = &hv->vm[hv->vm_id];
+	char name[48];
+	u64 hpa;
+
+	pr_info("info mem target=%s range=0x%llx-0x%llx own=0x%llx-0x%llx\n",
+		target, lo, hi, self->ram_lo, self->ram_hi);
+	/* ident: the lowest frame whose GPA is not this guest's own RAM. */
+	hpa = round_up(max(lo, own_ram_bytes()), PAGE_SIZE);
+	if (hpa >= APIC_WINDOW_LO && hpa < APIC_WINDOW_HI)
+		hpa = APIC_WINDOW_HI;
+	if (hpa + PAGE_SIZE <= hi) {
+		mem_probe(target, "ident", hpa, hpa);
+	} else {
+		snprintf(name, sizeof(name), "%s.ident.map", target);
+		report("mem", name, RES_SKIP,
+		       "range=0x%llx-0x%llx,none-above-own-ram", lo, hi);
+	}
+	/* offset: only a range above this guest's can sit past its end. */
+	hpa = round_up(max(lo, self->ram_hi), PAGE_SIZE);
+	if (hpa + PAGE_SIZE <= hi)
+		mem_probe(target, "offset", hpa - self->ram_lo, hpa);
 }
 
 static void test_mem(void)
@@ -399,7 +430,9 @@ static void test_ipi(void)
 			attempt_begin(&flags);
 			ret = devirt_send_ipi(xapic, dest, ipi_kinds[k].icr_lo);
 			delta = attempt_end(flags, CNT_IPI, d, sizeof(d));
-			report("ipi", name, delta >= 1 ? RES_PASS : RES_FAIL,
+			/* Dropped: no #GP (x2APIC), counted. */
+			report("ipi", name,
+			       !ret && delta >= 1 ? RES_PASS : RES_FAIL,
 			       "apic=0x%x,icr=0x%x%s%s", dest,
 			       ipi_kinds[k].icr_lo, d, ret ? ",gp" : "");
 		}
@@ -408,20 +441,38 @@ static void test_ipi(void)
 		iounmap(xapic);
 }
 
-/* --- msr: writes of machine-wide MSRs, with the value they hold ---------- */
+/* --- msr: writes of machine-wide MSRs -------------------------------------- */
 
+/*
+ * Each write changes the MSR (@flip: bits toggled, chosen to be harmless
+ * should a broken build let them through), so that a write that landed
+ * shows: devirt must drop it without #GP, count it, and the MSR must read
+ * back unchanged (reads are not intercepted: the CPU's own value). The TSC
+ * is written 2^30 cycles back and checked with RDTSC (TCG's RDMSR of it
+ * reads 0): it must not have gone back.
+ */
 static const struct {
 	const char *name;
 	u32 msr;
+	u64 flip;
 	bool amd_only;
 } msr_targets[] = {
-	{ .name = "mtrr_def_type", .msr = 0x2ff },
-	{ .name = "mcg_ctl", .msr = 0x17b },
-	{ .name = "misc_enable", .msr = 0x1a0 },
+	{ .name = "mtrr_def_type", .msr = 0x2ff, .flip = 0x6 }, /* UC<->WB */
+	{ .name = "mcg_ctl", .msr = 0x17b, .flip = ~0ULL }, /* all or none */
+	{ .name = "misc_enable", .msr = 0x1a0, .flip = 0x1 }, /* fast strings */
 	{ .name = "tsc", .msr = 0x10 },
-	{ .name = "hwcr", .msr = 0xc0010015, .amd_only = true },
-	{ .name = "syscfg", .msr = 0xc0010010, .amd_only = true },
+	/* McStatusWrEn; TOM2 memory type write-back (SYSCFG[22]) */
+	{ .name = "hwcr",
+	  .msr = 0xc0010015,
+	  .flip = 1ULL << 18,
+	  .amd_only = true },
+	{ .name = "syscfg",
+	  .msr = 0xc0010010,
+	  .flip = 1ULL << 22,
+	  .amd_only = true },
 };
+
+#define TSC_BACK (1ULL << 30)
 
 static void test_msr(void)
 {
@@ -429,10 +480,13 @@ static void test_msr(void)
 	unsigned long flags;
 	long long delta;
 	char name[48], d[48];
-	int i, rerr, werr;
-	u64 val;
+	int i, rerr, werr, rerr2;
+	u64 val, want, now;
+	bool same;
 
 	for (i = 0; i < ARRAY_SIZE(msr_targets); i++) {
+		bool tsc = msr_targets[i].msr == 0x10;
+
 		if (msr_targets[i].amd_only && !amd)
 			continue;
 		snprintf(name, sizeof(name), "%s.wrmsr", msr_targets[i].name);
@@ -443,11 +497,24 @@ static void test_msr(void)
 			continue;
 		}
 		attempt_begin(&flags);
-		werr = native_write_msr_safe(msr_targets[i].msr, (u32)val,
-					     (u32)(val >> 32));
+		if (tsc)
+			val = rdtsc_ordered();
+		want = tsc ? val - TSC_BACK : val ^ msr_targets[i].flip;
+		werr = native_write_msr_safe(msr_targets[i].msr, (u32)want,
+					     (u32)(want >> 32));
+		if (tsc) {
+			now = rdtsc_ordered();
+			rerr2 = 0;
+			same = now >= val;
+		} else {
+			now = native_read_msr_safe(msr_targets[i].msr, &rerr2);
+			same = !rerr2 && now == val;
+		}
 		delta = attempt_end(flags, CNT_MSR, d, sizeof(d));
-		report("msr", name, !werr && delta >= 1 ? RES_PASS : RES_FAIL,
-		       "msr=0x%x,val=0x%llx%s%s", msr_targets[i].msr, val, d,
+		report("msr", name,
+		       !werr && same && delta >= 1 ? RES_PASS : RES_FAIL,
+		       "msr=0x%x,val=0x%llx,wrote=0x%llx,now=0x%llx%s%s",
+		       msr_targets[i].msr, val, want, now, d,
 		       werr ? ",gp" : "");
 	}
 }

@@ -8,23 +8,51 @@
 #include "vm.h"
 #include "../core/lib.h"
 #include "../core/palloc.h"
+#include "../core/x86.h"
 #include <devirt/hypercall.h>
 
-extern const u8 __text_start[], __text_end[];
+extern const u8 __text_start[], __ro_end[];
 static u64 text_checksum_boot;
 
-/* FNV-1a over the hypervisor's code: changes if anything wrote to it. */
+/*
+ * A page of devirt's writable data that nothing of devirt writes after
+ * boot: a store that leaked from a VM into devirt's data would change it
+ * where the code checksum cannot see (tests/modules/devirt_test.c).
+ */
+static u64 canary[PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
+
+static u64 canary_word(u32 i)
+{
+	return 0x6465766972740000ULL | i; /* "devirt" and the index */
+}
+
+static u64 canary_bad(void)
+{
+	u64 bad = 0;
+
+	for (u32 i = 0; i < ARRAY_SIZE(canary); i++)
+		bad += __atomic_load_n(&canary[i], __ATOMIC_RELAXED) !=
+		       canary_word(i);
+	return bad;
+}
+
+/*
+ * FNV-1a over the hypervisor's code and read-only data (up to .data):
+ * changes if anything wrote to them.
+ */
 static u64 text_checksum(void)
 {
 	u64 h = 0xcbf29ce484222325ULL;
 
-	for (const u8 *p = __text_start; p < __text_end; p++)
+	for (const u8 *p = __text_start; p < __ro_end; p++)
 		h = (h ^ *p) * 0x100000001b3ULL;
 	return h;
 }
 
 void hypercall_init(void)
 {
+	for (u32 i = 0; i < ARRAY_SIZE(canary); i++)
+		canary[i] = canary_word(i);
 	text_checksum_boot = text_checksum();
 }
 
@@ -86,6 +114,8 @@ static s64 hc_hv_info(struct vcpu *vcpu, u64 gva, u64 size)
 	}
 	info.heap_used_pages = palloc_used_pages();
 	info.heap_total_pages = palloc_total_pages();
+	info.hyp_canary = virt_to_phys(canary);
+	info.hyp_canary_bad = canary_bad();
 	return gva_write(vcpu, gva, &info, MIN(size, (u64)sizeof(info)));
 }
 

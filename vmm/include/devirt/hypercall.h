@@ -64,7 +64,7 @@ struct devirt_hv_info {
 	unsigned long long hyp_size;
 	unsigned long long vm_id;
 	unsigned long long refused; /* this VM's refused accesses, all kinds */
-	unsigned long long hyp_checksum; /* of the vmm's code, now */
+	unsigned long long hyp_checksum; /* of the vmm's code+rodata, now */
 	unsigned long long hyp_checksum_boot; /* the same, at boot */
 	/* ABI 0.2: a caller passing the 0.1 size gets the fields above. */
 	unsigned long long refused_io; /* this VM's refused port accesses */
@@ -89,6 +89,14 @@ struct devirt_hv_info {
 	 */
 	unsigned long long heap_used_pages;
 	unsigned long long heap_total_pages;
+	/*
+	 * Added later; a caller passing the size without them gets the rest.
+	 * A page of devirt's own data that holds a fixed pattern from boot
+	 * on: its host-physical address, and how many of its 64-bit words
+	 * no longer hold the pattern (counted by this call).
+	 */
+	unsigned long long hyp_canary;
+	unsigned long long hyp_canary_bad;
 };
 
 #define DEVIRT_HV_INFO_SIZE_V01 64
