@@ -132,7 +132,7 @@ $(MODDIR)/devirt_test.ko $(MODDIR)/devirt_guest_test.ko \
 DEVFILE_MODDIR := $(BUILD)/devfile
 SHIM_SRCS := hostos-shim/Kbuild hostos-shim/devfile_shim.h \
 	hostos-shim/devfile_shim.c hostos-shim/devfile_shim_fuzz.c \
-	hostos-shim/devfile_hvt.c hostos-shim/devfile_dfuzz.c
+	hostos-shim/devfile_transport.c hostos-shim/devfile_dfuzz.c
 STUB_SRCS := guest-driver/Kbuild guest-driver/devfile_stub.c
 DEVFILE_KBUILD = $(MAKE) -s -C $(KHDR) CONFIG_DEBUG_INFO_BTF_MODULES= \
 	DEVFILE_INC=$(abspath devfile/include) SHIM_INC=$(abspath hostos-shim) \
@@ -142,7 +142,7 @@ DEVFILE_HDRS := devfile/include/devfile/proto.h \
 	vmm/include/devirt/hypercall.h vmm/include/devirt/hc_linux.h
 SHIM_KOS := $(DEVFILE_MODDIR)/shim/devfile_shim.ko \
 	$(DEVFILE_MODDIR)/shim/devfile_shim_fuzz.ko \
-	$(DEVFILE_MODDIR)/shim/devfile_hvt.ko \
+	$(DEVFILE_MODDIR)/shim/devfile_transport.ko \
 	$(DEVFILE_MODDIR)/shim/devfile_dfuzz.ko
 STUB_KO := $(DEVFILE_MODDIR)/stub/devfile_stub.ko
 $(SHIM_KOS) &: $(SHIM_SRCS) $(DEVFILE_HDRS) $(CACHE)/kernel.mk
@@ -187,7 +187,7 @@ $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
 		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko \
 		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
-		$(DEVFILE_MODDIR)/shim/devfile_hvt.ko:/lib/devirt/devfile_hvt.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_transport.ko:/lib/devirt/devfile_transport.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_dfuzz.ko:/lib/devirt/devfile_dfuzz.ko \
 		$(BUILD)/devfile-mirror:/bin/devfile-mirror
 
@@ -220,7 +220,7 @@ $(BUILD)/initrd-debian.gz: tests/initramfs/init-debian tools/mkdebian.sh \
 		$(BUILD)/mixer:/bin/mixer \
 		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko \
 		$(DEVFILE_MODDIR)/shim/devfile_shim.ko:/lib/devirt/devfile_shim.ko \
-		$(DEVFILE_MODDIR)/shim/devfile_hvt.ko:/lib/devirt/devfile_hvt.ko \
+		$(DEVFILE_MODDIR)/shim/devfile_transport.ko:/lib/devirt/devfile_transport.ko \
 		$(BUILD)/devfile-mirror:/bin/devfile-mirror
 
 # The loopback boot: the stock kernel straight into this initramfs, the
@@ -307,9 +307,9 @@ UNIT_DEPS_test_layout := vmm/vm/layout.c
 UNIT_DEPS_test_loader := boot/util.c
 UNIT_DEPS_test_gmem := vmm/vm/gmem.c vmm/mm/stage2.c vmm/arch/svm/npt.c
 UNIT_DEPS_test_acl := devfile/acl.c
-UNIT_DEPS_test_hv := devfile/hv.c devfile/acl.c
+UNIT_DEPS_test_devfile_hypercalls := devfile/hypercalls.c devfile/acl.c
 # A million requests: no 20,000-pause spin each before going async.
-UNIT_CFLAGS_test_hv := -DSPIN_BEFORE_ASYNC=1
+UNIT_CFLAGS_test_devfile_hypercalls := -DSPIN_BEFORE_ASYNC=1
 UNIT_DEPS_test_event := vmm/vm/event.c
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(UNIT_DEPS_$$*)

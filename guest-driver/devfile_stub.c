@@ -143,7 +143,7 @@ static int lb_call(const struct devfile_req *req, struct devfile_resp *resp)
 
 /*
  * Hypercall: devirt hands each request to the shim in the driver VM
- * (devfile/hv.c, hostos-shim/devfile_hvt.c). The request and response
+ * (devfile/hypercalls.c, hostos-shim/devfile_transport.c). The request and response
  * live on this kernel stack; devirt reads them through the caller's page
  * tables. A request that does not finish within a short spin goes
  * asynchronous: the caller sleeps until devirt's completion interrupt

@@ -8,7 +8,7 @@
  *   insmod devfile_dfuzz.ko calls=100000 [excl_calls=N excl_wait=S]
  *          [ring_at=GPA,SIZE,WINDOW_BASE] [seed=S]
  *
- * Every call's answer is predicted from what devfile/hv.c promises: a
+ * Every call's answer is predicted from what devfile/hypercalls.c promises: a
  * slot out of range, not in flight or not the caller's, a window index or
  * page count past the slot's window, a memtype, a user address past the
  * lower half, a VM id that is not a running guest's (all 64 bits of it:
@@ -43,7 +43,7 @@
  *   detaches), NOTEs to the stopped guests until their queues are full,
  *   COMPLETE/MAP/GMAP/FAULTIN on every slot with real frames and
  *   addresses. At the end it attaches the shim's ring again (ring_at=,
- *   devfile_hvt's parameter of that name). The QEMU boot's g1 runs on,
+ *   devfile_transport's parameter of that name). The QEMU boot's g1 runs on,
  *   so there only the live phase runs; the VT-x boot's g1 stops after
  *   its checks, and the soak boot's crashes on purpose.
  *
@@ -91,7 +91,7 @@ static char *ring_at = "";
 module_param(ring_at, charp, 0444);
 MODULE_PARM_DESC(ring_at, "the shim's ring: GPA,SIZE,WINDOW_BASE");
 
-/* As devfile/hv.c has them. */
+/* As devfile/hypercalls.c has them. */
 #define WINDOW_PAGES_PER_SLOT 4160ULL
 #define WINDOW_SIZE (1ULL << 30)
 #define S2_LIMIT (1ULL << 48)
@@ -743,7 +743,7 @@ static void f_attach(void)
 		     end ? W(K_EFAULT) | W(K_EINVAL) : W(K_EFAULT));
 	}
 	}
-	/* Refused: the old ring is gone too (hv.c's hc_attach). */
+	/* Refused: the old ring is gone too (hypercalls.c's hc_attach). */
 	fz.attached = false;
 	own_ring_untouched("attach refused but wrote");
 }

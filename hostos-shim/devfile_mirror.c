@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * devfile-mirror GUEST_ID: donate this process's address space to the
- * devfile hypercall transport (devfile_hvt.ko), which turns it into the
+ * devfile hypercall transport (devfile_transport.ko), which turns it into the
  * mirror of user guest GUEST_ID once this process has exited. Started by
  * the module itself (call_usermodehelper); nothing else to do here.
  */

@@ -20,7 +20,7 @@ boot:
   until the driver VM completes), and natively in the driver VM;
 * VM exits per null operation: the guest's (DEVIRT_HC_DEVFILE_INFO
   through the stub's "info" parameter, around the loop) and the driver
-  VM's (devfile_hvt's "info" parameter, sampled every 50 ms; the
+  VM's (devfile_transport's "info" parameter, sampled every 50 ms; the
   driver VM's exits between the first and the last sample of a phase,
   over the device's ioctl count in that interval);
 * pread/pwrite throughput of 4 KiB to 16 MiB on /dev/devfile_test,
@@ -382,7 +382,7 @@ def report_md(res, r, plotted):
           + "Asynchronous: "
           f"{100 * e['async']['async_fraction']:.1f}% of the requests went "
           "asynchronous (the rest finished within devirt's spin). "
-          + ("Polled: the driver VM's devfile_hvt servers poll the ring "
+          + ("Polled: the driver VM's devfile_transport servers poll the ring "
              "for 1 ms after each request (its poll_us parameter, set by "
              "the driver's side of the benchmark for those phases), and "
              "devirt sends no interrupt while one polls: "
@@ -459,7 +459,7 @@ def report_md(res, r, plotted):
         L += ["",
               "### Where a forwarded read's or write's time goes",
               "",
-              "devfile_hvt times each request it serves (the driver VM's "
+              "devfile_transport times each request it serves (the driver VM's "
               "clock), summed over the phase: before the driver's "
               "operation (its address space, the MAP of the buffer and "
               "the inserts of its window frames), the operation itself "
@@ -631,9 +631,9 @@ DONE in the ring, without an exit, when the request mapped no window
 page (otherwise its COMPLETE hypercall revokes the windows first). The
 table above splits the round trip. With sleeping servers the driver VM's
 part dominates: the interrupt that announces the request, the xAPIC EOI
-that traps, and a scheduler wake-up of one devfile_hvt server thread;
+that traps, and a scheduler wake-up of one devfile_transport server thread;
 under TCG, where exits and interrupts are what is dear, that alone is
-several hypercalls. With polling (devfile_hvt's `poll_us`: after a
+several hypercalls. With polling (devfile_transport's `poll_us`: after a
 request a server keeps looking at the ring for that long, and devirt
 sends no interrupt while one does) the driver VM's part is about one
 hypercall's time and it takes no exit at all: the request costs the

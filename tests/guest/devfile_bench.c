@@ -16,13 +16,13 @@
  *   guest  sets READY, then waits for GO
  *   driver waits for READY; runs the native measurements while the guest
  *          only polls (every 0.2 s); sets GO; then samples, every 50 ms,
- *          the value, its own VM exits (devfile_hvt's "info" parameter:
+ *          the value, its own VM exits (devfile_transport's "info" parameter:
  *          devirt's DEVFILE_INFO of the driver's vCPU) and the device's
  *          counters (GET_INFO), until the value is DONE
  *   guest  measures: raw hypercalls (the stub's hc_bench parameter), the
  *          ECHO ioctl asynchronously (the stub's default) and
  *          synchronously (its async parameter 0), both again while the
- *          driver VM's servers poll the ring (the driver sets devfile_hvt's
+ *          driver VM's servers poll the ring (the driver sets devfile_transport's
  *          poll_us for those phases), read and write of 4 KiB to 16 MiB;
  *          each in its own phase (the value = the phase), its own exits
  *          read from the stub's "info" parameter; then DONE
@@ -53,8 +53,8 @@
 
 #define DEV "/dev/" DEVFILE_TEST_NAME
 #define STUB_PARAMS "/sys/module/devfile_stub/parameters/"
-#define HVT_INFO "/sys/module/devfile_hvt/parameters/info"
-#define HVT_POLL "/sys/module/devfile_hvt/parameters/poll_us"
+#define HVT_INFO "/sys/module/devfile_transport/parameters/info"
+#define HVT_POLL "/sys/module/devfile_transport/parameters/poll_us"
 #define POLL_US "1000" /* the polled phases' window after each request */
 
 /* Device values: the handshake and the phases. */
@@ -259,7 +259,7 @@ static long long hvt_exits(void)
 	return file_key(HVT_INFO, "exits");
 }
 
-/* devfile_hvt's split of its time per request (its info parameter). */
+/* devfile_transport's split of its time per request (its info parameter). */
 static const char *const hvt_keys[] = { "served", "pages",    "prep_ns",
 					"op_ns",  "after_ns", "done_ns",
 					"map_ns" };

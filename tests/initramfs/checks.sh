@@ -210,7 +210,7 @@ alive_loop() {
 				</sys/kernel/debug/devfile_shim/stats)"
 		fi
 		# ... and the requests in the hypercall ring, when any.
-		_r=/sys/module/devfile_hvt/parameters/ring
+		_r=/sys/module/devfile_transport/parameters/ring
 		if [ -r $_r ] && [ -n "$(tr -d ' \n' <$_r)" ]; then
 			say "DEVFILE-RING $(cat $_r)"
 		fi

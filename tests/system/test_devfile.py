@@ -53,8 +53,8 @@ def guest_text(harness, boot, vm="g1"):
 def test_driver_vm_exports_the_device(system, harness):
     _, boot = system
     c = harness.parse_checks(boot)
-    assert c.get("devfile_hvt") == "0", c
-    assert re.search(r"devfile_hvt: guest 1: \d+ mirrors, \d+ servers", boot)
+    assert c.get("devfile_transport") == "0", c
+    assert re.search(r"devfile_transport: guest 1: \d+ mirrors, \d+ servers", boot)
     assert re.search(r"devirt: devfile: shim attached, ring at 0x[0-9a-f]+",
                      boot)
 
@@ -190,7 +190,7 @@ def test_nothing_left_behind(system, harness):
 def test_a_stopped_guest_leaves_nothing_in_the_driver_vm(pair_boot, harness):
     """g2 panics with a read blocked in the driver VM and two forwarded
     files open (devfile_hold=1): devirt drops its requests (the blocked
-    one is cancelled) and tells the driver VM, whose devfile_hvt stops
+    one is cancelled) and tells the driver VM, whose devfile_transport stops
     g2's servers and drops its shim client, closing the files there.
     g1's client stays."""
     text = guest_text(harness, pair_boot, "g2")
@@ -202,8 +202,8 @@ def test_a_stopped_guest_leaves_nothing_in_the_driver_vm(pair_boot, harness):
     m = re.search(r"devirt: \[g2\] devfile: (\d+) request\(s\) of the "
                   r"stopped guest dropped", pair_boot)
     assert m and int(m.group(1)) >= 1, "the blocked read was not in flight"
-    left = pair_boot.find("devfile_hvt: guest 2: nothing of it left here")
-    assert left != -1, "devfile_hvt did not drop guest 2"
+    left = pair_boot.find("devfile_transport: guest 2: nothing of it left here")
+    assert left != -1, "devfile_transport did not drop guest 2"
     assert re.search(r"devfile_shim: client \d+ \(guest\) detached after "
                      r"\d+ ops", pair_boot)
     shim = re.findall(r"DEVFILE-SHIM clients (\d+) files (\d+) inflight "
@@ -249,7 +249,7 @@ def test_hostile_driver_hypercalls(system, harness):
     """The driver VM's devfile_dfuzz module: 100,000 random and edge-case
     driver-side hypercalls beside the shim serving g1 (and, where g1
     stops, more once it has, ATTACH included). Every answer is the one
-    devfile/hv.c promises, nothing was written where it must not be, the
+    devfile/hypercalls.c promises, nothing was written where it must not be, the
     driver VM's counters did not move, the hypervisor's code is as at
     boot, and the boot went on (g1's own tests in this file too).
     Against a devirt whose NOTE lost its vm id bound it fails: bad=1938,

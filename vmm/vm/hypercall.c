@@ -2,7 +2,7 @@
 /*
  * Hypercall ABI 0.3, DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR (docs/hypercall-abi.md,
  * vmm/include/devirt/hypercall.h); the device-file calls it dispatches to
- * devfile/hv.c carry requests of the devfile protocol 1.2
+ * devfile/hypercalls.c carry requests of the devfile protocol 1.2
  * (DEVFILE_PROTO_MAJOR.DEVFILE_PROTO_MINOR, devfile/include/devfile/proto.h).
  */
 #include "vm.h"

@@ -56,7 +56,7 @@ struct vm {
 	/* Log rate limit: a token bucket refilled with time (vm_refuse). */
 	u64 log_tokens, log_stamp, log_dropped;
 	u64 boot_tsc; /* kvmclock time zero */
-	/* Device-file forwarding (devfile/hv.c). */
+	/* Device-file forwarding (devfile/hypercalls.c). */
 	u64 df_calls, df_async, df_inflight, df_polled;
 	u64 df_timed, df_call_tsc, df_driver_tsc; /* DEVFILE_INFO's timing */
 	u64 df_window_pages; /* its pages mapped into driver windows now */
@@ -153,7 +153,7 @@ bool apic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
 bool icr_allowed(struct vcpu *vcpu, u64 *icr, bool x2apic);
 void apic_self_ipi(u8 vector);
 void apic_send_fixed(u32 apic_id, u8 vector);
-/* devfile/hv.c */
+/* devfile/hypercalls.c */
 void devfile_init(void);
 void devfile_vm_stopped(struct vm *vm);
 s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2);

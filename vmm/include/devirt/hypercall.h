@@ -22,7 +22,7 @@
 #define DEVIRT_HC_VERSION 0 /* -> (major << 16) | minor */
 #define DEVIRT_HC_CONSOLE_WRITE 1 /* rdi = buf GVA, rsi = len */
 #define DEVIRT_HC_HV_INFO 2 /* rdi = struct devirt_hv_info GVA, rsi = size */
-/* ABI 0.3: device-file forwarding (devfile/hv.c, docs/devfile.md). */
+/* ABI 0.3: device-file forwarding (devfile/hypercalls.c, docs/devfile.md). */
 #define DEVIRT_HC_DEVFILE_ATTACH 3 /* driver: rdi = ring GPA, rsi = size */
 #define DEVIRT_HC_DEVFILE_CALL 4 /* guest: rdi = req GVA, rsi = resp GVA */
 #define DEVIRT_HC_DEVFILE_FETCH 5 /* guest: rdi = slot, rsi = resp GVA */

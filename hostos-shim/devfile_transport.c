@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * devfile_hvt: the hypercall transport of the shim, for the driver VM
+ * devfile_transport: the hypercall transport of the shim, for the driver VM
  * under devirt (docs/devfile.md, "Hypercall transport").
  *
  *   insmod devfile_shim.ko devices=...
- *   insmod devfile_hvt.ko [servers=4] [mirror_helper=/bin/devfile-mirror]
+ *   insmod devfile_transport.ko [servers=4] [mirror_helper=/bin/devfile-mirror]
  *
  * It hands devirt a request ring and an interrupt vector. Each user guest
  * gets a shim client and MIRRORS mirrors: address spaces whose user half
@@ -29,7 +29,7 @@
  * faulted in by the guest first (DEVFILE_FAULTIN, fault_in()); only a
  * guest waiting synchronously cannot do that, and its driver gets -EFAULT.
  */
-#define pr_fmt(fmt) "devfile_hvt: " fmt
+#define pr_fmt(fmt) "devfile_transport: " fmt
 
 #include <linux/module.h>
 #include <linux/miscdevice.h>
@@ -1044,7 +1044,7 @@ static int __init hvt_init(void)
 		mirror_file = NULL;
 		goto fail;
 	}
-	ret = devfile_vector_alloc(hvt_interrupt, "devfile_hvt", 0,
+	ret = devfile_vector_alloc(hvt_interrupt, "devfile_transport", 0,
 				   &hvt_vector);
 	if (ret < 0)
 		goto fail;

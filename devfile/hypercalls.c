@@ -584,7 +584,7 @@ static s64 hc_fetch(struct vcpu *vcpu, u64 i, u64 resp_gva)
 	 * The shim wrote DONE itself, so no COMPLETE (and no interrupt) will
 	 * come, yet this request went asynchronous: its ASYNC flag was lost.
 	 * A shim whose cmpxchg lost its LOCK prefix did that (one-CPU driver
-	 * VM kernels patch it out; devfile_hvt.c uses sync_cmpxchg() now).
+	 * VM kernels patch it out; devfile_transport.c uses sync_cmpxchg() now).
 	 * After DONE the slot is ours: take it, and say so.
 	 */
 	st = __atomic_load_n(&ring_slot((u32)i)->state, __ATOMIC_ACQUIRE);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The hypervisor side of device-file forwarding (devfile/hv.c), reached
+ * The hypervisor side of device-file forwarding (devfile/hypercalls.c), reached
  * through devfile_hypercall() as guests and the driver VM reach it. Each
  * argument is the caller's choice: the tests try every range, size and
  * index check at its edges and with values that wrap or truncate.
  *
- * The vmm functions hv.c calls are small fakes below. They record what
+ * The vmm functions hypercalls.c calls are small fakes below. They record what
  * they were asked to do (stage-2 maps and unmaps, interrupts, guest
  * writes), so that a test can assert that a refused call did nothing.
  * Guest virtual addresses given to gva_read/gva_write are host pointers.
@@ -16,7 +16,7 @@
 #include <devfile/ring.h>
 #include "unit.h"
 
-/* As in devfile/hv.c. */
+/* As in devfile/hypercalls.c. */
 #define WINDOW_PAGES_PER_SLOT 4160ULL
 #define WINDOW_SIZE (1ULL << 30)
 #define DEVWIN_BASE (1ULL << 36)
@@ -60,7 +60,7 @@ void printk(u32 level, const char *fmt, ...)
 }
 
 /*
- * One-shot hooks: what another CPU does while hv.c is inside one of the
+ * One-shot hooks: what another CPU does while hypercalls.c is inside one of the
  * fakes below (the guest's CALL reading its request, the driver VM's
  * frame looked up, a window unmapped). Each is cleared before it runs.
  */
