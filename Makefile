@@ -174,7 +174,7 @@ $(BUILD)/real-modules.list: tools/real-modules.sh $(CACHE)/kernel.mk Makefile
 # Unmodified Debian programs for the busybox images, with their libraries,
 # from the Debian rootfs tarball (tools/debian-progs.sh): the Bochs
 # real-device test runs modetest and evtest in the driver VM and in g1
-# (boot/devirt-vmx.cfg, tests/system/test_bochs_real_devices.py).
+# (boot/devirt-vmx.cfg, tests/system/test_vmx_real_devices.py).
 DEBIAN_PROGS := usr/bin/modetest usr/bin/evtest
 $(BUILD)/debian-progs.list: tools/debian-progs.sh tools/mkdebian.sh \
 		tools/debian-packages.txt Makefile
