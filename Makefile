@@ -174,15 +174,27 @@ REAL_MODULES := bochs snd-hda-codec-generic snd-hda-intel evdev psmouse vivid
 $(BUILD)/real-modules.list: tools/real-modules.sh $(CACHE)/kernel.mk Makefile
 	$(Q)./tools/real-modules.sh $(KMODROOT) $(KABI) $(BUILD) $(REAL_MODULES)
 
+# Unmodified Debian programs for the busybox images, with their libraries,
+# from the Debian rootfs tarball (tools/debian-progs.sh): the Bochs
+# real-device test runs modetest and evtest in the driver VM and in g1
+# (boot/devirt-vmx.cfg, tests/system/test_vmx_real_devices.py).
+DEBIAN_PROGS := usr/bin/modetest usr/bin/evtest
+$(BUILD)/debian-progs.list: tools/debian-progs.sh tools/mkdebian.sh \
+		tools/debian-packages.txt Makefile
+	$(Q)./tools/debian-progs.sh $(CACHE) $(BUILD) $(DEBIAN_PROGS)
+
 # The driver VM also gets the shim, its hypercall transport and the mirror
 # donor, the real drivers and a mixer to unmute HDA; a user guest the stub
 # (device-file forwarding, devfile_forward=1).
 $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
 		$(MODDIR)/devirt_test.ko $(MODDIR)/devfile_testdev.ko \
 		$(SHIM_KOS) $(BUILD)/devfile-mirror $(BUILD)/mixer \
-		$(BUILD)/real-modules.list
+		$(BUILD)/real-modules.list $(BUILD)/debian-progs.list \
+		tests/initramfs/probes.sh
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-driver \
 		$(INITRD_COMMON) @$(BUILD)/real-modules.list \
+		@$(BUILD)/debian-progs.list \
+		tests/initramfs/probes.sh:/lib/devirt/probes.sh \
 		$(BUILD)/mixer:/bin/mixer \
 		$(MODDIR)/devirt_test.ko:/lib/devirt/devirt_test.ko \
 		$(MODDIR)/devfile_testdev.ko:/lib/devirt/devfile_testdev.ko \
@@ -193,9 +205,11 @@ $(BUILD)/initrd-driver.gz: tests/initramfs/init-driver $(INITRD_DEPS) \
 
 # A user guest's initramfs (the same stock kernel boots it).
 $(BUILD)/initrd-guest.gz: tests/initramfs/init-guest $(INITRD_DEPS) \
-		$(MODDIR)/devirt_guest_test.ko $(STUB_KO)
+		$(MODDIR)/devirt_guest_test.ko $(STUB_KO) \
+		$(BUILD)/debian-progs.list tests/initramfs/probes.sh
 	$(Q)./tools/mkinitrd.sh $@ tests/initramfs/init-guest \
-		$(INITRD_COMMON) \
+		$(INITRD_COMMON) @$(BUILD)/debian-progs.list \
+		tests/initramfs/probes.sh:/lib/devirt/probes.sh \
 		$(MODDIR)/devirt_guest_test.ko:/lib/devirt/devirt_guest_test.ko \
 		$(DEVFILE_MODDIR)/stub/devfile_stub.ko:/lib/devirt/devfile_stub.ko
 
@@ -358,7 +372,8 @@ clean:
 	rm -rf $(BUILD)/vmm $(BUILD)/boot $(BUILD)/efi $(BUILD)/unit \
 		$(BUILD)/*.elf $(BUILD)/*.so $(BUILD)/*.EFI $(BUILD)/*.iso \
 		$(BUILD)/modules $(BUILD)/devfile $(BUILD)/*.gz \
-		$(BUILD)/real-modules.* $(BUILD)/mixer
+		$(BUILD)/real-modules.* $(BUILD)/mixer \
+		$(BUILD)/debian-progs $(BUILD)/debian-progs.list
 distclean:
 	rm -rf $(BUILD)
 

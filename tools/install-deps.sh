@@ -5,7 +5,10 @@ set -eu
 PKGS="build-essential gnu-efi nasm mtools dosfstools xorriso ovmf \
 qemu-system-x86 qemu-utils bochs bochsbios bochs-x vgabios busybox-static cpio \
 kmod python3-pytest python3-pexpect python3-numpy python3-pil \
-clang-format gzip xz-utils python3-matplotlib mmdebstrap"
+clang-format gzip xz-utils python3-matplotlib mmdebstrap \
+xvfb xdotool x11-apps"
+# xvfb, xdotool, x11-apps (xwd): the Bochs real-device test runs Bochs's
+# x display on a virtual X server, types into it and captures it.
 # With a display, make demo opens a QEMU window: QEMU's GTK/SDL front ends.
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
 	PKGS="$PKGS qemu-system-gui"

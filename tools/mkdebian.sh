@@ -4,7 +4,10 @@
 # as a gzip'ed (fast, -1) newc cpio archive.
 #
 #   tools/mkdebian.sh OUT.gz CACHE_DIR INIT_SCRIPT [SRC:DEST ...]
+#   tools/mkdebian.sh --tarball CACHE_DIR
 #
+# (--tarball: only make sure the cached rootfs tarball is there and print
+# its path; tools/debian-progs.sh takes single programs from it.)
 #   CACHE_DIR    where the mmdebstrap tarball is kept:
 #                CACHE_DIR/debian-<hash>.tar, <hash> a sha256 of the
 #                recipe (suite, mirrors, variant, options and the package
@@ -27,14 +30,23 @@ die() {
 	exit 1
 }
 info() {
-	echo "mkdebian: $*"
+	echo "mkdebian: $*" >&2
 }
 
-[ $# -ge 3 ] || die "usage: $0 OUT.gz CACHE_DIR INIT_SCRIPT [SRC:DEST ...]"
-OUT=$1
-CACHE=$2
-INIT=$3
-shift 3
+usage="usage: $0 OUT.gz CACHE_DIR INIT_SCRIPT [SRC:DEST ...] | --tarball CACHE_DIR"
+if [ "${1:-}" = --tarball ]; then
+	[ $# -eq 2 ] || die "$usage"
+	OUT=""
+	CACHE=$2
+	INIT=""
+else
+	[ $# -ge 3 ] || die "$usage"
+	OUT=$1
+	CACHE=$2
+	INIT=$3
+	shift 3
+	[ -f "$INIT" ] || die "init script '$INIT' not found"
+fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 PKGLIST="$HERE/debian-packages.txt"
@@ -43,7 +55,6 @@ VARIANT=essential
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 
-[ -f "$INIT" ] || die "init script '$INIT' not found"
 [ -f "$PKGLIST" ] || die "package list $PKGLIST not found"
 for tool in mmdebstrap cpio gzip tar sha256sum; do
 	command -v "$tool" >/dev/null ||
@@ -96,6 +107,11 @@ else
 	done
 	mv "$tmp" "$TARBALL"
 	info "rootfs tarball $TARBALL ($(($(wc -c <"$TARBALL") / 1048576)) MiB) in $(($(date +%s) - start)) s"
+fi
+
+if [ -z "$OUT" ]; then
+	echo "$TARBALL"
+	exit 0
 fi
 
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/mkdebian.XXXXXX")

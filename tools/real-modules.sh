@@ -6,8 +6,10 @@
 #
 # Writes OUT_DIR/real-modules.order: one /lib/devirt/kmod/NAME.ko per line,
 # dependencies first, each module once (init-driver insmods them in that
-# order), and OUT_DIR/real-modules.list: "SRC:DEST" lines for
-# tools/mkinitrd.sh (@LIST argument), the order file included.
+# order), one OUT_DIR/real-modules.MODULE.order per MODULE argument (that
+# module's own load order, for devfile_real=MODULE,...), and
+# OUT_DIR/real-modules.list: "SRC:DEST" lines for tools/mkinitrd.sh
+# (@LIST argument), the order files included.
 set -eu
 
 die() {
@@ -32,6 +34,7 @@ list="$OUT/real-modules.list"
 for m in "$@"; do
 	deps=$(modprobe -d "$ROOT" -S "$KABI" --show-depends "$m") ||
 		die "modprobe --show-depends $m failed"
+	: >"$OUT/real-modules.$m.order"
 	echo "$deps" | while read -r kind path _rest; do
 		case "$kind" in
 		insmod) ;;
@@ -40,10 +43,13 @@ for m in "$@"; do
 		esac
 		name=$(basename "$path")
 		dest="/lib/devirt/kmod/$name"
+		echo "$dest" >>"$OUT/real-modules.$m.order"
 		grep -qxF "$dest" "$order.tmp" && continue
 		echo "$dest" >>"$order.tmp"
 		echo "$path:$dest" >>"$list.tmp"
 	done
+	echo "$OUT/real-modules.$m.order:/lib/devirt/real-modules.$m.order" \
+		>>"$list.tmp"
 done
 [ -s "$order.tmp" ] || die "no module found for: $*"
 echo "$order:/lib/devirt/real-modules.order" >>"$list.tmp"

@@ -4,6 +4,8 @@
 # programs on each device class, so that tests/system/test_real_devices.py
 # compares the two runs of one boot. Needs checks.sh (say, check) and
 # lines (below). Each side's lines are in its own serial log.
+# run_small_probes (at the end) is the Bochs test's smaller set for the
+# busybox images (init-driver, init-guest).
 #   PROBE_TONES="HW MMAP"  the frequencies (Hz) aplay plays through the
 #                          ioctl path and with -M (default "440 660"):
 #                          the two sides play different ones, so that the
@@ -204,5 +206,89 @@ run_probes() {
 			2>/dev/null | sed -n 's/.*Width\/Height *: *//p')"
 	else
 		check v4l2_driver nodev
+	fi
+}
+
+# The Bochs VT-x real-device probes (boot/devirt-vmx.cfg,
+# tests/system/test_vmx_real_devices.py), for the busybox images with
+# Debian's modetest and evtest and their libraries (tools/debian-progs.sh):
+# the driver VM runs them natively (devfile_native_probes=small), g1 on the
+# forwarded nodes (devfile_real_probes=1). A mode set that holds until a
+# key: evtest reads the keyboard while the mode is set; the harness
+# captures the screen on DEVIRT-SHOT, then types on DEVIRT-INPUT-READY and
+# ends with Escape, which releases the mode (or SMALL_PROBE_WAIT seconds,
+# default 120, pass without one). Few fixed sleeps: under Bochs a guest
+# second is several seconds of the harness's. (evtest writes unbuffered.)
+
+# wait_for FILE PATTERN TENTHS: until FILE has a line matching PATTERN (0),
+# or TENTHS tenths of a second passed (1).
+wait_for() {
+	_wi=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		[ $_wi -ge "$3" ] && return 1
+		sleep 0.1
+		_wi=$((_wi + 1))
+	done
+}
+
+run_small_probes() {
+	_wait=$((${SMALL_PROBE_WAIT:-120} * 10))
+	# GPU: the connectors and modes, then the connected one's number.
+	_c=""
+	if [ -c /dev/dri/card0 ]; then
+		modetest -M bochs-drm -c >/tmp/modetest.out 2>&1
+		check drm_modetest "$?"
+		check drm_connected "$(awk '$3 == "connected" { print $4 }' \
+			/tmp/modetest.out | tr '\n' ' ' | sed 's/ $//')"
+		check drm_first_mode "$(awk '/^  modes:/ { getline; getline;
+			print $2; exit }' /tmp/modetest.out)"
+		lines DEVIRT-OUT-modetest </tmp/modetest.out
+		_c=$(awk '$3 == "connected" { print $1; exit }' /tmp/modetest.out)
+	else
+		check drm_modetest nodev
+	fi
+	# Input: evtest's scan (EVIOCGNAME on every event node); the first
+	# one named a keyboard, read from now on.
+	_k=""
+	if ls /dev/input/event* >/dev/null 2>&1; then
+		evtest </dev/null >/tmp/evtest.out 2>&1
+		grep '^/dev/input/event' /tmp/evtest.out | lines DEVIRT-OUT-evtest
+		_k=$(sed -n 's,^\(/dev/input/event[0-9]*\):.*[Kk]eyboard.*,\1,p' \
+			/tmp/evtest.out | head -n 1)
+	fi
+	check input_keyboard "${_k#/dev/input/}"
+	: >/tmp/ev-kbd.out
+	_ep=""
+	if [ -n "$_k" ]; then
+		evtest "$_k" >/tmp/ev-kbd.out 2>&1 &
+		_ep=$!
+		wait_for /tmp/ev-kbd.out '^Testing' 100
+	fi
+	# modetest -s holds the mode until its stdin ends: at Escape.
+	_mp=""
+	if [ -n "$_c" ]; then
+		wait_for /tmp/ev-kbd.out 'KEY_ESC), value 1' "$_wait" |
+			modetest -M bochs-drm -s "$_c:1024x768" >/tmp/modeset.out 2>&1 &
+		_mp=$!
+		# (Its output is buffered until it ends: no line to wait for.
+		# The harness captures until it sees the pattern.)
+		sleep 1
+		say "DEVIRT-SHOT modeset connector=$_c"
+	fi
+	if [ -n "$_ep" ]; then
+		say "DEVIRT-INPUT-READY kbd=$_k"
+		wait_for /tmp/ev-kbd.out 'KEY_ESC), value 1' "$_wait"
+		kill "$_ep"
+		wait "$_ep"
+		# The keys pressed, in order: KEY_D,KEY_E,...
+		check input_keys "$(sed -n 's/.*EV_KEY), code [0-9]* (\(KEY_[A-Z0-9_]*\)), value 1.*/\1/p' \
+			/tmp/ev-kbd.out | tr '\n' ',' | sed 's/,$//')"
+		grep 'Event:.*EV_KEY' /tmp/ev-kbd.out | head -n 20 |
+			lines DEVIRT-OUT-evkeys
+	fi
+	if [ -n "$_mp" ]; then
+		wait "$_mp"
+		check drm_modeset "$?"
+		lines DEVIRT-OUT-modeset </tmp/modeset.out
 	fi
 }
