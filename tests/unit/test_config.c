@@ -171,7 +171,9 @@ static void test_other_shipped_configs(void)
 		u32 nr_vms;
 		const char *devices[3];
 	} cfgs[] = {
-		{ "boot/devirt-vmx.cfg", 2, { "", "devfile_test*" } },
+		{ "boot/devirt-vmx.cfg",
+		  2,
+		  { "", "devfile_test*,dri/card0,input/event*" } },
 		{ "boot/devirt-pair.cfg",
 		  3,
 		  { "", "devfile_test,devfile_test1", "devfile_test1" } },
