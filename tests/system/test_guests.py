@@ -252,7 +252,7 @@ def test_guest_isolation_attempts_are_refused(system, harness):
                 assert int(d["now"], 16) >= int(d["val"], 16), (vm, r[k])
         # The hypervisor's log names the VM for each kind of attempt.
         log = str(boot)
-        for pattern in (r"refused port write 0xcf8 ",
+        for pattern in (r"refused port write 0x43 ",
                         r"refused port read 0x40 ",
                         r"refused port read 0x60 ",
                         r"refused WRMSR 0x2ff ",
