@@ -32,6 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -895,8 +896,12 @@ def svm_boot():
     """build/devirt.iso booted once under QEMU (AMD SVM back end): the
     driver VM and the user guests of build/devirt.cfg, one CPU each."""
     _need_iso()
-    return boot_qemu(ISO, name="svm", smp=1 + len(SystemEnd(CFG).guests),
+    boot = boot_qemu(ISO, name="svm", smp=1 + len(SystemEnd(CFG).guests),
                      end_marker=SystemEnd(CFG))
+    # The VT-x boot from now on, beside the rest (_BackgroundBoot).
+    if _vmx_background.wanted:
+        _vmx_background.start()
+    return boot
 
 
 @pytest.fixture(scope="session")
@@ -925,10 +930,9 @@ def hotplug_boot():
                      end_marker=SystemEnd(HOTPLUG_CFG, min_alive=2))
 
 
-@pytest.fixture(scope="session")
-def vmx_boot():
-    """build/devirt-vmx.iso booted once under Bochs (Intel VMX back end):
-    the driver VM and the user guest of build/devirt-vmx.cfg. Bochs shows
+def _boot_vmx_now():
+    """build/devirt-vmx.iso booted under Bochs (Intel VMX back end): the
+    driver VM and the user guest of build/devirt-vmx.cfg. Bochs shows
     its screen on an Xvfb of its own (XServer): the real-device probes
     set a 32 bpp mode, which Bochs's headless rfb GUI cannot show.
     ScreenEnd captures that screen and types into it on the probes'
@@ -947,6 +951,66 @@ def vmx_boot():
                           display=x.display)
     boot.screen = end
     return boot
+
+
+class _BackgroundBoot:
+    """A boot run in a thread of its own, so that it overlaps the others.
+
+    Bochs (the VT-x boot, about 8 minutes) is one host thread; the QEMU
+    boots after the AMD-V one are single-threaded TCG or short, so on two
+    cores the two emulators each get one. Started once the svm boot is
+    over (its multi-threaded TCG wants both cores), or when a test first
+    needs it; tests that need it run last (pytest_collection_modifyitems).
+    An exception in the thread (a skip, a failure) is raised again in the
+    fixture."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.thread = None
+        self.result = None
+        self.exc = None
+        self.wanted = False
+
+    def _run(self):
+        try:
+            self.result = self.fn()
+        except BaseException as e:  # noqa: B902 (a skip is one)
+            self.exc = e
+
+    def start(self):
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run,
+                                           name="vmx-boot", daemon=True)
+            self.thread.start()
+
+    def get(self):
+        self.start()
+        self.thread.join()
+        if self.exc is not None:
+            raise self.exc
+        return self.result
+
+
+_vmx_background = _BackgroundBoot(_boot_vmx_now)
+
+
+def _uses_vmx(item):
+    return "vmx_boot" in item.fixturenames or "[vmx" in item.nodeid or \
+        item.nodeid.split("::")[0].endswith("test_vmx_real_devices.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests of the VT-x boot go last (a stable sort), so that its
+    boot can run beside the other boots (_BackgroundBoot)."""
+    items.sort(key=_uses_vmx)
+    _vmx_background.wanted = any(_uses_vmx(i) for i in items)
+
+
+@pytest.fixture(scope="session")
+def vmx_boot():
+    """build/devirt-vmx.iso booted once under Bochs (see _boot_vmx_now),
+    in the background from the end of the svm boot on."""
+    return _vmx_background.get()
 
 
 @pytest.hookimpl(tryfirst=True)
