@@ -74,6 +74,12 @@ static struct {
 	 * devwin_next is where the next search starts (next fit).
 	 */
 	u64 devwin_used[CFG_MAX_VMS][GUEST_DEVWIN_PAGES / 64];
+	/*
+	 * Used pages whose frame the driver VM took back (GREVOKE): out of
+	 * the guest's tables, but taken until its GUNMAP, and waited on by
+	 * its accesses meanwhile (devfile_stage2_stall).
+	 */
+	u64 devwin_revoked[CFG_MAX_VMS][GUEST_DEVWIN_PAGES / 64];
 	u64 devwin_next[CFG_MAX_VMS];
 	/* Notifications for each guest (poll, SIGIO), a ring each. */
 	struct {
@@ -520,6 +526,8 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 				notify(vcpu->apic_id, df.guest_vector[vm->id]);
 			return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
 		}
+		/* The driver VM may be revoking a frame of ours meanwhile. */
+		vcpu_flush_requested(vcpu);
 		cpu_relax();
 	}
 	vm->df_timed++;
@@ -891,47 +899,147 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 }
 
 /*
+ * A run of @pages pages at @gpa inside the device window. Counted against
+ * the room left: gpa + pages * PAGE_SIZE wraps for a gpa near 2^64, and a
+ * loop would then reach the guest's RAM from guest-physical 0.
+ */
+static bool devwin_range(u64 gpa, u64 pages)
+{
+	return !(gpa & (PAGE_SIZE - 1)) && gpa >= GUEST_DEVWIN_BASE &&
+	       gpa <= GUEST_DEVWIN_END &&
+	       pages <= (GUEST_DEVWIN_END - gpa) / PAGE_SIZE;
+}
+
+static bool bit_test(const u64 *map, u64 p)
+{
+	return map[p / 64] & (1ULL << (p % 64));
+}
+
+/*
  * GUNMAP (user guest, on its own CPU): rdi = guest-physical address in its
  * device window, rsi = pages. The frames leave its second-level tables
- * and its TLB before the call returns.
+ * and its TLB before the call returns; returns how many were mapped.
  */
 static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 {
 	struct vm *g = vcpu->vm;
 	u64 n = 0;
 
-	/*
-	 * The count against the room left in the window: gpa + pages *
-	 * PAGE_SIZE wraps for a gpa near 2^64, and the loop below would
-	 * then unmap the guest's RAM from guest-physical 0.
-	 */
-	if (g->role != VM_ROLE_GUEST || (gpa & (PAGE_SIZE - 1)) ||
-	    gpa < GUEST_DEVWIN_BASE || gpa > GUEST_DEVWIN_END ||
-	    pages > (GUEST_DEVWIN_END - gpa) / PAGE_SIZE)
+	if (g->role != VM_ROLE_GUEST || !devwin_range(gpa, pages))
 		return DEVIRT_EINVAL;
 	spin_lock(&df.s2_lock);
 	for (u64 p = 0; p < pages; p++) {
+		u64 i = (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE + p;
 		struct s2_lookup l;
+		bool mapped = s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l);
 
-		if (!s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l))
-			continue;
-		s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+		if (mapped) {
+			s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+			n++;
+		}
 		/*
 		 * The page may be given again: this CPU flushes before the
-		 * guest runs. Only a mapped page is freed: one GMAP has
-		 * taken but not mapped yet stays taken. (Order: s2_lock,
-		 * then df.lock; nothing takes them the other way round.)
+		 * guest runs. Only a mapped or revoked page is freed: one a
+		 * GMAP has taken but not mapped yet stays taken. (Order:
+		 * s2_lock, then df.lock; nothing takes them the other way.)
 		 */
 		spin_lock(&df.lock);
-		devwin_free_locked(g->id,
-				   (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE + p);
+		if (mapped || bit_test(df.devwin_revoked[g->id], i)) {
+			df.devwin_revoked[g->id][i / 64] &= ~(1ULL << (i % 64));
+			devwin_free_locked(g->id, i);
+		}
 		spin_unlock(&df.lock);
-		n++;
 	}
 	spin_unlock(&df.s2_lock);
 	arch->s2_flush(vcpu);
 	__atomic_sub_fetch(&g->df_guest_pages, n, __ATOMIC_RELAXED);
 	return (s64)n;
+}
+
+/*
+ * GREVOKE (driver VM): rdi = user guest's VM id, rsi = guest-physical
+ * address in its device window, rdx = pages. The driver VM's kernel is
+ * about to move, zap or free the frames there (the shim's mmu notifier on
+ * the mirror): they leave the guest's second-level tables, and every CPU
+ * of the guest has flushed its TLB, before this returns. The window pages
+ * stay taken until the guest's GUNMAP; its stub is told (NOTE_REVOKE) to
+ * drop its page-table entries, and accesses wait meanwhile. Only takes
+ * away: the driver VM gave these frames and may take them back.
+ * Returns the number of pages that were mapped.
+ */
+static s64 hc_grevoke(struct vcpu *vcpu, u64 vm_id, u64 gpa, u64 pages)
+{
+	struct vm *g;
+	u64 n = 0;
+
+	if (vcpu->vm->role != VM_ROLE_DRIVER)
+		return DEVIRT_EPERM;
+	if (vm_id >= vm_count() || !devwin_range(gpa, pages) || !pages)
+		return DEVIRT_EINVAL;
+	g = vm_get((u32)vm_id);
+	if (!g || g->role != VM_ROLE_GUEST || !g->nr_vcpus)
+		return DEVIRT_EINVAL;
+	spin_lock(&df.s2_lock);
+	for (u64 p = 0; p < pages; p++) {
+		u64 i = (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE + p;
+		struct s2_lookup l;
+
+		if (!s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l))
+			continue;
+		s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+		spin_lock(&df.lock);
+		df.devwin_revoked[g->id][i / 64] |= 1ULL << (i % 64);
+		spin_unlock(&df.lock);
+		n++;
+	}
+	spin_unlock(&df.s2_lock);
+	if (!n)
+		return 0;
+	/* Before the driver VM may reuse a frame: no TLB keeps it. */
+	if (!vm_flush_remote(g))
+		pr_err("[%s] devfile: frames at 0x%lx revoked, TLB flush not confirmed\n",
+		       g->name, gpa);
+	__atomic_sub_fetch(&g->df_guest_pages, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&g->df_revoked, n, __ATOMIC_RELAXED);
+	queue_note(g, DEVFILE_NOTE_REVOKE, (u32)MIN(pages, 0xffffffffULL),
+		   gpa);
+	return (s64)n;
+}
+
+/* A stall gives up after this long: the guest may never drop the page. */
+#define STALL_MS 100
+
+/*
+ * A user guest touched a page of its device window that the driver VM
+ * revoked and the guest has not given back yet: its process is about to
+ * re-fault it (NOTE_REVOKE), so let the vCPU retry, with interrupts open
+ * to that note, rather than drop its store. A guest that keeps the page
+ * (hostile, or interrupts off) gets, after STALL_MS, what any access
+ * outside its memory gets (emulate.c).
+ */
+bool devfile_stage2_stall(struct vcpu *vcpu, u64 gpa)
+{
+	struct vm *g = vcpu->vm;
+	u64 i, now, hz = boot_info->tsc_hz ? boot_info->tsc_hz : 1000000000ULL;
+
+	if (g->role != VM_ROLE_GUEST || gpa < GUEST_DEVWIN_BASE ||
+	    gpa >= GUEST_DEVWIN_END)
+		return false;
+	i = (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE;
+	if (!bit_test(df.devwin_revoked[g->id], i) ||
+	    !(vcpu->regs.rflags & (1u << 9))) /* RFLAGS.IF */
+		return false;
+	now = rdtsc();
+	if (vcpu->stall_gpa != (gpa & ~(PAGE_SIZE - 1))) {
+		vcpu->stall_gpa = gpa & ~(PAGE_SIZE - 1);
+		vcpu->stall_tsc = now;
+		/* The note may have been dropped (full queue): again. */
+		queue_note(g, DEVFILE_NOTE_REVOKE, 1, vcpu->stall_gpa);
+	}
+	if (now - vcpu->stall_tsc > hz / 1000 * STALL_MS)
+		return false;
+	g->df_stalls++;
+	return true;
 }
 
 /*
@@ -1010,6 +1118,8 @@ static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
 	info.timed = vm->df_timed;
 	info.call_ns = tsc_to_ns(vm->df_call_tsc);
 	info.driver_ns = tsc_to_ns(vm->df_driver_tsc);
+	info.revoked = vm->df_revoked;
+	info.stalls = vm->df_stalls;
 	return gva_write(vcpu, gva, &info, MIN(size, sizeof(info)));
 }
 
@@ -1032,6 +1142,8 @@ s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2)
 		return hc_gmap(vcpu, a0, a1, a2);
 	case DEVIRT_HC_DEVFILE_GUNMAP:
 		return hc_gunmap(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_GREVOKE:
+		return hc_grevoke(vcpu, a0, a1, a2);
 	case DEVIRT_HC_DEVFILE_INFO:
 		return hc_info(vcpu, a0, a1);
 	case DEVIRT_HC_DEVFILE_NOTE:

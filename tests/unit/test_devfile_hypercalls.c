@@ -90,6 +90,31 @@ void apic_send_fixed(u32 apic_id, u8 vector)
 }
 
 /*
+ * Remote stage-2 flushes asked for (vm_flush_remote): how many, of which
+ * VM, and how many of its pages were unmapped by then (the flush must
+ * come after the unmap). flush_ok is what the fake reports.
+ */
+static struct {
+	u32 n;
+	struct vm *vm;
+	u64 unmaps_before;
+} rflush;
+static bool flush_ok = true;
+static u64 fake_unmaps_of(struct vm *vm);
+
+bool vm_flush_remote(struct vm *vm)
+{
+	rflush.n++;
+	rflush.vm = vm;
+	rflush.unmaps_before = fake_unmaps_of(vm);
+	return flush_ok;
+}
+
+void vcpu_flush_requested(struct vcpu *vcpu)
+{
+}
+
+/*
  * Second-level tables, one per VM: fixed ranges (RAM, MMIO; never
  * removed) and single pages from s2_map (direct-mapped by address: a
  * page can evict an older one). Argument checks as in vmm/mm/stage2.c.
@@ -119,6 +144,11 @@ static struct fake_s2 *fake_of(const struct stage2 *s2)
 		if (s2 == &vms[i].s2)
 			return &fs2[i];
 	abort();
+}
+
+static u64 fake_unmaps_of(struct vm *vm)
+{
+	return fake_of(&vm->s2)->unmaps;
 }
 
 static void add_range(u32 vm, u64 gpa, u64 size, u64 hpa, u32 perm, u32 mt)
@@ -1151,6 +1181,148 @@ static void test_map_during_complete(void)
 	clear_records();
 }
 
+/*
+ * GREVOKE: the driver VM takes back a frame it gave a guest. The frame
+ * leaves the guest's tables before the guest's CPUs are made to flush,
+ * the guest is told, and the window page stays taken until its GUNMAP;
+ * meanwhile its accesses to the page wait (devfile_stage2_stall).
+ * Arguments: a user guest's id however wide, the window's edges, and
+ * addresses and counts that wrap.
+ */
+static void test_grevoke(void)
+{
+	static const u64 bad[][3] = {
+		{ 0, DEVWIN_BASE, 1 }, /* the driver VM itself */
+		{ CFG_MAX_VMS, DEVWIN_BASE, 1 },
+		{ 1 + U32_WRAP, DEVWIN_BASE, 1 }, /* truncates to 1 */
+		{ ~0ULL, DEVWIN_BASE, 1 },
+		{ 1, DEVWIN_BASE + 1, 1 },
+		{ 1, DEVWIN_BASE - PAGE_SIZE, 1 },
+		{ 1, 0, 1 },
+		{ 1, DEVWIN_BASE, 0 },
+		{ 1, DEVWIN_END - PAGE_SIZE, 2 },
+		{ 1, DEVWIN_BASE, DEVWIN_PAGES + 1 },
+		{ 1, DEVWIN_BASE, 1ULL << 52 },
+		{ 1, DEVWIN_BASE, ~0ULL },
+		{ 1, -PAGE_SIZE, 1 },
+		{ 1, -4 * PAGE_SIZE, 8 },
+		{ 1, DEVWIN_END, 1 },
+	};
+	struct devfile_note_msg m[4];
+	struct fake_s2 *f = &fs2[1];
+	struct devirt_devfile_info info;
+	struct s2_lookup l;
+	u64 s, gpa;
+
+	s = call_fault(1);
+	gpa = hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES + PAGE_SIZE, 1);
+	CHECK(gpa >= DEVWIN_BASE && gpa < DEVWIN_END);
+	finish_call(1, s);
+	CHECK_EQ(vms[1].df_guest_pages, 1);
+	drain_notes(1, NULL, 0);
+
+	/* Refused: from a guest; bad ids, ranges, wraps. Nothing unmapped. */
+	clear_records();
+	memset(&rflush, 0, sizeof(rflush));
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), DEVIRT_EPERM);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), DEVIRT_EPERM);
+	for (u32 k = 0; k < ARRAY_SIZE(bad); k++)
+		if (!CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, bad[k][0],
+				 bad[k][1], bad[k][2]),
+			      DEVIRT_EINVAL))
+			fprintf(stderr, "\tGREVOKE(%llu, 0x%llx, %llu)\n",
+				(unsigned long long)bad[k][0],
+				(unsigned long long)bad[k][1],
+				(unsigned long long)bad[k][2]);
+	CHECK_EQ(f->unmaps, 0);
+	CHECK_EQ(fs2[0].unmaps, 0);
+	CHECK_EQ(rflush.n, 0);
+	CHECK(s2_translate(&vms[1].s2, gpa, &l));
+	CHECK_EQ(drain_notes(1, NULL, 0), 0);
+
+	/* Another guest's window at that address holds nothing. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 2, gpa, 1), 0);
+	CHECK_EQ(rflush.n, 0);
+	CHECK(s2_translate(&vms[1].s2, gpa, &l));
+
+	/* Revoked: unmapped, then the guest's CPUs flushed, then told. */
+	clear_records();
+	ipi.n = 0;
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), 1);
+	CHECK(!s2_translate(&vms[1].s2, gpa, &l));
+	CHECK_EQ(f->unmaps, 1);
+	CHECK_EQ(f->unmap_last, gpa);
+	CHECK_EQ(rflush.n, 1);
+	CHECK(rflush.vm == &vms[1]);
+	CHECK_EQ(rflush.unmaps_before, 1);
+	CHECK_EQ(vms[1].df_guest_pages, 0);
+	CHECK_EQ(vms[1].df_revoked, 1);
+	CHECK_EQ(ipi.n, 1);
+	CHECK_EQ(ipi.vector, GUEST_VECTOR + 1);
+	CHECK_EQ(drain_notes(1, m, ARRAY_SIZE(m)), 1);
+	CHECK_EQ(m[0].type, DEVFILE_NOTE_REVOKE);
+	CHECK_EQ(m[0].handle, gpa);
+	CHECK_EQ(m[0].events, 1);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_INFO, (u64)(uintptr_t)&info,
+		    sizeof(info), 0),
+		 0);
+	CHECK_EQ(info.revoked, 1);
+	CHECK_EQ(info.guest_pages, 0);
+
+	/* Again: nothing mapped there, no flush, no note. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), 0);
+	CHECK_EQ(rflush.n, 1);
+	CHECK_EQ(drain_notes(1, NULL, 0), 0);
+
+	/*
+	 * Its accesses wait (interrupts on) for the guest to drop the page,
+	 * not another guest's, not with interrupts off, not past the page.
+	 */
+	G(1)->regs.rflags = 0x202;
+	G(2)->regs.rflags = 0x202;
+	G(1)->stall_gpa = 0;
+	CHECK(devfile_stage2_stall(G(1), gpa + 8));
+	CHECK_EQ(drain_notes(1, m, ARRAY_SIZE(m)), 1); /* told again */
+	CHECK(devfile_stage2_stall(G(1), gpa));
+	CHECK_EQ(drain_notes(1, NULL, 0), 0); /* once per page */
+	CHECK(!devfile_stage2_stall(G(2), gpa));
+	CHECK(!devfile_stage2_stall(G(1), gpa + PAGE_SIZE));
+	CHECK(!devfile_stage2_stall(D(), gpa));
+	CHECK(!devfile_stage2_stall(G(1), gpa - DEVWIN_BASE));
+	G(1)->regs.rflags = 0x2;
+	CHECK(!devfile_stage2_stall(G(1), gpa));
+	G(1)->regs.rflags = 0x202;
+	/* ... for a while only: then it is refused as any stray access. */
+	bi.tsc_hz = 1000; /* STALL_MS = 100 ticks */
+	G(1)->stall_gpa = 0;
+	CHECK(devfile_stage2_stall(G(1), gpa));
+	for (u64 t0 = __builtin_ia32_rdtsc(); __builtin_ia32_rdtsc() - t0 < 1000;)
+		;
+	CHECK(!devfile_stage2_stall(G(1), gpa));
+	bi.tsc_hz = 0;
+	drain_notes(1, NULL, 0);
+
+	/* The guest gives the page back: free, and no more waiting. */
+	clear_records();
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, gpa, 1, 0), 0);
+	CHECK_EQ(f->unmaps, 0);
+	G(1)->stall_gpa = 0;
+	CHECK(!devfile_stage2_stall(G(1), gpa));
+
+	/* A flush that is not confirmed still unmaps and is reported. */
+	s = call_fault(1);
+	gpa = hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES + 2 * PAGE_SIZE, 1);
+	finish_call(1, s);
+	flush_ok = false;
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), 1);
+	flush_ok = true;
+	CHECK(!s2_translate(&vms[1].s2, gpa, &l));
+	CHECK_EQ(vms[1].df_guest_pages, 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, gpa, 1, 0), 0);
+	drain_notes(1, NULL, 0);
+	clear_records();
+}
+
 int main(void)
 {
 	world_init();
@@ -1168,6 +1340,7 @@ int main(void)
 	test_detach_during_call();
 	test_gmap_while_guest_takes_done();
 	test_map_during_complete();
+	test_grevoke();
 	free(ring);
 	return unit_done();
 }

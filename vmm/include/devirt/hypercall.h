@@ -37,6 +37,7 @@
 #define DEVIRT_HC_DEVFILE_FAULTIN 14 /* driver: slot, va|write */
 #define DEVIRT_HC_DEVFILE_RESUME 15 /* guest: rdi = slot */
 #define DEVIRT_HC_DEVFILE_CANCEL 16 /* guest: rdi = slot */
+#define DEVIRT_HC_DEVFILE_GREVOKE 17 /* driver: vm id, GPA, pages */
 #define DEVIRT_HC_MAX 17
 /* FETCH: the request waits for a page: resp.v[0] = address | 1 write. */
 #define DEVIRT_FETCH_FAULTIN 1
@@ -118,6 +119,11 @@ struct devirt_devfile_info {
 	 * request's arrival in the ring to COMPLETE), in nanoseconds.
 	 */
 	unsigned long long timed, call_ns, driver_ns;
+	/*
+	 * Driver frames the driver VM took back from this guest (GREVOKE),
+	 * and exits that waited for the guest to drop such a page.
+	 */
+	unsigned long long revoked, stalls;
 };
 
 #endif
