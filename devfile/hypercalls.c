@@ -1001,8 +1001,7 @@ static s64 hc_grevoke(struct vcpu *vcpu, u64 vm_id, u64 gpa, u64 pages)
 		       g->name, gpa);
 	__atomic_sub_fetch(&g->df_guest_pages, n, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&g->df_revoked, n, __ATOMIC_RELAXED);
-	queue_note(g, DEVFILE_NOTE_REVOKE, (u32)MIN(pages, 0xffffffffULL),
-		   gpa);
+	queue_note(g, DEVFILE_NOTE_REVOKE, (u32)MIN(pages, 0xffffffffULL), gpa);
 	return (s64)n;
 }
 

@@ -1296,7 +1296,8 @@ static void test_grevoke(void)
 	bi.tsc_hz = 1000; /* STALL_MS = 100 ticks */
 	G(1)->stall_gpa = 0;
 	CHECK(devfile_stage2_stall(G(1), gpa));
-	for (u64 t0 = __builtin_ia32_rdtsc(); __builtin_ia32_rdtsc() - t0 < 1000;)
+	for (u64 t0 = __builtin_ia32_rdtsc();
+	     __builtin_ia32_rdtsc() - t0 < 1000;)
 		;
 	CHECK(!devfile_stage2_stall(G(1), gpa));
 	bi.tsc_hz = 0;
