@@ -74,6 +74,7 @@ MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
  */
 static atomic64_t st_served, st_pages, st_prep_ns, st_op_ns, st_after_ns,
 	st_done_ns, st_map_ns;
+static atomic64_t st_revoked; /* zero-copy pages taken back from guests */
 
 /*
  * info (read): DEVIRT_HC_DEVFILE_INFO of the vCPU that reads it, as
@@ -94,12 +95,12 @@ static int hvt_info_get(char *buf, const struct kernel_param *kp)
 	return sysfs_emit(buf,
 			  "exits=%llu calls=%llu served=%lld pages=%lld "
 			  "prep_ns=%lld op_ns=%lld after_ns=%lld done_ns=%lld "
-			  "map_ns=%lld\n",
+			  "map_ns=%lld revoked=%lld\n",
 			  di.exits, di.calls, atomic64_read(&st_served),
 			  atomic64_read(&st_pages), atomic64_read(&st_prep_ns),
 			  atomic64_read(&st_op_ns), atomic64_read(&st_after_ns),
-			  atomic64_read(&st_done_ns),
-			  atomic64_read(&st_map_ns));
+			  atomic64_read(&st_done_ns), atomic64_read(&st_map_ns),
+			  atomic64_read(&st_revoked));
 }
 
 static const struct kernel_param_ops hvt_info_ops = { .get = hvt_info_get };
@@ -612,23 +613,43 @@ out:
 	mmap_read_unlock(m->mm);
 }
 
-/* A FAULT answer is a driver frame: give the guest that frame (GMAP). */
-static void fault_to_guest(int slot, const struct devfile_req *req,
-			   struct devfile_resp *resp)
+/*
+ * Zero copy (devfile_zc_ops): the shim gives the guest the frame of the
+ * FAULT this server runs (GMAP), and takes frames back (GREVOKE) when the
+ * driver's mapping of them goes.
+ */
+static long hvt_gmap(void *priv, u64 frame, unsigned int mt, bool writable,
+		     u64 *gpa)
 {
-	long gpa;
+	struct hvt_server *sv = this_server();
+	long r;
 
-	if (req->op != DEVFILE_OP_FAULT || resp->ret < 0)
-		return;
-	gpa = hc(DEVIRT_HC_DEVFILE_GMAP, slot,
-		 (resp->v[0] & PAGE_MASK) | (resp->v[1] & 3),
-		 req->a[2] ? 1 : 0);
-	if (gpa < 0) {
-		resp->ret = -EFAULT;
-		return;
-	}
-	resp->v[0] = gpa;
+	if (!sv || sv->vm != priv || sv->slot < 0)
+		return -EINVAL;
+	r = hc(DEVIRT_HC_DEVFILE_GMAP, sv->slot, (frame & PAGE_MASK) | (mt & 3),
+	       writable ? 1 : 0);
+	if (r < 0)
+		return r == DEVIRT_ENOMEM ? -ENOMEM : -EFAULT;
+	*gpa = r;
+	return 0;
 }
+
+static void hvt_revoke(void *priv, u64 gpa, u64 pages)
+{
+	struct hvt_vm *vm = priv;
+	long r = hc(DEVIRT_HC_DEVFILE_GREVOKE, vm->id, gpa, pages);
+
+	if (r < 0)
+		pr_err_ratelimited("guest %d: GREVOKE 0x%llx +%llu: %ld\n",
+				   vm->id, gpa, pages, r);
+	else
+		atomic64_add(r, &st_revoked);
+}
+
+static const struct devfile_zc_ops hvt_zc_ops = {
+	.gmap = hvt_gmap,
+	.revoke = hvt_revoke,
+};
 
 static void serve_one(struct hvt_server *sv, int i)
 {
@@ -666,7 +687,6 @@ static void serve_one(struct hvt_server *sv, int i)
 	if (req.op == DEVFILE_OP_RELEASE)
 		flush_delayed_fput();
 	t2 = local_clock();
-	fault_to_guest(i, &req, &resp);
 	/* Every mirror entry came from a window page: none used, none set. */
 	pages = sv->next_idx;
 	if (pages)
@@ -958,6 +978,7 @@ static int vm_setup(struct hvt_vm *vm)
 		return ret;
 	}
 	devfile_shim_client_set_cancel(vm->client, hvt_cancel_handle);
+	devfile_shim_client_set_zc(vm->client, &hvt_zc_ops);
 	for (int i = 0; i < servers; i++) {
 		struct hvt_server *sv = &vm->srv[i];
 
