@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * devfile_dfuzz - a hostile driver VM: random and edge-case driver-side
- * device-file hypercalls (ATTACH, MAP, COMPLETE, GMAP, NOTE, FAULTIN),
+ * device-file hypercalls (ATTACH, MAP, COMPLETE, GMAP, GREVOKE, NOTE,
+ * FAULTIN),
  * the guest-side ones from the wrong side, INFO and HV_INFO with bad
  * buffers, and unknown call numbers (issue 11; docs/guest-tests.md).
  *
@@ -129,11 +130,12 @@ enum call {
 	C_HV_INFO,
 	C_GUEST_SIDE,
 	C_UNKNOWN,
+	C_GREVOKE,
 	NR_CALLS
 };
 static const char *const call_name[NR_CALLS] = {
-	"attach",  "map",  "complete", "gmap",	     "note",
-	"faultin", "info", "hv_info",  "guest_side", "unknown",
+	"attach", "map",     "complete",   "gmap",    "note",	 "faultin",
+	"info",	  "hv_info", "guest_side", "unknown", "grevoke",
 };
 
 static const u64 edges[] = {
@@ -482,6 +484,47 @@ static void f_note_live(void)
 	call(C_NOTE, DEVIRT_HC_DEVFILE_NOTE, id, any64(), any64(), W(K_EINVAL));
 }
 
+/*
+ * GREVOKE: no guest's id, or any id with a range outside a device window
+ * (unaligned, below it, wrapping past 2^64, past its end, no pages, too
+ * many): refused whatever is mapped. A valid one would take g1's frames.
+ */
+static void f_grevoke_live(void)
+{
+	const u64 base = 1ULL << 36, pages = 1ULL << 20;
+	const u64 end = base + pages * PAGE_SIZE;
+	u64 id = pick(2) ? not_a_guest() : 1 + pick(DEVIRT_MAX_VMS - 1);
+	u64 gpa, n, k;
+
+	switch (pick(6)) {
+	case 0:
+		gpa = base + pick(pages) * PAGE_SIZE + 1 + pick(PAGE_SIZE - 1);
+		n = 1;
+		break;
+	case 1:
+		gpa = base - PAGE_SIZE * (1 + pick(16));
+		n = 1;
+		break;
+	case 2:
+		gpa = -(u64)PAGE_SIZE * (1 + pick(16));
+		n = 1 + pick(32);
+		break;
+	case 3:
+		k = pick(4);
+		gpa = end - k * PAGE_SIZE;
+		n = k + 1 + pick(1000);
+		break;
+	case 4:
+		gpa = base + pick(pages) * PAGE_SIZE;
+		n = 0;
+		break;
+	default:
+		gpa = base;
+		n = pages + 1 + (any64() >> 1);
+	}
+	call(C_GREVOKE, DEVIRT_HC_DEVFILE_GREVOKE, id, gpa, n, W(K_EINVAL));
+}
+
 /* The user guests' calls, from the driver VM: all refused. */
 static void f_guest_side(void)
 {
@@ -618,8 +661,10 @@ static void live_one(void)
 		f_map_live();
 	else if (k < 33)
 		f_complete_live();
-	else if (k < 55)
+	else if (k < 49)
 		f_gmap_live();
+	else if (k < 55)
+		f_grevoke_live();
 	else if (k < 66)
 		f_faultin_live();
 	else if (k < 77)

@@ -268,8 +268,8 @@ def test_hostile_driver_hypercalls(system, harness):
     assert fz["counters"] == "consistent", fz["counter_lines"]
     assert all(line.endswith(" consistent") for line in fz["counter_lines"])
     # Every kind of call was made, and the refusals were the right ones.
-    for call in ("map", "complete", "gmap", "note", "faultin", "info",
-                 "hv_info", "guest_side", "unknown"):
+    for call in ("map", "complete", "gmap", "grevoke", "note", "faultin",
+                 "info", "hv_info", "guest_side", "unknown"):
         assert fz["by_call"][call] > 0, (call, fz["by_call"])
     if excl:
         assert fz["by_call"]["attach"] > 0, fz["by_call"]
