@@ -138,7 +138,7 @@ void handle_hypercall(struct vcpu *vcpu)
 	case DEVIRT_HC_HV_INFO:
 		ret = hc_hv_info(vcpu, r->rdi, r->rsi);
 		break;
-	case DEVIRT_HC_DEVFILE_ATTACH ... DEVIRT_HC_DEVFILE_GREVOKE:
+	case DEVIRT_HC_DEVFILE_ATTACH ... DEVIRT_HC_MAX - 1:
 		ret = devfile_hypercall(vcpu, r->rax, r->rdi, r->rsi, r->rdx);
 		break;
 	default:

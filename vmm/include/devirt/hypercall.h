@@ -38,7 +38,7 @@
 #define DEVIRT_HC_DEVFILE_RESUME 15 /* guest: rdi = slot */
 #define DEVIRT_HC_DEVFILE_CANCEL 16 /* guest: rdi = slot */
 #define DEVIRT_HC_DEVFILE_GREVOKE 17 /* driver: vm id, GPA, pages */
-#define DEVIRT_HC_MAX 17
+#define DEVIRT_HC_MAX 18
 /* FETCH: the request waits for a page: resp.v[0] = address | 1 write. */
 #define DEVIRT_FETCH_FAULTIN 1
 
