@@ -428,10 +428,10 @@ static u64 mov_stray(struct dt_dev *d)
 
 static void mov_free_retired(struct dt_dev *d)
 {
-	struct page *page, *tmp;
+	struct page *page;
 
-	list_for_each_entry_safe(page, tmp, &d->retired, lru)
-	{
+	while (!list_empty(&d->retired)) {
+		page = list_first_entry(&d->retired, struct page, lru);
 		list_del(&page->lru);
 		__free_page(page);
 	}
