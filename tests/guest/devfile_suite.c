@@ -1584,14 +1584,14 @@ static void t_revoke(void)
 	check("moves", moved == REVOKE_MOVES && !r,
 	      "%d of %d MOVEs succeeded (%d)", moved, REVOKE_MOVES, r);
 	check("writer_followed", stalled < 0,
-	      "after each MOVE the child's writes read back within %d ms "
-	      "(none after move %d)",
-	      REVOKE_WAIT_MS, stalled);
+	      "the child's writes read back within %d ms after MOVE: %s %d",
+	      REVOKE_WAIT_MS, stalled < 0 ? "moves" : "not after move",
+	      stalled < 0 ? moved : stalled);
 	check("word0_increasing", moved > 1 && dec < 0,
-	      "page 0's word 0 at each move: %llu .. %llu%s%d",
+	      "page 0's word 0 at each move: %llu .. %llu, %s at move %d",
 	      (unsigned long long)word0[0],
 	      (unsigned long long)word0[moved ? moved - 1 : 0],
-	      dec < 0 ? ", increasing" : ", not increasing at move ", dec);
+	      dec < 0 ? "last" : "not increasing", dec < 0 ? moved : dec);
 
 	/* Stop the child, then count what reached the last move's pages. */
 	sh->stop = 1;
