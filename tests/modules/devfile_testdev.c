@@ -63,7 +63,7 @@ static_assert(DEVFILE_TEST_MAP_MOVABLE >= DEVFILE_TEST_BUF_SIZE);
 #define MOV_PAGES DEVFILE_TEST_MOVABLE_PAGES
 #define MOV_PGOFF (DEVFILE_TEST_MAP_MOVABLE >> PAGE_SHIFT)
 #define MOV_SIZE (MOV_PAGES * PAGE_SIZE)
-/* Replaced pages kept (not freed) before MOVE frees them all. */
+/* Replaced pages kept (not freed, still checked) before MOVE frees them. */
 #define MOV_RETIRED_MAX 4096
 
 #define MAX_INSTANCES 8
@@ -407,22 +407,39 @@ static int dt_fasync(int fd, struct file *file, int on)
 
 /* ---- movable pages ------------------------------------------------------- */
 
-/* Bytes of the graveyard that no longer hold the marker; mov_lock held. */
+/*
+ * Bytes of a replaced page that no longer hold the marker. The page gets
+ * the marker back, so that each stray write is counted once.
+ */
+static u64 page_stray(struct page *page)
+{
+	u8 *p = kmap_local_page(page);
+	u64 n = 0;
+	int j;
+
+	for (j = 0; j < PAGE_SIZE; j++)
+		n += p[j] != DEVFILE_TEST_MOVE_MARKER;
+	if (n)
+		memset(p, DEVFILE_TEST_MOVE_MARKER, PAGE_SIZE);
+	kunmap_local(p);
+	return n;
+}
+
+/*
+ * Stray bytes in every replaced page kept, not only the last move's: a
+ * mapping left on an older frame keeps writing there. mov_lock held.
+ */
 static u64 mov_stray(struct dt_dev *d)
 {
+	struct page *page;
 	u64 n = 0;
-	int i, j;
+	int i;
 
-	for (i = 0; i < MOV_PAGES; i++) {
-		u8 *p;
-
-		if (!d->grave[i])
-			continue;
-		p = kmap_local_page(d->grave[i]);
-		for (j = 0; j < PAGE_SIZE; j++)
-			n += p[j] != DEVFILE_TEST_MOVE_MARKER;
-		kunmap_local(p);
-	}
+	for (i = 0; i < MOV_PAGES; i++)
+		if (d->grave[i])
+			n += page_stray(d->grave[i]);
+	list_for_each_entry(page, &d->retired, lru)
+		n += page_stray(page);
 	return n;
 }
 
@@ -492,8 +509,8 @@ static long ioc_move(struct dt_dev *d, struct file *file, void __user *argp)
 		return -ERESTARTSYS;
 	}
 	m.stray = mov_stray(d);
+	atomic64_add(m.stray, &d->cnt.stray_bytes);
 	if (m.flags == DEVFILE_TEST_MOVE_MOVE) {
-		atomic64_add(m.stray, &d->cnt.stray_bytes);
 		mov_retire(d);
 		unmap_mapping_range(file->f_mapping, DEVFILE_TEST_MAP_MOVABLE,
 				    MOV_SIZE, 1);

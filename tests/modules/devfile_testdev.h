@@ -75,7 +75,7 @@ struct devfile_test_info {
 	unsigned long long
 		meet_waiting; /* MEET callers waiting (all instances) */
 	unsigned long long moves; /* MOVEs since load or RESET */
-	unsigned long long stray_bytes; /* stray bytes MOVE found, total */
+	unsigned long long stray_bytes; /* stray bytes MOVE/CHECK found */
 };
 
 /* XOR: out = in ^ key. */
@@ -130,11 +130,12 @@ struct devfile_test_mmio {
  * MOVE: flags DEVFILE_TEST_MOVE_MOVE gives every movable page a new page
  * (contents copied) and zaps every mapping of the region, so that the
  * next access faults the new page in. The old pages are then filled with
- * DEVFILE_TEST_MOVE_MARKER and kept until the next MOVE, which counts
- * their bytes that differ from it (written through a mapping that was
- * not zapped) in stray before freeing them. DEVFILE_TEST_MOVE_CHECK
- * only counts. Out: moves (since load or RESET), stray, and word0 = the
- * first 8 bytes of movable page 0 after the call.
+ * DEVFILE_TEST_MOVE_MARKER and kept (up to RESET, or 4096 of them). Each
+ * MOVE, and DEVFILE_TEST_MOVE_CHECK, which only counts, first counts in
+ * stray (and in GET_INFO's stray_bytes) the bytes of every kept page
+ * that differ from the marker (written through a mapping that was not
+ * zapped) and puts the marker back. Out: moves (since load or RESET),
+ * stray, and word0 = the first 8 bytes of movable page 0 after the call.
  */
 struct devfile_test_move {
 	unsigned long long flags;
