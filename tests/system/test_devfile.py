@@ -9,7 +9,9 @@ the stub (guest-driver/, transport=hypercall) and runs the same suite
 program, unchanged, on the stub's /dev/devfile_test: every operation is
 forwarded by devirt to the driver VM. Then a guest module sends hostile
 requests (dffuzz) and checks devirt's counters for the guest. The driver
-VM prints the shim's own counters with each DEVIRT-ALIVE line.
+VM prints the shim's own counters with each DEVIRT-ALIVE line. The
+module's revoke test then keeps a frame after giving its file back, which
+devirt must take away (issue 10).
 
 A second QEMU boot (build/devirt-pair.iso, boot/devirt-pair.cfg) has the
 driver VM export two instances of the device, and g1 and g2 run the
@@ -166,6 +168,27 @@ def test_hostile_requests_get_defined_errors(system, harness):
     if backend == "svm":
         assert ("devirt: [g1] devfile: more refused names; further ones "
                 "are not logged") in boot
+
+
+def test_a_released_frame_is_revoked(system, harness):
+    """devirt_guest_test's revoke (after dffuzz): a guest kernel maps page
+    0 of the test device's movable region with raw requests and writes A
+    through the frame, then RELEASEs the file without GUNMAP. The old
+    guest-physical address reads all-ones, a write of B there reaches
+    nothing (a fresh mapping still reads A), and once the fresh one is
+    given back properly no driver frame is left in the guest.
+    Without revocation (issue 10) it fails: old_read reads A back, the
+    fresh mapping reads B, guest_pages=1."""
+    _, boot = system
+    text = guest_text(harness, boot)
+    res = dict(re.findall(r"devirt-guest-test: revoke (\w+) (\S+) "
+                          r"(?:PASS|FAIL|SKIP)", text))
+    verdicts = dict(re.findall(r"devirt-guest-test: revoke (\w+) \S+ "
+                               r"(PASS|FAIL|SKIP)", text))
+    for name in ("map", "old_read", "fresh_read", "counters"):
+        assert verdicts.get(name) == "PASS", (name, res.get(name), verdicts)
+    assert "read=0xffffffffffffffff" in res["old_read"], res["old_read"]
+    assert "guest_pages=0" in res["counters"], res["counters"]
 
 
 def test_nothing_left_behind(system, harness):
