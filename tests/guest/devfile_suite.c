@@ -10,6 +10,7 @@
  * Usage: devfile_suite [-d DEV] [-t TEST,TEST,...] [-n OPS] [-q]
  *   -d DEV   the device file (default /dev/devfile_test)
  *   -t LIST  run only these tests, in the suite's order (default: all)
+ *   -x LIST  leave these tests out
  *   -n OPS   operations per thread in the threads test (default 10000)
  *   -q       print only FAIL and SKIP checks and each test's summary
  *   -r a|b   this guest's role in the pair test (two guests at once)
@@ -2121,7 +2122,7 @@ static void usage(const char *argv0)
 	unsigned int i;
 
 	fprintf(stderr,
-		"usage: %s [-d DEV] [-t TEST,TEST,...] [-n OPS] [-q]\n"
+		"usage: %s [-d DEV] [-t TEST,...] [-x TEST,...] [-n OPS] [-q]\n"
 		"       [-r a|b] [-p PEER_DEV]   (the pair test: two guests)\n"
 		"tests:",
 		argv0);
@@ -2158,12 +2159,12 @@ static int select_tests(char *list, int *sel)
 
 int main(int argc, char **argv)
 {
-	int sel[NTESTS] = { 0 }, any = 0, opt;
+	int sel[NTESTS] = { 0 }, skip[NTESTS] = { 0 }, any = 0, opt;
 	struct sigaction sa;
 	unsigned int i;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "d:t:n:r:p:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:t:x:n:r:p:qh")) != -1) {
 		switch (opt) {
 		case 'd':
 			dev = optarg;
@@ -2172,6 +2173,10 @@ int main(int argc, char **argv)
 			if (select_tests(optarg, sel))
 				usage(argv[0]);
 			any = 1;
+			break;
+		case 'x':
+			if (select_tests(optarg, skip))
+				usage(argv[0]);
 			break;
 		case 'n':
 			errno = 0;
@@ -2199,6 +2204,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < NTESTS; i++)
 			sel[i] = !tests[i].needs_peer;
 	}
+	for (i = 0; i < NTESTS; i++)
+		sel[i] = sel[i] && !skip[i];
 	if ((pair_role && pair_role != 'a' && pair_role != 'b') ||
 	    (pair_role == 'a' && !peer))
 		usage(argv[0]);
