@@ -45,7 +45,10 @@
 #include <linux/umh.h>
 #include <linux/delay.h>
 #include <linux/sched/clock.h>
+#include <linux/ioport.h>
+#include <linux/sizes.h>
 #include <asm/io.h>
+#include <asm/processor.h>
 
 #include <devirt/hc_linux.h>
 #include <devfile/ring.h>
@@ -1015,6 +1018,57 @@ static void vm_teardown(struct hvt_vm *vm)
 	vm->donated_mm = NULL;
 }
 
+/*
+ * The window region: 1 GiB of physical address space, 1 GiB aligned,
+ * where devirt maps the calling process's pages during a request. It is
+ * taken from the resource tree like a BAR, so that no driver is given it
+ * (it is not RAM, and devirt unmaps it from this VM while attached), and
+ * its base goes to DEVFILE_ATTACH (rdx).
+ */
+static struct resource window_res = {
+	.name = "devirt devfile window",
+	.flags = IORESOURCE_MEM | IORESOURCE_BUSY,
+};
+static bool window_reserved;
+
+static int ram_end_fn(struct resource *res, void *arg)
+{
+	u64 *end = arg;
+
+	*end = max_t(u64, *end, res->end + 1);
+	return 0;
+}
+
+static int window_reserve(void)
+{
+	/* devirt's identity map of this VM ends at 2^min(bits, 46). */
+	u64 limit = 1ULL << min_t(u32, boot_cpu_data.x86_phys_bits, 46);
+	u64 ram_end = 0, from;
+	int ret;
+
+	walk_iomem_res_desc(IORES_DESC_NONE,
+			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
+			    &ram_end, ram_end_fn);
+	from = max_t(u64, SZ_4G, ram_end);
+	ret = allocate_resource(&iomem_resource, &window_res, SZ_1G, from,
+				limit - 1, SZ_1G, NULL, NULL);
+	if (ret) {
+		pr_err("no free, 1 GiB aligned 1 GiB of physical address space in [0x%llx, 0x%llx) for the window region: %d\n",
+		       from, limit, ret);
+		return ret;
+	}
+	window_reserved = true;
+	return 0;
+}
+
+/* After the detach: devirt gave the region back to this VM. */
+static void window_release(void)
+{
+	if (window_reserved)
+		release_resource(&window_res);
+	window_reserved = false;
+}
+
 static void hvt_cleanup(void)
 {
 	if (hvt_exports_watched)
@@ -1022,6 +1076,7 @@ static void hvt_cleanup(void)
 	hvt_exports_watched = false;
 	if (ring)
 		hc(DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0);
+	window_release();
 	WRITE_ONCE(hvt_exiting, true);
 	/* No interrupt, hence no scan, may look at a server from here. */
 	if (hvt_irq >= 0)
@@ -1078,9 +1133,17 @@ static int __init hvt_init(void)
 	ring->magic = DEVFILE_RING_MAGIC;
 	ring->nr_slots = DEVFILE_RING_SLOTS;
 	ring->vector = hvt_vector;
-	r = hc(DEVIRT_HC_DEVFILE_ATTACH, virt_to_phys(ring), sizeof(*ring), 0);
+	ret = window_reserve();
+	if (ret) {
+		free_pages_exact(ring, sizeof(*ring));
+		ring = NULL;
+		goto fail;
+	}
+	r = hc(DEVIRT_HC_DEVFILE_ATTACH, virt_to_phys(ring), sizeof(*ring),
+	       window_res.start);
 	if (r) {
-		pr_err("attach refused: %ld\n", r);
+		pr_err("attach refused: %ld (window region at 0x%llx)\n", r,
+		       (u64)window_res.start);
 		free_pages_exact(ring, sizeof(*ring));
 		ring = NULL;
 		ret = -EIO;

@@ -23,7 +23,12 @@
 #define DEVIRT_HC_CONSOLE_WRITE 1 /* rdi = buf GVA, rsi = len */
 #define DEVIRT_HC_HV_INFO 2 /* rdi = struct devirt_hv_info GVA, rsi = size */
 /* ABI 0.3: device-file forwarding (devfile/hypercalls.c, docs/devfile.md). */
-#define DEVIRT_HC_DEVFILE_ATTACH 3 /* driver: rdi = ring GPA, rsi = size */
+/*
+ * driver: rdi = ring GPA (0 detaches), rsi = size, rdx = window region
+ * base: 1 GiB aligned, free driver-physical space (no RAM) below
+ * 2^min(phys bits, 46), which the shim reserved in its resource tree.
+ */
+#define DEVIRT_HC_DEVFILE_ATTACH 3
 #define DEVIRT_HC_DEVFILE_CALL 4 /* guest: rdi = req GVA, rsi = resp GVA */
 #define DEVIRT_HC_DEVFILE_FETCH 5 /* guest: rdi = slot, rsi = resp GVA */
 #define DEVIRT_HC_DEVFILE_REGISTER 6 /* guest: rdi = completion vector */
