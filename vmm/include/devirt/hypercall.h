@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * devirt hypercall ABI, version 0.3 (DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR below).
+ * devirt hypercall ABI, version 0.4 (DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR below).
  * Included by the hypervisor and by Linux modules, so it uses no project
  * typedefs. See docs/hypercall-abi.md.
  *
@@ -13,7 +13,7 @@
 #define DEVIRT_HYPERCALL_H
 
 #define DEVIRT_ABI_MAJOR 0
-#define DEVIRT_ABI_MINOR 3
+#define DEVIRT_ABI_MINOR 4
 
 /* CPUID leaf 0x40000000: ebx,ecx,edx spell this. */
 #define DEVIRT_CPUID_SIGNATURE "DevirtDevirt"
