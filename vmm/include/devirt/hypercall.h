@@ -22,7 +22,7 @@
 #define DEVIRT_HC_VERSION 0 /* -> (major << 16) | minor */
 #define DEVIRT_HC_CONSOLE_WRITE 1 /* rdi = buf GVA, rsi = len */
 #define DEVIRT_HC_HV_INFO 2 /* rdi = struct devirt_hv_info GVA, rsi = size */
-/* ABI 0.3: device-file forwarding (devfile/hypercalls.c, docs/devfile.md). */
+/* ABI 0.3, 0.4: device-file forwarding (devfile/hypercalls.c, docs/devfile.md). */
 /*
  * driver: rdi = ring GPA (0 detaches), rsi = size, rdx = window region
  * base: 1 GiB aligned, free driver-physical space (no RAM) below
