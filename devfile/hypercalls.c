@@ -24,7 +24,7 @@
 #include <devfile/acl.h>
 
 #define WINDOW_PAGES_PER_SLOT 4160 /* a 16 MiB buffer plus nested data */
-#define WINDOW_SIZE (1ULL << 30) /* driver-physical, at the top */
+#define WINDOW_SIZE (1ULL << 30) /* driver-physical, where the shim says */
 #define GUEST_DEVWIN_BASE (1ULL << 36) /* guest-physical, 64 GiB */
 #define GUEST_DEVWIN_PAGES (1ULL << 20) /* 4 GiB of device frames */
 #define GUEST_DEVWIN_END (GUEST_DEVWIN_BASE + GUEST_DEVWIN_PAGES * PAGE_SIZE)
@@ -33,6 +33,7 @@
 #endif
 #define NOTE_QUEUE 64
 #define REFUSALS_LOGGED 32 /* per guest: then one line, then silence */
+#define WINDOW_REFUSALS_LOGGED 8 /* ATTACH's window: a fuzzer sends many */
 
 static struct {
 	spinlock_t lock;
@@ -41,7 +42,7 @@ static struct {
 	u64 ring_gpa;
 	u32 vector;
 	u32 driver_apic;
-	u64 window_base;
+	u64 window_base; /* carved out of the driver VM's map; 0: none */
 	/* Private per-slot state: the ring's copy is never trusted. */
 	struct {
 		struct vm *vm; /* owner, NULL when free */
@@ -74,6 +75,12 @@ static struct {
 	 * devwin_next is where the next search starts (next fit).
 	 */
 	u64 devwin_used[CFG_MAX_VMS][GUEST_DEVWIN_PAGES / 64];
+	/*
+	 * Used pages whose frame the driver VM took back (GREVOKE): out of
+	 * the guest's tables, but taken until its GUNMAP, and waited on by
+	 * its accesses meanwhile (devfile_stage2_stall).
+	 */
+	u64 devwin_revoked[CFG_MAX_VMS][GUEST_DEVWIN_PAGES / 64];
 	u64 devwin_next[CFG_MAX_VMS];
 	/* Notifications for each guest (poll, SIGIO), a ring each. */
 	struct {
@@ -82,6 +89,7 @@ static struct {
 		u64 dropped;
 	} notes[CFG_MAX_VMS];
 	u64 lost_completions; /* requests FETCH found DONE (hc_fetch) */
+	u64 window_refusals; /* ATTACH windows refused (attach_ring) */
 	/* Names refused by the guest's device list (one vCPU: no lock). */
 	u64 refusals[CFG_MAX_VMS];
 } df;
@@ -160,14 +168,86 @@ static const char *vm_devices(struct vm *vm)
 	return boot_info->cfg.vms[vm->id].devices;
 }
 
-/* Check and take the ring at @gpa; none is attached now. */
-static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
+/*
+ * Give the window region back to the driver VM as map_driver() (vm.c)
+ * made it: identity, uncached, RWX. window_ok() checked that it was
+ * exactly that before it was carved out, so nothing is lost.
+ */
+static s64 window_give_back(struct vcpu *vcpu)
+{
+	u64 base = df.window_base;
+
+	if (!base)
+		return 0;
+	if (s2_map(&vcpu->vm->s2, base, base, WINDOW_SIZE, S2_PERM_RWX,
+		   S2_MT_UC))
+		return DEVIRT_ENOMEM; /* still carved out: the next call retries */
+	arch->s2_flush(vcpu);
+	df.window_base = 0;
+	pr_info("devfile: window at 0x%lx given back to the driver VM\n", base);
+	return 0;
+}
+
+static bool overlaps(u64 base, u64 end, u64 b, u64 size)
+{
+	return size && b < end && b + size > base;
+}
+
+/*
+ * Whether [@base, +WINDOW_SIZE) may become the window region: the shim
+ * reserved it in its kernel's resource tree, but the driver VM is not
+ * trusted. 1 GiB aligned, inside the driver VM's identity map (the same
+ * limit as map_driver()), none of its RAM or ACPI tables, the ring,
+ * devirt's memory or another VM's, and, when @check_map, all of it
+ * mapped identity, UC, RWX now: nothing devirt traps there (the xAPIC
+ * page, apic.c), so that window_give_back() restores it exactly.
+ */
+static bool window_ok(struct vm *vm, u64 base, bool check_map)
+{
+	u64 end = base + WINDOW_SIZE;
+	struct s2_lookup l;
+
+	if (!base || !IS_ALIGNED(base, WINDOW_SIZE) || end < base ||
+	    end > 1ULL << MIN(cpu_phys_bits(), 46u))
+		return false;
+	/* What map_driver() leaves identity-mapped UC: MMIO, reserved. */
+	for (u32 i = 0; i < vm->nr_mem; i++) {
+		const struct mem_range *r = &vm->mem[i];
+
+		if (r->type != MEM_MMIO && r->type != MEM_RESERVED &&
+		    r->type != MEM_UNUSABLE &&
+		    overlaps(base, end, r->base, r->size))
+			return false;
+	}
+	if (overlaps(base, end, boot_info->hyp_base, boot_info->hyp_size) ||
+	    overlaps(base, end, df.ring_gpa, sizeof(struct devfile_ring)))
+		return false;
+	/* A leaf at a time: one lookup for a 1 GiB leaf. */
+	for (u64 a = base; check_map && a < end;) {
+		u64 leaf;
+
+		if (!s2_translate(&vm->s2, a, &l) || l.hpa != a ||
+		    l.memtype != S2_MT_UC || l.perm != S2_PERM_RWX)
+			return false;
+		leaf = 1ULL << (12 + 9 * (l.level - 1));
+		a = (a & ~(leaf - 1)) + leaf;
+	}
+	return true;
+}
+
+/*
+ * Check and take the ring at @gpa, with its window region at @window;
+ * none is attached now. The ring is checked first (EINVAL, EFAULT), then
+ * the window (EINVAL). On any refusal the window carved out for the old
+ * ring is given back: no ring, no window.
+ */
+static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size, u64 window)
 {
 	struct vm *vm = vcpu->vm;
 	struct s2_lookup l;
 	struct devfile_ring *r;
-	u64 limit;
 	u32 vector;
+	s64 ret;
 
 	if ((gpa & (PAGE_SIZE - 1)) || size < sizeof(*r))
 		return DEVIRT_EINVAL;
@@ -186,18 +266,33 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 	if (r->magic != DEVFILE_RING_MAGIC ||
 	    r->nr_slots != DEVFILE_RING_SLOTS || vector < 0x20 || vector > 0xff)
 		return DEVIRT_EINVAL;
-	limit = 1ULL << MIN(cpu_phys_bits(), 46u);
-	df.window_base = limit - WINDOW_SIZE;
-	if (s2_unmap(&vm->s2, df.window_base, WINDOW_SIZE))
-		return DEVIRT_ENOMEM;
-	arch->s2_flush(vcpu);
+	df.ring_gpa = gpa; /* for window_ok(); no ring is attached */
+	/* The same region again: it is carved out already (unmapped). */
+	if (!window_ok(vm, window, window != df.window_base)) {
+		if (++df.window_refusals <= WINDOW_REFUSALS_LOGGED)
+			pr_info("devfile: ATTACH refused: window 0x%lx is not 1 GiB aligned, past 0x%lx or not free%s\n",
+				window, (u64)1 << MIN(cpu_phys_bits(), 46u),
+				df.window_refusals == WINDOW_REFUSALS_LOGGED ?
+					" (no more of these logged)" :
+					"");
+		return DEVIRT_EINVAL;
+	}
+	if (window != df.window_base) {
+		ret = window_give_back(vcpu);
+		if (ret)
+			return ret;
+		/* Even if a split failed half way: give_back maps it all. */
+		df.window_base = window;
+		if (s2_unmap(&vm->s2, window, WINDOW_SIZE))
+			return DEVIRT_ENOMEM;
+		arch->s2_flush(vcpu);
+	}
 	r->window_base = df.window_base;
 	r->window_pages_per_slot = WINDOW_PAGES_PER_SLOT;
 	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++)
 		r->slot[i].state = DEVFILE_SLOT_FREE;
 	df.vector = vector;
 	df.driver_apic = vcpu->apic_id;
-	df.ring_gpa = gpa;
 	__atomic_store_n(&df.ring, r, __ATOMIC_RELEASE);
 	pr_info("devfile: shim attached, ring at 0x%lx, vector 0x%x, windows at 0x%lx\n",
 		gpa, df.vector, df.window_base);
@@ -205,12 +300,15 @@ static s64 attach_ring(struct vcpu *vcpu, u64 gpa, u64 size)
 }
 
 /*
- * ATTACH (driver VM): rdi = ring GPA (page aligned), rsi = its size. The
- * ring must lie in the driver VM's own RAM. The window region is carved
- * out of its identity map; rdi = 0 detaches (no request in flight).
- * Either way the guests are told to list the exports again.
+ * ATTACH (driver VM): rdi = ring GPA (page aligned), rsi = its size, rdx =
+ * the window region's base (1 GiB, which the shim reserved in its
+ * kernel's resource tree). The ring must lie in the driver VM's own RAM;
+ * the window region is carved out of its identity map. rdi = 0 detaches
+ * (no request in flight). Either way the old window region, if it moves
+ * or goes, is given back to the driver VM, and the guests are told to
+ * list the exports again.
  */
-static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size)
+static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size, u64 window)
 {
 	bool was;
 	s64 ret;
@@ -229,10 +327,13 @@ static s64 hc_attach(struct vcpu *vcpu, u64 gpa, u64 size)
 	spin_unlock(&df.lock);
 	if (!gpa) {
 		pr_info("devfile: shim detached\n");
+		ret = window_give_back(vcpu);
 		exports_changed();
-		return 0;
+		return ret;
 	}
-	ret = attach_ring(vcpu, gpa, size);
+	ret = attach_ring(vcpu, gpa, size, window);
+	if (ret)
+		window_give_back(vcpu);
 	/* A failed re-attach left the guests without the old ring too. */
 	if (!ret || was)
 		exports_changed();
@@ -520,6 +621,8 @@ static s64 hc_call(struct vcpu *vcpu, u64 req_gva, u64 resp_gva)
 				notify(vcpu->apic_id, df.guest_vector[vm->id]);
 			return gva_write(vcpu, resp_gva, &resp, sizeof(resp));
 		}
+		/* The driver VM may be revoking a frame of ours meanwhile. */
+		vcpu_flush_requested(vcpu);
 		cpu_relax();
 	}
 	vm->df_timed++;
@@ -891,47 +994,146 @@ static s64 hc_gmap(struct vcpu *vcpu, u64 i, u64 frame, u64 writable)
 }
 
 /*
+ * A run of @pages pages at @gpa inside the device window. Counted against
+ * the room left: gpa + pages * PAGE_SIZE wraps for a gpa near 2^64, and a
+ * loop would then reach the guest's RAM from guest-physical 0.
+ */
+static bool devwin_range(u64 gpa, u64 pages)
+{
+	return !(gpa & (PAGE_SIZE - 1)) && gpa >= GUEST_DEVWIN_BASE &&
+	       gpa <= GUEST_DEVWIN_END &&
+	       pages <= (GUEST_DEVWIN_END - gpa) / PAGE_SIZE;
+}
+
+static bool bit_test(const u64 *map, u64 p)
+{
+	return map[p / 64] & (1ULL << (p % 64));
+}
+
+/*
  * GUNMAP (user guest, on its own CPU): rdi = guest-physical address in its
  * device window, rsi = pages. The frames leave its second-level tables
- * and its TLB before the call returns.
+ * and its TLB before the call returns; returns how many were mapped.
  */
 static s64 hc_gunmap(struct vcpu *vcpu, u64 gpa, u64 pages)
 {
 	struct vm *g = vcpu->vm;
 	u64 n = 0;
 
-	/*
-	 * The count against the room left in the window: gpa + pages *
-	 * PAGE_SIZE wraps for a gpa near 2^64, and the loop below would
-	 * then unmap the guest's RAM from guest-physical 0.
-	 */
-	if (g->role != VM_ROLE_GUEST || (gpa & (PAGE_SIZE - 1)) ||
-	    gpa < GUEST_DEVWIN_BASE || gpa > GUEST_DEVWIN_END ||
-	    pages > (GUEST_DEVWIN_END - gpa) / PAGE_SIZE)
+	if (g->role != VM_ROLE_GUEST || !devwin_range(gpa, pages))
 		return DEVIRT_EINVAL;
 	spin_lock(&df.s2_lock);
 	for (u64 p = 0; p < pages; p++) {
+		u64 i = (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE + p;
 		struct s2_lookup l;
+		bool mapped = s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l);
 
-		if (!s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l))
-			continue;
-		s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+		if (mapped) {
+			s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+			n++;
+		}
 		/*
 		 * The page may be given again: this CPU flushes before the
-		 * guest runs. Only a mapped page is freed: one GMAP has
-		 * taken but not mapped yet stays taken. (Order: s2_lock,
-		 * then df.lock; nothing takes them the other way round.)
+		 * guest runs. Only a mapped or revoked page is freed: one a
+		 * GMAP has taken but not mapped yet stays taken. (Order:
+		 * s2_lock, then df.lock; nothing takes them the other way.)
 		 */
 		spin_lock(&df.lock);
-		devwin_free_locked(g->id,
-				   (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE + p);
+		if (mapped || bit_test(df.devwin_revoked[g->id], i)) {
+			df.devwin_revoked[g->id][i / 64] &= ~(1ULL << (i % 64));
+			devwin_free_locked(g->id, i);
+		}
 		spin_unlock(&df.lock);
-		n++;
 	}
 	spin_unlock(&df.s2_lock);
 	arch->s2_flush(vcpu);
 	__atomic_sub_fetch(&g->df_guest_pages, n, __ATOMIC_RELAXED);
 	return (s64)n;
+}
+
+/*
+ * GREVOKE (driver VM): rdi = user guest's VM id, rsi = guest-physical
+ * address in its device window, rdx = pages. The driver VM's kernel is
+ * about to move, zap or free the frames there (the shim's mmu notifier on
+ * the mirror): they leave the guest's second-level tables, and every CPU
+ * of the guest has flushed its TLB, before this returns. The window pages
+ * stay taken until the guest's GUNMAP; its stub is told (NOTE_REVOKE) to
+ * drop its page-table entries, and accesses wait meanwhile. Only takes
+ * away: the driver VM gave these frames and may take them back.
+ * Returns the number of pages that were mapped.
+ */
+static s64 hc_grevoke(struct vcpu *vcpu, u64 vm_id, u64 gpa, u64 pages)
+{
+	struct vm *g;
+	u64 n = 0;
+
+	if (vcpu->vm->role != VM_ROLE_DRIVER)
+		return DEVIRT_EPERM;
+	if (vm_id >= vm_count() || !devwin_range(gpa, pages) || !pages)
+		return DEVIRT_EINVAL;
+	g = vm_get((u32)vm_id);
+	if (!g || g->role != VM_ROLE_GUEST || !g->nr_vcpus)
+		return DEVIRT_EINVAL;
+	spin_lock(&df.s2_lock);
+	for (u64 p = 0; p < pages; p++) {
+		u64 i = (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE + p;
+		struct s2_lookup l;
+
+		if (!s2_translate(&g->s2, gpa + p * PAGE_SIZE, &l))
+			continue;
+		s2_unmap(&g->s2, gpa + p * PAGE_SIZE, PAGE_SIZE);
+		spin_lock(&df.lock);
+		df.devwin_revoked[g->id][i / 64] |= 1ULL << (i % 64);
+		spin_unlock(&df.lock);
+		n++;
+	}
+	spin_unlock(&df.s2_lock);
+	if (!n)
+		return 0;
+	/* Before the driver VM may reuse a frame: no TLB keeps it. */
+	if (!vm_flush_remote(g))
+		pr_err("[%s] devfile: frames at 0x%lx revoked, TLB flush not confirmed\n",
+		       g->name, gpa);
+	__atomic_sub_fetch(&g->df_guest_pages, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&g->df_revoked, n, __ATOMIC_RELAXED);
+	queue_note(g, DEVFILE_NOTE_REVOKE, (u32)MIN(pages, 0xffffffffULL), gpa);
+	return (s64)n;
+}
+
+/* A stall gives up after this long: the guest may never drop the page. */
+#define STALL_MS 100
+
+/*
+ * A user guest touched a page of its device window that the driver VM
+ * revoked and the guest has not given back yet: its process is about to
+ * re-fault it (NOTE_REVOKE), so let the vCPU retry, with interrupts open
+ * to that note, rather than drop its store. A guest that keeps the page
+ * (hostile, or interrupts off) gets, after STALL_MS, what any access
+ * outside its memory gets (emulate.c).
+ */
+bool devfile_stage2_stall(struct vcpu *vcpu, u64 gpa)
+{
+	struct vm *g = vcpu->vm;
+	u64 i, now, hz = boot_info->tsc_hz ? boot_info->tsc_hz : 1000000000ULL;
+
+	if (g->role != VM_ROLE_GUEST || gpa < GUEST_DEVWIN_BASE ||
+	    gpa >= GUEST_DEVWIN_END)
+		return false;
+	i = (gpa - GUEST_DEVWIN_BASE) / PAGE_SIZE;
+	if (!bit_test(df.devwin_revoked[g->id], i) ||
+	    !(vcpu->regs.rflags & (1u << 9))) /* RFLAGS.IF */
+		return false;
+	now = rdtsc();
+	if (vcpu->stall_gpa != (gpa & ~(PAGE_SIZE - 1))) {
+		vcpu->stall_gpa = gpa & ~(PAGE_SIZE - 1);
+		vcpu->stall_tsc = now;
+		/* The note may have been dropped (full queue): again. */
+		queue_note(g, DEVFILE_NOTE_REVOKE, 1, vcpu->stall_gpa);
+	}
+	if (now - vcpu->stall_tsc > hz / 1000 * STALL_MS)
+		return false;
+	g->df_stalls++;
+	return true;
 }
 
 /*
@@ -1010,6 +1212,8 @@ static s64 hc_info(struct vcpu *vcpu, u64 gva, u64 size)
 	info.timed = vm->df_timed;
 	info.call_ns = tsc_to_ns(vm->df_call_tsc);
 	info.driver_ns = tsc_to_ns(vm->df_driver_tsc);
+	info.revoked = vm->df_revoked;
+	info.stalls = vm->df_stalls;
 	return gva_write(vcpu, gva, &info, MIN(size, sizeof(info)));
 }
 
@@ -1017,7 +1221,7 @@ s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2)
 {
 	switch (nr) {
 	case DEVIRT_HC_DEVFILE_ATTACH:
-		return hc_attach(vcpu, a0, a1);
+		return hc_attach(vcpu, a0, a1, a2);
 	case DEVIRT_HC_DEVFILE_CALL:
 		return hc_call(vcpu, a0, a1);
 	case DEVIRT_HC_DEVFILE_FETCH:
@@ -1032,6 +1236,8 @@ s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2)
 		return hc_gmap(vcpu, a0, a1, a2);
 	case DEVIRT_HC_DEVFILE_GUNMAP:
 		return hc_gunmap(vcpu, a0, a1);
+	case DEVIRT_HC_DEVFILE_GREVOKE:
+		return hc_grevoke(vcpu, a0, a1, a2);
 	case DEVIRT_HC_DEVFILE_INFO:
 		return hc_info(vcpu, a0, a1);
 	case DEVIRT_HC_DEVFILE_NOTE:

@@ -76,6 +76,7 @@ struct stub_transport {
 };
 
 static void stub_note(void *priv, const struct devfile_note_msg *note);
+static void stub_revoke(u64 gpa, u64 pages);
 
 /*
  * Loopback: the shim in this kernel, called directly. The request runs in
@@ -423,7 +424,7 @@ static bool stub_hypercall(void)
 /* ---- requests ------------------------------------------------------------- */
 
 static atomic64_t stub_seq;
-static atomic64_t stub_nr_notes[4];
+static atomic64_t stub_nr_notes[5];
 
 static void stub_req_init(struct devfile_req *req, unsigned int op, u64 handle,
 			  struct file *file)
@@ -542,6 +543,11 @@ static void stub_note(void *priv, const struct devfile_note_msg *note)
 	if (note->type == DEVFILE_NOTE_EXPORTS) {
 		if (READ_ONCE(stub_ready))
 			schedule_work(&stub_rescan);
+		return;
+	}
+	/* Only devirt sends it, to hc_fetch_notes' work: may sleep. */
+	if (note->type == DEVFILE_NOTE_REVOKE) {
+		stub_revoke(note->handle, note->events);
 		return;
 	}
 	rcu_read_lock();
@@ -778,19 +784,77 @@ struct stub_map {
 	/* Hypercall transport: device-window frames devirt gave us, by page. */
 	u64 *frames;
 	unsigned long nr_frames;
+	struct address_space *mapping; /* the file's: revocation zaps there */
 };
 
 static bool stub_hypercall(void);
 
+/*
+ * Device-window page -> the stub_map whose frames[] holds it, so that a
+ * NOTE_REVOKE finds the page-table entries to drop. stub_zc_lock orders
+ * frames[] and the lookups against stub_map_frames_put.
+ */
+static DEFINE_XARRAY(stub_zc);
+static DEFINE_SPINLOCK(stub_zc_lock);
+
 /* Give back to devirt every device frame the mapping holds. */
 static void stub_map_frames_put(struct stub_map *sm)
 {
-	for (unsigned long i = 0; sm->frames && i < sm->nr_frames; i++)
-		if (sm->frames[i])
-			devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP,
-					 sm->frames[i], 1, 0);
-	kvfree(sm->frames);
+	u64 *frames = sm->frames;
+
+	if (!frames)
+		return;
+	spin_lock(&stub_zc_lock);
+	for (unsigned long i = 0; i < sm->nr_frames; i++)
+		if (frames[i])
+			xa_erase(&stub_zc, PHYS_PFN(frames[i]));
 	sm->frames = NULL;
+	spin_unlock(&stub_zc_lock);
+	for (unsigned long i = 0; i < sm->nr_frames; i++)
+		if (frames[i])
+			devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP, frames[i], 1,
+					 0);
+	kvfree(frames);
+}
+
+/*
+ * NOTE_REVOKE: the driver VM took back the frames of @pages pages at
+ * device-window address @gpa (they are out of our second-level tables
+ * already). Drop the entries that map them, wherever the file is mapped,
+ * so the next access faults and gets the page's new frame; then give the
+ * window pages back. Work context (hc_fetch_notes): may sleep.
+ */
+static void stub_revoke(u64 gpa, u64 pages)
+{
+	for (u64 p = 0; p < pages && p < (1ULL << 20); p++) {
+		u64 g = gpa + p * PAGE_SIZE;
+		struct address_space *mapping = NULL;
+		struct inode *inode = NULL;
+		struct stub_map *sm;
+		loff_t off = 0;
+
+		spin_lock(&stub_zc_lock);
+		sm = xa_load(&stub_zc, PHYS_PFN(g));
+		for (unsigned long i = 0; sm && sm->frames && i < sm->nr_frames;
+		     i++) {
+			if (sm->frames[i] != g)
+				continue;
+			sm->frames[i] = 0;
+			xa_erase(&stub_zc, PHYS_PFN(g));
+			mapping = sm->mapping;
+			inode = mapping ? igrab(mapping->host) : NULL;
+			off = (loff_t)(sm->pgoff + i) << PAGE_SHIFT;
+			break;
+		}
+		spin_unlock(&stub_zc_lock);
+		if (!mapping)
+			continue; /* given back already, or not ours */
+		if (inode) {
+			unmap_mapping_range(mapping, off, PAGE_SIZE, 1);
+			iput(inode);
+		}
+		devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP, g, 1, 0);
+	}
 }
 
 static const struct vm_operations_struct stub_vm_ops;
@@ -840,6 +904,7 @@ static struct stub_map *stub_map_new(struct vm_area_struct *vma, u64 handle,
 		}
 	}
 	sm->pgoff = vma->vm_pgoff;
+	sm->mapping = vma->vm_file ? vma->vm_file->f_mapping : NULL;
 	sm->may = vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC);
 	sm->nosplit = resp.v[1] & DEVFILE_MAP_NOSPLIT;
 	return sm;
@@ -936,12 +1001,23 @@ static vm_fault_t stub_vm_fault(struct vm_fault *vmf)
 		prot = pgprot_writecombine(prot);
 	if (sm->frames) {
 		unsigned long i = vmf->pgoff - sm->pgoff;
-		u64 old;
+		u64 old = 0;
 
-		if (i >= sm->nr_frames)
+		if (i >= sm->nr_frames ||
+		    xa_err(xa_store(&stub_zc, PHYS_PFN(resp.v[0]), sm,
+				    GFP_KERNEL))) {
+			devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP, resp.v[0], 1,
+					 0);
 			return VM_FAULT_SIGBUS;
-		old = xchg(&sm->frames[i], resp.v[0]);
-
+		}
+		spin_lock(&stub_zc_lock);
+		if (sm->frames) {
+			old = sm->frames[i];
+			sm->frames[i] = resp.v[0];
+			if (old)
+				xa_erase(&stub_zc, PHYS_PFN(old));
+		}
+		spin_unlock(&stub_zc_lock);
 		/* A page faulted again: its old frame goes back. */
 		if (old)
 			devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP, old, 1, 0);
@@ -1796,10 +1872,13 @@ static int stub_stats_show(struct seq_file *s, void *unused)
 		   stub_tp->name, stub_ndevs,
 		   (long long)atomic64_read(&stub_seq));
 	seq_printf(
-		s, "notes_poll %lld\nnotes_sigio %lld\nnotes_exports %lld\n",
+		s,
+		"notes_poll %lld\nnotes_sigio %lld\nnotes_exports %lld\n"
+		"notes_revoke %lld\n",
 		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_POLL]),
 		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_SIGIO]),
-		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_EXPORTS]));
+		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_EXPORTS]),
+		(long long)atomic64_read(&stub_nr_notes[DEVFILE_NOTE_REVOKE]));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stub_stats);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * devfile_dfuzz - a hostile driver VM: random and edge-case driver-side
- * device-file hypercalls (ATTACH, MAP, COMPLETE, GMAP, NOTE, FAULTIN),
+ * device-file hypercalls (ATTACH, MAP, COMPLETE, GMAP, GREVOKE, NOTE,
+ * FAULTIN),
  * the guest-side ones from the wrong side, INFO and HV_INFO with bad
  * buffers, and unknown call numbers (issue 11; docs/guest-tests.md).
  *
@@ -13,7 +14,12 @@
  * page count past the slot's window, a memtype, a user address past the
  * lower half, a VM id that is not a running guest's (all 64 bits of it:
  * 2^32 + 1 is not VM 1), a ring that is not page aligned, too small, not
- * the driver VM's own write-back RAM or not a ring; a frame that is not
+ * the driver VM's own write-back RAM or not a ring; a window region
+ * (ATTACH's rdx) that is 0, not 1 GiB aligned, wraps, ends past
+ * 2^min(phys bits, 46) or holds the driver VM's RAM, devirt's or another
+ * VM's memory (accepted: the shim's region, or one this module reserves
+ * in the resource tree like the shim; moving there gives the old one
+ * back, which the final re-attach relies on); a frame that is not
  * the driver VM's own (the window region, another VM's RAM, the
  * hypervisor's, past the stage-2 limit). Any other answer is "bad" and
  * gets a line; so does a call that wrote where it must not have.
@@ -70,6 +76,9 @@
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/ioport.h>
+#include <linux/sizes.h>
+#include <asm/processor.h>
 
 #include <devfile/proto.h>
 #include <devfile/ring.h>
@@ -129,11 +138,12 @@ enum call {
 	C_HV_INFO,
 	C_GUEST_SIDE,
 	C_UNKNOWN,
+	C_GREVOKE,
 	NR_CALLS
 };
 static const char *const call_name[NR_CALLS] = {
-	"attach",  "map",  "complete", "gmap",	     "note",
-	"faultin", "info", "hv_info",  "guest_side", "unknown",
+	"attach", "map",     "complete",   "gmap",    "note",	 "faultin",
+	"info",	  "hv_info", "guest_side", "unknown", "grevoke",
 };
 
 static const u64 edges[] = {
@@ -176,6 +186,9 @@ static struct {
 	struct devirt_hv_info hv;
 	u64 window_base; /* 0: unknown */
 	u64 ring_gpa, ring_size; /* the shim's, to attach again */
+	u64 limit; /* the driver VM's identity map ends here */
+	struct resource own_win; /* a window region of our own */
+	bool own_win_reserved;
 	bool attached; /* exclusive: what the last ATTACH left */
 	bool guest_stopped[DEVIRT_MAX_VMS];
 	bool note_full[DEVIRT_MAX_VMS];
@@ -482,6 +495,47 @@ static void f_note_live(void)
 	call(C_NOTE, DEVIRT_HC_DEVFILE_NOTE, id, any64(), any64(), W(K_EINVAL));
 }
 
+/*
+ * GREVOKE: no guest's id, or any id with a range outside a device window
+ * (unaligned, below it, wrapping past 2^64, past its end, no pages, too
+ * many): refused whatever is mapped. A valid one would take g1's frames.
+ */
+static void f_grevoke_live(void)
+{
+	const u64 base = 1ULL << 36, pages = 1ULL << 20;
+	const u64 end = base + pages * PAGE_SIZE;
+	u64 id = pick(2) ? not_a_guest() : 1 + pick(DEVIRT_MAX_VMS - 1);
+	u64 gpa, n, k;
+
+	switch (pick(6)) {
+	case 0:
+		gpa = base + pick(pages) * PAGE_SIZE + 1 + pick(PAGE_SIZE - 1);
+		n = 1;
+		break;
+	case 1:
+		gpa = base - PAGE_SIZE * (1 + pick(16));
+		n = 1;
+		break;
+	case 2:
+		gpa = -(u64)PAGE_SIZE * (1 + pick(16));
+		n = 1 + pick(32);
+		break;
+	case 3:
+		k = pick(4);
+		gpa = end - k * PAGE_SIZE;
+		n = k + 1 + pick(1000);
+		break;
+	case 4:
+		gpa = base + pick(pages) * PAGE_SIZE;
+		n = 0;
+		break;
+	default:
+		gpa = base;
+		n = pages + 1 + (any64() >> 1);
+	}
+	call(C_GREVOKE, DEVIRT_HC_DEVFILE_GREVOKE, id, gpa, n, W(K_EINVAL));
+}
+
 /* The user guests' calls, from the driver VM: all refused. */
 static void f_guest_side(void)
 {
@@ -618,8 +672,10 @@ static void live_one(void)
 		f_map_live();
 	else if (k < 33)
 		f_complete_live();
-	else if (k < 55)
+	else if (k < 49)
 		f_gmap_live();
+	else if (k < 55)
+		f_grevoke_live();
 	else if (k < 66)
 		f_faultin_live();
 	else if (k < 77)
@@ -680,13 +736,71 @@ static void own_ring_untouched(const char *what)
 	}
 }
 
+/* A window region devirt must accept: the shim's, or our own; 0: none. */
+static u64 good_window(void)
+{
+	if (fz.own_win_reserved && (pick(2) || !fz.window_base))
+		return fz.own_win.start;
+	return fz.window_base;
+}
+
+/* 1 GiB aligned, down: the region that holds @a. */
+static u64 gib_of(u64 a)
+{
+	return a & ~(WINDOW_SIZE - 1);
+}
+
+/* A window region devirt must refuse, whatever the ring. */
+static u64 bad_window(void)
+{
+	u64 good = good_window() ? good_window() : fz.limit - WINDOW_SIZE;
+	const struct devirt_vm_desc *vm;
+	u64 pages;
+
+	switch (pick(12)) {
+	case 0:
+		return 0;
+	case 1: /* not 1 GiB aligned */
+		return good + PAGE_SIZE * (1 + pick(SZ_256K - 1));
+	case 2:
+		return good + 1 + pick(PAGE_SIZE - 1);
+	case 3: /* ends past the limit */
+		return fz.limit + WINDOW_SIZE * pick(4);
+	case 4: /* wraps: ~0 & ~(1 GiB - 1) */
+		return 0xffffffffc0000000ULL - WINDOW_SIZE * pick(2);
+	case 5:
+		return gib_of(r64() | (1ULL << (46 + pick(18))));
+	case 6: /* the driver VM's RAM: our own pages, its last one */
+		return gib_of(virt_to_phys(pick(2) ? fz.buf : (u8 *)fz.own));
+	case 7:
+		return gib_of(fz.hv.vm[0].ram_hi - PAGE_SIZE);
+	case 8: /* devirt's */
+		return gib_of(fz.hv.hyp_base +
+			      (u64)pick(fz.hv.hyp_size >> PAGE_SHIFT) *
+				      PAGE_SIZE);
+	case 9: /* another VM's RAM */
+		if (fz.hv.nr_vms > 1) {
+			vm = &fz.hv.vm[1 + pick(fz.hv.nr_vms - 1)];
+			pages = (vm->ram_hi - vm->ram_lo) >> PAGE_SHIFT;
+			return gib_of(vm->ram_lo +
+				      (u64)pick(pages) * PAGE_SIZE);
+		}
+		return 0;
+	case 10:
+		return ~0ULL - pick(2);
+	default:
+		return edges[pick(ARRAY_SIZE(edges))] | 1;
+	}
+}
+
 static void f_attach(void)
 {
 	u64 gpa = virt_to_phys(fz.own), size = sizeof(struct devfile_ring);
 	struct devfile_ring *r = fz.own;
+	u64 win = good_window();
 	long ret;
 
-	switch (pick(6)) {
+	switch (pick(7)) {
 	case 0: /* detach */
 		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, 0, any64(), any64(),
 		     W(K_OK));
@@ -694,14 +808,19 @@ static void f_attach(void)
 		return;
 	case 1: /* ours, valid: the size may be anything large enough */
 		own_ring_fill(false);
+		if (!win) { /* no region known to be free: none is valid */
+			call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size,
+			     bad_window(), W(K_EINVAL));
+			break;
+		}
 		if (pick(2))
 			size = pick(2) ? ~0ULL : size + any64() % PAGE_SIZE;
-		ret = call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size,
-			   any64(), W(K_OK));
+		ret = call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size, win,
+			   W(K_OK));
 		fz.attached = !ret;
 		if (ret)
 			return;
-		if ((fz.window_base && r->window_base != fz.window_base) ||
+		if (r->window_base != win ||
 		    r->window_pages_per_slot != WINDOW_PAGES_PER_SLOT)
 			bad("attach window", 0, r->window_base,
 			    r->window_pages_per_slot, 0, 0, 0);
@@ -712,21 +831,27 @@ static void f_attach(void)
 				break;
 			}
 		return;
-	case 2: /* not page aligned */
+	case 2: /* ours, valid, but its window region is not */
+		own_ring_fill(false);
+		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size,
+		     bad_window(), W(K_EINVAL));
+		break;
+	case 3: /* not page aligned; the ring is checked first */
 		own_ring_fill(false);
 		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH,
-		     gpa + 1 + pick(PAGE_SIZE - 1), size, 0, W(K_EINVAL));
+		     gpa + 1 + pick(PAGE_SIZE - 1), size,
+		     pick(2) ? win : bad_window(), W(K_EINVAL));
 		break;
-	case 3: /* too small */
+	case 4: /* too small */
 		own_ring_fill(false);
 		size = pick(2) ? size - 1 - pick(8) : edges[pick(6)];
-		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size, 0,
-		     W(K_EINVAL));
+		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size,
+		     pick(2) ? win : bad_window(), W(K_EINVAL));
 		break;
-	case 4: /* not a ring */
+	case 5: /* not a ring */
 		own_ring_fill(true);
-		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size, 0,
-		     W(K_EINVAL));
+		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size,
+		     pick(2) ? win : bad_window(), W(K_EINVAL));
 		break;
 	default: { /* not the driver VM's own RAM, or not all of it */
 		u64 drv_end = fz.hv.vm[0].ram_hi;
@@ -739,7 +864,8 @@ static void f_attach(void)
 		 * Past the end of its RAM may be its ACPI tables (its own,
 		 * write-back): then the bytes there are no ring.
 		 */
-		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size, 0,
+		call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, gpa, size,
+		     pick(2) ? win : bad_window(),
 		     end ? W(K_EFAULT) | W(K_EINVAL) : W(K_EFAULT));
 	}
 	}
@@ -928,11 +1054,12 @@ static u64 run_phase(const char *phase, u64 n, void (*one)(void),
 		one();
 	if (one == excl_one) {
 		/*
-		 * The shim's ring back, as it was; without it, none: ours
-		 * is freed below and devirt must not keep it.
+		 * The shim's ring back, as it was, with its window region
+		 * (ours, if devirt has it, is given back); without it, none:
+		 * ours is freed below and devirt must not keep it.
 		 */
 		long r = call(C_ATTACH, DEVIRT_HC_DEVFILE_ATTACH, fz.ring_gpa,
-			      fz.ring_size, 0, W(K_OK));
+			      fz.ring_size, fz.window_base, W(K_OK));
 
 		fz.attached = !r && fz.ring_gpa;
 		fz.own_attached = r != 0;
@@ -978,9 +1105,18 @@ static int __init dfuzz_init(void)
 	if (sscanf(ring_at, "%llx,%llx,%llx", &fz.ring_gpa, &fz.ring_size,
 		   &fz.window_base) != 3)
 		fz.ring_gpa = fz.ring_size = fz.window_base = 0;
-	pr_info("DEVIRT-DFUZZ start seed=%llu calls=%lu excl_calls=%lu ring=0x%llx window_base=0x%llx vms=%llu\n",
+	fz.limit = 1ULL << min_t(u32, boot_cpu_data.x86_phys_bits, 46);
+	/* A second free region, as the shim reserves its own. */
+	fz.own_win.name = "devirt dfuzz window";
+	fz.own_win.flags = IORESOURCE_MEM | IORESOURCE_BUSY;
+	fz.own_win_reserved = excl_calls &&
+			      !allocate_resource(&iomem_resource, &fz.own_win,
+						 WINDOW_SIZE, SZ_4G,
+						 fz.limit - 1, WINDOW_SIZE,
+						 NULL, NULL);
+	pr_info("DEVIRT-DFUZZ start seed=%llu calls=%lu excl_calls=%lu ring=0x%llx window_base=0x%llx own_window=0x%llx vms=%llu\n",
 		seed, calls, excl_calls, fz.ring_gpa, fz.window_base,
-		fz.hv.nr_vms);
+		fz.own_win_reserved ? (u64)fz.own_win.start : 0, fz.hv.nr_vms);
 
 	run_phase("live", calls, live_one, true, &ok);
 	if (excl_calls) {
@@ -1008,6 +1144,9 @@ static int __init dfuzz_init(void)
 	pr_info("DEVIRT-DFUZZ done calls=%llu seed=%llu errors_by_kind=%s by_call=%s bad=%llu counters=%s\n",
 		fz.n, seed, kinds, per, fz.bad, ok ? "consistent" : "drift");
 out:
+	/* After the final ATTACH: devirt gave it back (or never had it). */
+	if (fz.own_win_reserved)
+		release_resource(&fz.own_win);
 	kfree(hv0);
 	vfree(fz.vbuf);
 	free_page((unsigned long)fz.buf);

@@ -55,6 +55,7 @@
 #include <linux/ctype.h>
 #include <linux/sort.h>
 #include <linux/notifier.h>
+#include <linux/mmu_notifier.h>
 #include <linux/sched/signal.h>
 
 #include "devfile_shim.h"
@@ -130,6 +131,7 @@ struct devfile_client {
 	struct idr maps; /* mapping id -> struct shim_map */
 	bool dead;
 	devfile_cancel_fn cancel; /* set by the transport, or NULL */
+	const struct devfile_zc_ops *zc; /* likewise: zero copy, revocation */
 
 	struct shim_counters cnt;
 	/*
@@ -186,6 +188,15 @@ struct shim_map {
 	unsigned long state;
 	bool revoked; /* its export was withdrawn; under the client's lock */
 	struct xarray pages; /* pfn -> struct page *, references from GUP */
+	/*
+	 * Zero copy (client->zc): the guest address each page's frame was
+	 * given at (0: none), and the notifier on the mirror range that takes
+	 * them back. zc_lock orders a FAULT's gmap against the notifier.
+	 */
+	u64 *gpas;
+	spinlock_t zc_lock;
+	bool mni_on;
+	struct mmu_interval_notifier mni;
 };
 
 static void client_put(struct devfile_client *c)
@@ -680,6 +691,10 @@ static void shim_put_map(struct shim_map *m)
 
 	if (!refcount_dec_and_test(&m->ref))
 		return;
+	/* Unmapped by now: the notifier took every guest address back. */
+	if (m->mni_on)
+		mmu_interval_notifier_remove(&m->mni);
+	kvfree(m->gpas);
 	xa_for_each(&m->pages, pfn, page)
 	{
 		put_page(page);
@@ -1499,6 +1514,61 @@ static long op_fasync(struct shim_file *sf, const struct devfile_req *req)
 	return ret;
 }
 
+/*
+ * Take the guest addresses of pages [first, last) of m back (zc_lock
+ * held), runs of consecutive addresses in one call.
+ */
+static void shim_zc_revoke_locked(struct shim_map *m, unsigned long first,
+				  unsigned long last)
+{
+	struct devfile_client *c = m->sf->client;
+	u64 run = 0, n = 0;
+
+	for (unsigned long i = first; i <= last; i++) {
+		u64 gpa = i < last ? m->gpas[i] : 0;
+
+		if (n && gpa == run + n * PAGE_SIZE) {
+			n++;
+		} else {
+			if (n)
+				c->zc->revoke(c->priv, run, n);
+			run = gpa;
+			n = gpa ? 1 : 0;
+		}
+		if (i < last)
+			m->gpas[i] = 0;
+	}
+}
+
+/*
+ * The driver VM's kernel is about to zap pages of the mirror mapping: a
+ * munmap or release, a TTM move or eviction, anything. Every frame of
+ * the range leaves the guest first (revoke returns once the guest's CPUs
+ * flushed), so none outlives the driver's own mapping. A spinlock, no
+ * sleep: also right for the non-blockable callers (the OOM reaper).
+ */
+static bool shim_mni_invalidate(struct mmu_interval_notifier *mni,
+				const struct mmu_notifier_range *range,
+				unsigned long cur_seq)
+{
+	struct shim_map *m = container_of(mni, struct shim_map, mni);
+	unsigned long start = max(range->start, m->addr);
+	unsigned long end = min(range->end, m->addr + m->len);
+
+	spin_lock(&m->zc_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	if (start < end)
+		shim_zc_revoke_locked(m, (start - m->addr) >> PAGE_SHIFT,
+				      (end - m->addr + PAGE_SIZE - 1) >>
+					      PAGE_SHIFT);
+	spin_unlock(&m->zc_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops shim_mni_ops = {
+	.invalidate = shim_mni_invalidate,
+};
+
 static long op_mmap(struct devfile_client *c, struct shim_file *sf,
 		    const struct devfile_req *req, struct devfile_resp *resp)
 {
@@ -1547,7 +1617,20 @@ static long op_mmap(struct devfile_client *c, struct shim_file *sf,
 	m->prot = prot;
 	m->flags = flags;
 	xa_init(&m->pages);
+	spin_lock_init(&m->zc_lock);
 	CNT_ADD(c, mappings, 1);
+	if (c->zc) {
+		m->gpas = kvcalloc(len >> PAGE_SHIFT, sizeof(u64), GFP_KERNEL);
+		ret = m->gpas ? mmu_interval_notifier_insert(&m->mni, c->mirror,
+							     m->addr, len,
+							     &shim_mni_ops) :
+				-ENOMEM;
+		if (ret) {
+			shim_unmap(m, false);
+			return ret;
+		}
+		m->mni_on = true;
+	}
 
 	idr_preload(GFP_KERNEL);
 	spin_lock(&c->lock);
@@ -1618,16 +1701,45 @@ static int shim_follow(struct mm_struct *mm, unsigned long addr, bool write,
 	return 0;
 }
 
+/*
+ * Give the guest the frame (zero copy), unless the notifier ran since seq:
+ * the frame may be on its way out, so the caller looks it up again. The
+ * page's previous guest address, if any, goes first: one per page.
+ */
+static long shim_zc_gmap(struct devfile_client *c, struct shim_map *m,
+			 unsigned long idx, unsigned long seq,
+			 unsigned long pfn, unsigned int mt, bool writable,
+			 u64 *gpa)
+{
+	long ret;
+
+	spin_lock(&m->zc_lock);
+	if (mmu_interval_read_retry(&m->mni, seq)) {
+		spin_unlock(&m->zc_lock);
+		return -EAGAIN;
+	}
+	if (m->gpas[idx])
+		shim_zc_revoke_locked(m, idx, idx + 1);
+	ret = c->zc->gmap(c->priv, PFN_PHYS(pfn), mt, writable, gpa);
+	if (!ret)
+		m->gpas[idx] = *gpa;
+	spin_unlock(&m->zc_lock);
+	return ret;
+}
+
+#define ZC_RETRIES 100 /* lookups raced by the notifier before giving up */
+
 static long op_fault(struct devfile_client *c, struct shim_file *sf,
 		     const struct devfile_req *req, struct devfile_resp *resp)
 {
 	struct mm_struct *mm = c->mirror;
 	struct vm_area_struct *vma;
-	unsigned int mt = DEVFILE_MT_WB;
-	unsigned long addr, pfn = 0;
+	unsigned int mt = DEVFILE_MT_WB, tries = 0;
+	unsigned long addr, pfn = 0, seq = 0;
 	struct shim_map *m;
 	struct page *page;
 	bool write;
+	u64 gpa = 0;
 	long ret;
 
 	if (req->a[2] > 1)
@@ -1647,6 +1759,9 @@ static long op_fault(struct devfile_client *c, struct shim_file *sf,
 	write = (m->prot & PROT_WRITE) && m->flags == MAP_SHARED;
 	addr = m->addr + (req->a[1] << PAGE_SHIFT);
 
+again:
+	if (m->mni_on)
+		seq = mmu_interval_read_begin(&m->mni);
 	mmap_read_lock(mm);
 	ret = -EINVAL;
 	if (test_bit(MAP_UNMAPPED, &m->state))
@@ -1682,6 +1797,13 @@ static long op_fault(struct devfile_client *c, struct shim_file *sf,
 	}
 unlock:
 	mmap_read_unlock(mm);
+	if (!ret && m->mni_on) {
+		ret = shim_zc_gmap(c, m, req->a[1], seq, pfn, mt, req->a[2],
+				   &gpa);
+		if (ret == -EAGAIN && ++tries < ZC_RETRIES)
+			goto again;
+		pfn = PHYS_PFN(gpa);
+	}
 	if (!ret) {
 		resp->v[0] = PFN_PHYS(pfn);
 		resp->v[1] = mt;
@@ -1920,6 +2042,16 @@ void devfile_shim_client_set_cancel(struct devfile_client *c,
 	spin_unlock(&c->lock);
 }
 EXPORT_SYMBOL_GPL(devfile_shim_client_set_cancel);
+
+/* Before the client's first MMAP: its maps get notifiers from then on. */
+void devfile_shim_client_set_zc(struct devfile_client *c,
+				const struct devfile_zc_ops *ops)
+{
+	spin_lock(&c->lock);
+	c->zc = c->mirror ? ops : NULL;
+	spin_unlock(&c->lock);
+}
+EXPORT_SYMBOL_GPL(devfile_shim_client_set_zc);
 
 /* ---- dynamic exports -------------------------------------------------- */
 

@@ -99,6 +99,25 @@ void devfile_shim_client_set_cancel(struct devfile_client *client,
  * changed and every client got its DEVFILE_NOTE_EXPORTS: for transports
  * that also tell guests that have no client.
  */
+/*
+ * Zero copy through a hypervisor (the hypercall transport). gmap gives the
+ * guest the driver frame of the FAULT being answered, on the thread that
+ * runs it, and returns the guest address in *gpa (or -errno); the shim
+ * then answers with that address. revoke takes guest addresses that gmap
+ * returned back out of the guest, before the driver VM may reuse their
+ * frames; the shim calls it from an mmu notifier on the mirror, whenever
+ * the driver's mapping of the page goes (munmap, release, a TTM move or
+ * eviction), and may hold a spinlock.
+ */
+struct devfile_zc_ops {
+	long (*gmap)(void *priv, u64 frame, unsigned int mt, bool writable,
+		     u64 *gpa);
+	void (*revoke)(void *priv, u64 gpa, u64 pages);
+};
+
+void devfile_shim_client_set_zc(struct devfile_client *client,
+				const struct devfile_zc_ops *ops);
+
 int devfile_shim_register_exports_notifier(struct notifier_block *nb);
 int devfile_shim_unregister_exports_notifier(struct notifier_block *nb);
 

@@ -45,7 +45,10 @@
 #include <linux/umh.h>
 #include <linux/delay.h>
 #include <linux/sched/clock.h>
+#include <linux/ioport.h>
+#include <linux/sizes.h>
 #include <asm/io.h>
+#include <asm/processor.h>
 
 #include <devirt/hc_linux.h>
 #include <devfile/ring.h>
@@ -74,6 +77,7 @@ MODULE_PARM_DESC(mirror_helper, "program that donates a mirror address space");
  */
 static atomic64_t st_served, st_pages, st_prep_ns, st_op_ns, st_after_ns,
 	st_done_ns, st_map_ns;
+static atomic64_t st_revoked; /* zero-copy pages taken back from guests */
 
 /*
  * info (read): DEVIRT_HC_DEVFILE_INFO of the vCPU that reads it, as
@@ -94,12 +98,12 @@ static int hvt_info_get(char *buf, const struct kernel_param *kp)
 	return sysfs_emit(buf,
 			  "exits=%llu calls=%llu served=%lld pages=%lld "
 			  "prep_ns=%lld op_ns=%lld after_ns=%lld done_ns=%lld "
-			  "map_ns=%lld\n",
+			  "map_ns=%lld revoked=%lld\n",
 			  di.exits, di.calls, atomic64_read(&st_served),
 			  atomic64_read(&st_pages), atomic64_read(&st_prep_ns),
 			  atomic64_read(&st_op_ns), atomic64_read(&st_after_ns),
-			  atomic64_read(&st_done_ns),
-			  atomic64_read(&st_map_ns));
+			  atomic64_read(&st_done_ns), atomic64_read(&st_map_ns),
+			  atomic64_read(&st_revoked));
 }
 
 static const struct kernel_param_ops hvt_info_ops = { .get = hvt_info_get };
@@ -612,23 +616,43 @@ out:
 	mmap_read_unlock(m->mm);
 }
 
-/* A FAULT answer is a driver frame: give the guest that frame (GMAP). */
-static void fault_to_guest(int slot, const struct devfile_req *req,
-			   struct devfile_resp *resp)
+/*
+ * Zero copy (devfile_zc_ops): the shim gives the guest the frame of the
+ * FAULT this server runs (GMAP), and takes frames back (GREVOKE) when the
+ * driver's mapping of them goes.
+ */
+static long hvt_gmap(void *priv, u64 frame, unsigned int mt, bool writable,
+		     u64 *gpa)
 {
-	long gpa;
+	struct hvt_server *sv = this_server();
+	long r;
 
-	if (req->op != DEVFILE_OP_FAULT || resp->ret < 0)
-		return;
-	gpa = hc(DEVIRT_HC_DEVFILE_GMAP, slot,
-		 (resp->v[0] & PAGE_MASK) | (resp->v[1] & 3),
-		 req->a[2] ? 1 : 0);
-	if (gpa < 0) {
-		resp->ret = -EFAULT;
-		return;
-	}
-	resp->v[0] = gpa;
+	if (!sv || sv->vm != priv || sv->slot < 0)
+		return -EINVAL;
+	r = hc(DEVIRT_HC_DEVFILE_GMAP, sv->slot, (frame & PAGE_MASK) | (mt & 3),
+	       writable ? 1 : 0);
+	if (r < 0)
+		return r == DEVIRT_ENOMEM ? -ENOMEM : -EFAULT;
+	*gpa = r;
+	return 0;
 }
+
+static void hvt_revoke(void *priv, u64 gpa, u64 pages)
+{
+	struct hvt_vm *vm = priv;
+	long r = hc(DEVIRT_HC_DEVFILE_GREVOKE, vm->id, gpa, pages);
+
+	if (r < 0)
+		pr_err_ratelimited("guest %d: GREVOKE 0x%llx +%llu: %ld\n",
+				   vm->id, gpa, pages, r);
+	else
+		atomic64_add(r, &st_revoked);
+}
+
+static const struct devfile_zc_ops hvt_zc_ops = {
+	.gmap = hvt_gmap,
+	.revoke = hvt_revoke,
+};
 
 static void serve_one(struct hvt_server *sv, int i)
 {
@@ -666,7 +690,6 @@ static void serve_one(struct hvt_server *sv, int i)
 	if (req.op == DEVFILE_OP_RELEASE)
 		flush_delayed_fput();
 	t2 = local_clock();
-	fault_to_guest(i, &req, &resp);
 	/* Every mirror entry came from a window page: none used, none set. */
 	pages = sv->next_idx;
 	if (pages)
@@ -958,6 +981,7 @@ static int vm_setup(struct hvt_vm *vm)
 		return ret;
 	}
 	devfile_shim_client_set_cancel(vm->client, hvt_cancel_handle);
+	devfile_shim_client_set_zc(vm->client, &hvt_zc_ops);
 	for (int i = 0; i < servers; i++) {
 		struct hvt_server *sv = &vm->srv[i];
 
@@ -994,6 +1018,57 @@ static void vm_teardown(struct hvt_vm *vm)
 	vm->donated_mm = NULL;
 }
 
+/*
+ * The window region: 1 GiB of physical address space, 1 GiB aligned,
+ * where devirt maps the calling process's pages during a request. It is
+ * taken from the resource tree like a BAR, so that no driver is given it
+ * (it is not RAM, and devirt unmaps it from this VM while attached), and
+ * its base goes to DEVFILE_ATTACH (rdx).
+ */
+static struct resource window_res = {
+	.name = "devirt devfile window",
+	.flags = IORESOURCE_MEM | IORESOURCE_BUSY,
+};
+static bool window_reserved;
+
+static int ram_end_fn(struct resource *res, void *arg)
+{
+	u64 *end = arg;
+
+	*end = max_t(u64, *end, res->end + 1);
+	return 0;
+}
+
+static int window_reserve(void)
+{
+	/* devirt's identity map of this VM ends at 2^min(bits, 46). */
+	u64 limit = 1ULL << min_t(u32, boot_cpu_data.x86_phys_bits, 46);
+	u64 ram_end = 0, from;
+	int ret;
+
+	walk_iomem_res_desc(IORES_DESC_NONE,
+			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
+			    &ram_end, ram_end_fn);
+	from = max_t(u64, SZ_4G, ram_end);
+	ret = allocate_resource(&iomem_resource, &window_res, SZ_1G, from,
+				limit - 1, SZ_1G, NULL, NULL);
+	if (ret) {
+		pr_err("no free, 1 GiB aligned 1 GiB of physical address space in [0x%llx, 0x%llx) for the window region: %d\n",
+		       from, limit, ret);
+		return ret;
+	}
+	window_reserved = true;
+	return 0;
+}
+
+/* After the detach: devirt gave the region back to this VM. */
+static void window_release(void)
+{
+	if (window_reserved)
+		release_resource(&window_res);
+	window_reserved = false;
+}
+
 static void hvt_cleanup(void)
 {
 	if (hvt_exports_watched)
@@ -1001,6 +1076,7 @@ static void hvt_cleanup(void)
 	hvt_exports_watched = false;
 	if (ring)
 		hc(DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0);
+	window_release();
 	WRITE_ONCE(hvt_exiting, true);
 	/* No interrupt, hence no scan, may look at a server from here. */
 	if (hvt_irq >= 0)
@@ -1057,9 +1133,17 @@ static int __init hvt_init(void)
 	ring->magic = DEVFILE_RING_MAGIC;
 	ring->nr_slots = DEVFILE_RING_SLOTS;
 	ring->vector = hvt_vector;
-	r = hc(DEVIRT_HC_DEVFILE_ATTACH, virt_to_phys(ring), sizeof(*ring), 0);
+	ret = window_reserve();
+	if (ret) {
+		free_pages_exact(ring, sizeof(*ring));
+		ring = NULL;
+		goto fail;
+	}
+	r = hc(DEVIRT_HC_DEVFILE_ATTACH, virt_to_phys(ring), sizeof(*ring),
+	       window_res.start);
 	if (r) {
-		pr_err("attach refused: %ld\n", r);
+		pr_err("attach refused: %ld (window region at 0x%llx)\n", r,
+		       (u64)window_res.start);
 		free_pages_exact(ring, sizeof(*ring));
 		ring = NULL;
 		ret = -EIO;

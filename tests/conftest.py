@@ -823,7 +823,7 @@ def boot_kernel(initrd, append, *, name, end_marker=END_MARKER, timeout=300):
 DEVFILE_SUITE_TESTS = (
     "open", "rw", "llseek", "ioctl", "nested", "peek", "errors", "poll",
     "fasync", "mmap_ram_fault", "mmap_ram_upfront", "mmap_mmio_upfront",
-    "mmap_mmio_fault", "threads", "lifecycle",
+    "mmap_mmio_fault", "revoke", "threads", "lifecycle",
 )
 _SUITE_LINE_RE = re.compile(
     r"DEVFILE-TEST (\S+) (\S+) (PASS|FAIL|SKIP) ?(.*)$", re.MULTILINE)

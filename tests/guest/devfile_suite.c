@@ -10,6 +10,7 @@
  * Usage: devfile_suite [-d DEV] [-t TEST,TEST,...] [-n OPS] [-q]
  *   -d DEV   the device file (default /dev/devfile_test)
  *   -t LIST  run only these tests, in the suite's order (default: all)
+ *   -x LIST  leave these tests out
  *   -n OPS   operations per thread in the threads test (default 10000)
  *   -q       print only FAIL and SKIP checks and each test's summary
  *   -r a|b   this guest's role in the pair test (two guests at once)
@@ -1467,6 +1468,188 @@ static void t_mmap_mmio_fault(void)
 	t_mmap(DEVFILE_TEST_MAP_MMIO_FAULT, 1);
 }
 
+/* ---- revoke ------------------------------------------------------------------ */
+
+/*
+ * Revocation (issue 10): the device moves the pages of its movable region
+ * (MOVE, as TTM moves a buffer object) while a child writes to them. Each
+ * MOVE zaps every mapping of the region, fills the replaced pages with a
+ * marker (their next owner's data) and reports how many bytes of the
+ * pages replaced so far changed since: a write that reached a frame after
+ * the device moved away from it. Through forwarding the guest's
+ * zero-copy mapping must lose the old frames before MOVE returns, and
+ * fault the new ones in. Natively it is what the kernel does anyway.
+ */
+#define REVOKE_MOVES 20
+#define REVOKE_WAIT_MS 2000
+#define MOV_LEN ((size_t)DEVFILE_TEST_MOVABLE_PAGES * PAGE)
+#define PAGE_WORDS (PAGE / 8)
+
+/* Shared (anonymous) between the parent and the writer child. */
+struct revoke_shared {
+	volatile uint64_t stop;
+	volatile uint64_t progress; /* the last value written */
+	volatile uint64_t landed; /* the last one word 0 read back */
+};
+
+/*
+ * Write an increasing counter into the first and last word of every page,
+ * page 0's word 0 last, until told to stop. A write that reads back
+ * landed in whatever frame the mapping has now: a revoked one reads as
+ * all-ones, so after a MOVE "landed" only grows once the mapping faulted
+ * the new page in.
+ */
+static void __attribute__((noreturn))
+revoke_writer(volatile uint64_t *map, struct revoke_shared *sh)
+{
+	uint64_t c;
+	int i;
+
+	for (c = 1; !sh->stop; c++) {
+		for (i = DEVFILE_TEST_MOVABLE_PAGES - 1; i >= 0; i--) {
+			map[i * PAGE_WORDS + PAGE_WORDS - 1] = c;
+			map[i * PAGE_WORDS] = c;
+		}
+		if (map[0] == c)
+			sh->landed = c;
+		sh->progress = c;
+	}
+	_exit(0);
+}
+
+static int move(int fd, uint64_t flags, struct devfile_test_move *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->flags = flags;
+	return (int)xioctl(fd, DEVFILE_TEST_IOC_MOVE, m);
+}
+
+static void t_revoke(void)
+{
+	struct devfile_test_info a, b;
+	struct devfile_test_move m;
+	struct revoke_shared *sh;
+	volatile uint64_t *map = MAP_FAILED;
+	uint64_t word0[REVOKE_MOVES], stray = 0, final_stray = 0, q, end;
+	int fd, i, r = 0, moved = 0, stalled = -1, dec = -1, st = -1;
+	pid_t pid = -1;
+
+	sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	fd = open_dev(O_RDWR);
+	if (!CHECK_SYS("open", fd >= 0 && sh != MAP_FAILED))
+		goto out;
+	get_info(&a);
+	map = mmap(NULL, MOV_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   DEVFILE_TEST_MAP_MOVABLE);
+	if (!check("mmap", map != MAP_FAILED, "%zu bytes at %#llx: errno %d",
+		   MOV_LEN, DEVFILE_TEST_MAP_MOVABLE,
+		   map == MAP_FAILED ? errno : 0))
+		goto out;
+	sh->stop = sh->progress = sh->landed = 0;
+	pid = fork();
+	if (pid == 0)
+		revoke_writer(map, sh);
+	if (!CHECK_SYS("fork", pid > 0))
+		goto out;
+	end = now_ms() + WAIT_MS;
+	while (!sh->landed && now_ms() < end)
+		sleep_ms(1);
+	if (!check("writer", sh->landed, "first write read back: %llu",
+		   (unsigned long long)sh->landed))
+		goto out;
+
+	for (i = 0; i < REVOKE_MOVES; i++) {
+		r = move(fd, DEVFILE_TEST_MOVE_MOVE, &m);
+		if (r)
+			break;
+		moved++;
+		stray += m.stray;
+		word0[i] = m.word0;
+		if (i && dec < 0 && word0[i] <= word0[i - 1])
+			dec = i;
+		/*
+		 * Before the next move, a write the child began after this one
+		 * returned must read back: it reached the new page.
+		 */
+		q = sh->progress;
+		end = now_ms() + REVOKE_WAIT_MS;
+		while (sh->landed < q + 2 && now_ms() < end)
+			sleep_ms(1);
+		if (sh->landed < q + 2) {
+			stalled = i;
+			break;
+		}
+		sleep_ms(2);
+	}
+	check("moves", moved == REVOKE_MOVES && !r,
+	      "%d of %d MOVEs succeeded (%d)", moved, REVOKE_MOVES, r);
+	check("writer_followed", stalled < 0,
+	      "the child's writes read back within %d ms after MOVE: %s %d",
+	      REVOKE_WAIT_MS, stalled < 0 ? "moves" : "not after move",
+	      stalled < 0 ? moved : stalled);
+	check("word0_increasing", moved > 1 && dec < 0,
+	      "page 0's word 0 at each move: %llu .. %llu, %s at move %d",
+	      (unsigned long long)word0[0],
+	      (unsigned long long)word0[moved ? moved - 1 : 0],
+	      dec < 0 ? "last" : "not increasing", dec < 0 ? moved : dec);
+
+	/* Stop the child, then count what reached the last move's pages. */
+	sh->stop = 1;
+	end = now_ms() + WAIT_MS;
+	while ((r = waitpid(pid, &st, WNOHANG)) == 0 && now_ms() < end)
+		sleep_ms(5);
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	pid = -1;
+	check("child", WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "the writer stopped: status %#x", st);
+	r = move(fd, DEVFILE_TEST_MOVE_CHECK, &m);
+	final_stray = m.stray;
+	check("stray", !r && !stray && !final_stray,
+	      "bytes written to moved-away pages: %llu over %d moves, %llu "
+	      "after the last (%d)",
+	      (unsigned long long)stray, moved, (unsigned long long)final_stray,
+	      r);
+	/* The parent's mapping, zapped by every move, faults the last page. */
+	check("parent_view", !r && map[0] == sh->landed && m.word0 == map[0],
+	      "word 0 %llu, the device's %llu, the child's last %llu",
+	      (unsigned long long)map[0], (unsigned long long)m.word0,
+	      (unsigned long long)sh->landed);
+	get_info(&b);
+	check("counted",
+	      b.moves == a.moves + moved &&
+		      b.stray_bytes == a.stray_bytes + stray + final_stray,
+	      "moves %llu->%llu stray_bytes %llu->%llu", a.moves, b.moves,
+	      a.stray_bytes, b.stray_bytes);
+
+	munmap((void *)map, MOV_LEN);
+	map = MAP_FAILED;
+	close(fd);
+	fd = -1;
+	get_info(&b);
+	check("nothing_left",
+	      b.active_mmaps == a.active_mmaps &&
+		      b.mapped_pages == a.mapped_pages &&
+		      b.open_files == a.open_files - 1,
+	      "active_mmaps %llu mapped_pages %llu open_files %llu",
+	      b.active_mmaps, b.mapped_pages, b.open_files);
+out:
+	if (pid > 0) {
+		sh->stop = 1;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (map != MAP_FAILED)
+		munmap((void *)map, MOV_LEN);
+	if (fd >= 0)
+		close(fd);
+	if (sh != MAP_FAILED)
+		munmap(sh, PAGE);
+}
+
 /* ---- threads ---------------------------------------------------------------- */
 
 struct thr {
@@ -1926,6 +2109,7 @@ static const struct test {
 	{ "mmap_ram_upfront", t_mmap_ram_upfront, 0 },
 	{ "mmap_mmio_upfront", t_mmap_mmio_upfront, 0 },
 	{ "mmap_mmio_fault", t_mmap_mmio_fault, 0 },
+	{ "revoke", t_revoke, 0 },
 	{ "threads", t_threads, 0 },
 	{ "lifecycle", t_lifecycle, 0 },
 	{ "pair", t_pair, 1 },
@@ -1938,7 +2122,7 @@ static void usage(const char *argv0)
 	unsigned int i;
 
 	fprintf(stderr,
-		"usage: %s [-d DEV] [-t TEST,TEST,...] [-n OPS] [-q]\n"
+		"usage: %s [-d DEV] [-t TEST,...] [-x TEST,...] [-n OPS] [-q]\n"
 		"       [-r a|b] [-p PEER_DEV]   (the pair test: two guests)\n"
 		"tests:",
 		argv0);
@@ -1975,12 +2159,12 @@ static int select_tests(char *list, int *sel)
 
 int main(int argc, char **argv)
 {
-	int sel[NTESTS] = { 0 }, any = 0, opt;
+	int sel[NTESTS] = { 0 }, skip[NTESTS] = { 0 }, any = 0, opt;
 	struct sigaction sa;
 	unsigned int i;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "d:t:n:r:p:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:t:x:n:r:p:qh")) != -1) {
 		switch (opt) {
 		case 'd':
 			dev = optarg;
@@ -1989,6 +2173,10 @@ int main(int argc, char **argv)
 			if (select_tests(optarg, sel))
 				usage(argv[0]);
 			any = 1;
+			break;
+		case 'x':
+			if (select_tests(optarg, skip))
+				usage(argv[0]);
 			break;
 		case 'n':
 			errno = 0;
@@ -2016,6 +2204,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < NTESTS; i++)
 			sel[i] = !tests[i].needs_peer;
 	}
+	for (i = 0; i < NTESTS; i++)
+		sel[i] = sel[i] && !skip[i];
 	if ((pair_role && pair_role != 'a' && pair_role != 'b') ||
 	    (pair_role == 'a' && !peer))
 		usage(argv[0]);

@@ -20,6 +20,10 @@
  *   - an "MMIO-like" region of DEVFILE_TEST_MMIO_SIZE bytes of physically
  *     contiguous pages, uncached: mmap regions MMIO_UPFRONT and
  *     MMIO_FAULT, ioctls MMIO_READ and MMIO_WRITE;
+ *   - DEVFILE_TEST_MOVABLE_PAGES movable pages: mmap region MOVABLE
+ *     (PFNMAP, inserted on fault, as TTM maps a buffer object), which
+ *     the MOVE ioctl replaces by new pages, zapping every mapping, as
+ *     TTM moves or evicts the object;
  *   - a value (SET_VALUE/GET_VALUE) and counters (GET_INFO).
  *
  * All input is checked: the device is meant to be driven by hostile and
@@ -40,6 +44,8 @@
 #include <linux/mutex.h>
 #include <linux/atomic.h>
 #include <linux/sched/signal.h>
+#include <linux/highmem.h>
+#include <linux/list.h>
 #include <asm/set_memory.h>
 
 #include "devfile_testdev.h"
@@ -51,7 +57,14 @@
 
 static_assert(DEVFILE_TEST_MMIO_SIZE == MMIO_PAGES * PAGE_SIZE);
 static_assert(DEVFILE_TEST_BUF_SIZE % PAGE_SIZE == 0);
-static_assert(sizeof(struct devfile_test_info) == 15 * 8);
+static_assert(sizeof(struct devfile_test_info) == 17 * 8);
+static_assert(DEVFILE_TEST_MAP_MOVABLE >= DEVFILE_TEST_BUF_SIZE);
+
+#define MOV_PAGES DEVFILE_TEST_MOVABLE_PAGES
+#define MOV_PGOFF (DEVFILE_TEST_MAP_MOVABLE >> PAGE_SHIFT)
+#define MOV_SIZE (MOV_PAGES * PAGE_SIZE)
+/* Replaced pages kept (not freed, still checked) before MOVE frees them. */
+#define MOV_RETIRED_MAX 4096
 
 #define MAX_INSTANCES 8
 
@@ -68,6 +81,22 @@ struct dt_dev {
 	u8 *mmio; /* their kernel address */
 	bool mmio_uc; /* set_memory_uc succeeded */
 	atomic64_t value;
+
+	/*
+	 * The movable pages. mov_lock plays TTM's reservation lock: MOVE
+	 * holds it across the swap and the zap, and a fault inserts a page
+	 * under it, so that no fault inserts a page MOVE already replaced.
+	 * grave: the pages the last MOVE replaced, filled with the marker,
+	 * checked by the next. Older ones wait on retired (page->lru), so
+	 * that a write through a mapping a broken forwarding failed to
+	 * revoke lands in a page nobody else uses: a FAIL, not a driver VM
+	 * whose memory was overwritten.
+	 */
+	struct mutex mov_lock;
+	struct page *mov[MOV_PAGES];
+	struct page *grave[MOV_PAGES];
+	struct list_head retired;
+	unsigned long nr_retired;
 
 	/* The FIFO: a ring, its mutex, the readers' and pollers' queue. */
 	u8 *fifo;
@@ -88,6 +117,8 @@ struct dt_dev {
 		atomic64_t mapped_pages;
 		atomic64_t fasync;
 		atomic64_t blocked_readers;
+		atomic64_t moves;
+		atomic64_t stray_bytes;
 	} cnt;
 };
 
@@ -374,11 +405,158 @@ static int dt_fasync(int fd, struct file *file, int on)
 	return ret < 0 ? ret : 0;
 }
 
+/* ---- movable pages ------------------------------------------------------- */
+
+/*
+ * Bytes of a replaced page that no longer hold the marker. The page gets
+ * the marker back, so that each stray write is counted once.
+ */
+static u64 page_stray(struct page *page)
+{
+	u8 *p = kmap_local_page(page);
+	u64 n = 0;
+	int j;
+
+	for (j = 0; j < PAGE_SIZE; j++)
+		n += p[j] != DEVFILE_TEST_MOVE_MARKER;
+	if (n)
+		memset(p, DEVFILE_TEST_MOVE_MARKER, PAGE_SIZE);
+	kunmap_local(p);
+	return n;
+}
+
+/*
+ * Stray bytes in every replaced page kept, not only the last move's: a
+ * mapping left on an older frame keeps writing there. mov_lock held.
+ */
+static u64 mov_stray(struct dt_dev *d)
+{
+	struct page *page;
+	u64 n = 0;
+	int i;
+
+	for (i = 0; i < MOV_PAGES; i++)
+		if (d->grave[i])
+			n += page_stray(d->grave[i]);
+	list_for_each_entry(page, &d->retired, lru)
+		n += page_stray(page);
+	return n;
+}
+
+static void mov_free_retired(struct dt_dev *d)
+{
+	struct page *page;
+
+	while (!list_empty(&d->retired)) {
+		page = list_first_entry(&d->retired, struct page, lru);
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	d->nr_retired = 0;
+}
+
+/* Move the graveyard to the retired pages; mov_lock held. */
+static void mov_retire(struct dt_dev *d)
+{
+	int i;
+
+	if (d->nr_retired + MOV_PAGES > MOV_RETIRED_MAX)
+		mov_free_retired(d);
+	for (i = 0; i < MOV_PAGES; i++) {
+		if (!d->grave[i])
+			continue;
+		list_add_tail(&d->grave[i]->lru, &d->retired);
+		d->nr_retired++;
+		d->grave[i] = NULL;
+	}
+}
+
+/*
+ * MOVE, as TTM moves a buffer object under its reservation lock: zap
+ * every mapping of the region first (in the driver VM this includes the
+ * shim's mirror of each guest process, whose notifier must take the old
+ * frames away from the guest before this returns), then copy each page
+ * into a new one and swap it in. A write before the zap is in the copy;
+ * none after it may reach an old page, which the marker then fills as
+ * its new owner's data.
+ */
+static long ioc_move(struct dt_dev *d, struct file *file, void __user *argp)
+{
+	struct page *fresh[MOV_PAGES];
+	struct devfile_test_move m;
+	u64 *w;
+	int i;
+
+	if (copy_from_user(&m, argp, sizeof(m)))
+		return -EFAULT;
+	if (m.flags != DEVFILE_TEST_MOVE_MOVE &&
+	    m.flags != DEVFILE_TEST_MOVE_CHECK)
+		return -EINVAL;
+	if (m.flags == DEVFILE_TEST_MOVE_MOVE) {
+		for (i = 0; i < MOV_PAGES; i++) {
+			fresh[i] = alloc_page(GFP_KERNEL);
+			if (!fresh[i]) {
+				while (i--)
+					__free_page(fresh[i]);
+				return -ENOMEM;
+			}
+		}
+	}
+	if (mutex_lock_interruptible(&d->mov_lock)) {
+		if (m.flags == DEVFILE_TEST_MOVE_MOVE)
+			for (i = 0; i < MOV_PAGES; i++)
+				__free_page(fresh[i]);
+		return -ERESTARTSYS;
+	}
+	m.stray = mov_stray(d);
+	atomic64_add(m.stray, &d->cnt.stray_bytes);
+	if (m.flags == DEVFILE_TEST_MOVE_MOVE) {
+		mov_retire(d);
+		unmap_mapping_range(file->f_mapping, DEVFILE_TEST_MAP_MOVABLE,
+				    MOV_SIZE, 1);
+		for (i = 0; i < MOV_PAGES; i++) {
+			copy_highpage(fresh[i], d->mov[i]);
+			d->grave[i] = d->mov[i];
+			d->mov[i] = fresh[i];
+			w = kmap_local_page(d->grave[i]);
+			memset(w, DEVFILE_TEST_MOVE_MARKER, PAGE_SIZE);
+			kunmap_local(w);
+		}
+		atomic64_inc(&d->cnt.moves);
+	}
+	w = kmap_local_page(d->mov[0]);
+	m.word0 = READ_ONCE(w[0]);
+	kunmap_local(w);
+	m.moves = atomic64_read(&d->cnt.moves);
+	mutex_unlock(&d->mov_lock);
+	return copy_to_user(argp, &m, sizeof(m)) ? -EFAULT : 0;
+}
+
+/* Zero the movable pages in place and free the replaced ones. */
+static int mov_reset(struct dt_dev *d)
+{
+	int i;
+
+	if (mutex_lock_interruptible(&d->mov_lock))
+		return -ERESTARTSYS;
+	for (i = 0; i < MOV_PAGES; i++) {
+		clear_highpage(d->mov[i]);
+		if (d->grave[i])
+			__free_page(d->grave[i]);
+		d->grave[i] = NULL;
+	}
+	mov_free_retired(d);
+	atomic64_set(&d->cnt.moves, 0);
+	atomic64_set(&d->cnt.stray_bytes, 0);
+	mutex_unlock(&d->mov_lock);
+	return 0;
+}
+
 /* ---- ioctls ------------------------------------------------------------- */
 
 static int dt_reset(struct dt_dev *d)
 {
-	if (fifo_reset(d))
+	if (fifo_reset(d) || mov_reset(d))
 		return -ERESTARTSYS;
 	memset(d->buf, 0, DEVFILE_TEST_BUF_SIZE);
 	memset(d->mmio, 0, DEVFILE_TEST_MMIO_SIZE);
@@ -411,6 +589,8 @@ static long ioc_get_info(struct dt_dev *d, void __user *argp)
 	info.mmio_size = DEVFILE_TEST_MMIO_SIZE;
 	info.mmio_uc = d->mmio_uc;
 	info.meet_waiting = atomic64_read(&meet_waiting);
+	info.moves = atomic64_read(&d->cnt.moves);
+	info.stray_bytes = atomic64_read(&d->cnt.stray_bytes);
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -581,6 +761,8 @@ static long dt_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return arg <= 0x7fffffff ? (long)arg : -EINVAL;
 	case DEVFILE_TEST_IOC_MEET:
 		return ioc_meet(argp);
+	case DEVFILE_TEST_IOC_MOVE:
+		return ioc_move(d, file, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -658,6 +840,22 @@ static vm_fault_t dt_mmio_fault(struct vm_fault *vmf)
 				   vma->vm_page_prot);
 }
 
+/* The page a move has not replaced: under mov_lock, as TTM's fault. */
+static vm_fault_t dt_mov_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct dt_dev *d = vma->vm_private_data;
+	pgoff_t i = vmf->pgoff - MOV_PGOFF;
+	vm_fault_t ret;
+
+	if (vmf->pgoff < MOV_PGOFF || i >= MOV_PAGES)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&d->mov_lock);
+	ret = vmf_insert_pfn(vma, vmf->address, page_to_pfn(d->mov[i]));
+	mutex_unlock(&d->mov_lock);
+	return ret;
+}
+
 static const struct vm_operations_struct dt_vm_ops_upfront = {
 	.open = dt_vm_open,
 	.close = dt_vm_close,
@@ -669,6 +867,13 @@ static const struct vm_operations_struct dt_vm_ops_ram_fault = {
 	.close = dt_vm_close,
 	.may_split = dt_vm_may_split,
 	.fault = dt_ram_fault,
+};
+
+static const struct vm_operations_struct dt_vm_ops_movable = {
+	.open = dt_vm_open,
+	.close = dt_vm_close,
+	.may_split = dt_vm_may_split,
+	.fault = dt_mov_fault,
 };
 
 static const struct vm_operations_struct dt_vm_ops_mmio_fault = {
@@ -695,11 +900,23 @@ static int dt_mmap(struct file *file, struct vm_area_struct *vma)
 	roff = off & DEVFILE_TEST_MAP_OFFSET_MASK;
 	size = region < DEVFILE_TEST_MAP_MMIO_UPFRONT ? DEVFILE_TEST_BUF_SIZE :
 							DEVFILE_TEST_MMIO_SIZE;
+	if (region == DEVFILE_TEST_MAP_RAM_FAULT &&
+	    roff >= DEVFILE_TEST_MAP_MOVABLE) {
+		roff -= DEVFILE_TEST_MAP_MOVABLE;
+		size = MOV_SIZE;
+		region = DEVFILE_TEST_MAP_MOVABLE;
+	}
 	if (!len || roff >= size || len > size - roff)
 		return -EINVAL;
 
 	vma->vm_private_data = d;
 	switch (region) {
+	case DEVFILE_TEST_MAP_MOVABLE:
+		/* As TTM: PFNMAP, the pages inserted on fault. */
+		vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+				 VM_DONTDUMP;
+		vma->vm_ops = &dt_vm_ops_movable;
+		break;
 	case DEVFILE_TEST_MAP_RAM_FAULT:
 		vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
 		vma->vm_ops = &dt_vm_ops_ram_fault;
@@ -748,6 +965,15 @@ static const struct file_operations dt_fops = {
 
 static void dt_free(struct dt_dev *d)
 {
+	int i;
+
+	for (i = 0; i < MOV_PAGES; i++) {
+		if (d->mov[i])
+			__free_page(d->mov[i]);
+		if (d->grave[i])
+			__free_page(d->grave[i]);
+	}
+	mov_free_retired(d);
 	if (d->mmio_page) {
 		if (d->mmio_uc)
 			set_memory_wb((unsigned long)d->mmio, MMIO_PAGES);
@@ -860,12 +1086,21 @@ static const struct attribute_group *dt_groups[] = {
 static struct dt_dev *dt_create(unsigned int index)
 {
 	struct dt_dev *d = kzalloc(sizeof(*d), GFP_KERNEL);
-	int ret;
+	int i, ret;
 
 	if (!d)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&d->fifo_lock);
 	init_waitqueue_head(&d->fifo_wq);
+	mutex_init(&d->mov_lock);
+	INIT_LIST_HEAD(&d->retired);
+	for (i = 0; i < MOV_PAGES; i++) {
+		d->mov[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!d->mov[i]) {
+			dt_free(d);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
 	d->buf = vmalloc_user(DEVFILE_TEST_BUF_SIZE);
 	d->fifo = kzalloc(DEVFILE_TEST_FIFO_SIZE, GFP_KERNEL);
 	d->mmio_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, MMIO_ORDER);

@@ -42,6 +42,15 @@
 #define DEVFILE_TEST_MAP_MMIO_FAULT 0xC0000000ULL /* MMIO, by fault, UC */
 #define DEVFILE_TEST_MAP_REGION_MASK 0xC0000000ULL
 #define DEVFILE_TEST_MAP_OFFSET_MASK 0x3FFFFFFFULL
+/*
+ * Inside region RAM_FAULT, past the buffer: the movable region, pages
+ * that MOVE replaces as TTM moves a buffer object (its own pages, PFNMAP,
+ * inserted on fault; every mapping is zapped at each MOVE).
+ */
+#define DEVFILE_TEST_MAP_MOVABLE 0x20000000ULL
+#define DEVFILE_TEST_MOVABLE_PAGES 16
+/* What MOVE fills the pages it replaced with: their "new owner's" data. */
+#define DEVFILE_TEST_MOVE_MARKER 0x5A
 
 /* SET_MODE values (per open file). */
 #define DEVFILE_TEST_MODE_BUFFER 0
@@ -65,6 +74,8 @@ struct devfile_test_info {
 	unsigned long long mmio_uc; /* 1: the MMIO pages are uncached */
 	unsigned long long
 		meet_waiting; /* MEET callers waiting (all instances) */
+	unsigned long long moves; /* MOVEs since load or RESET */
+	unsigned long long stray_bytes; /* stray bytes MOVE/CHECK found */
 };
 
 /* XOR: out = in ^ key. */
@@ -115,9 +126,31 @@ struct devfile_test_mmio {
 	unsigned long long value;
 };
 
+/*
+ * MOVE: flags DEVFILE_TEST_MOVE_MOVE gives every movable page a new page
+ * (contents copied) and zaps every mapping of the region, so that the
+ * next access faults the new page in. The old pages are then filled with
+ * DEVFILE_TEST_MOVE_MARKER and kept (up to RESET, or 4096 of them). Each
+ * MOVE, and DEVFILE_TEST_MOVE_CHECK, which only counts, first counts in
+ * stray (and in GET_INFO's stray_bytes) the bytes of every kept page
+ * that differ from the marker (written through a mapping that was not
+ * zapped) and puts the marker back. Out: moves (since load or RESET),
+ * stray, and word0 = the first 8 bytes of movable page 0 after the call.
+ */
+struct devfile_test_move {
+	unsigned long long flags;
+	unsigned long long moves;
+	unsigned long long stray;
+	unsigned long long word0;
+};
+
+#define DEVFILE_TEST_MOVE_MOVE 0
+#define DEVFILE_TEST_MOVE_CHECK 1
+
 #define DEVFILE_TEST_IOC_MAGIC 'D'
-/* Zero the buffer, the MMIO region, the FIFO, the value and the
- * cumulative counters (total_*, reads, writes, ioctls). */
+/* Zero the buffer, the MMIO region, the movable pages, the FIFO, the
+ * value and the cumulative counters (total_*, reads, writes, ioctls,
+ * moves, stray_bytes); free MOVE's old pages. */
 #define DEVFILE_TEST_IOC_RESET _IO(DEVFILE_TEST_IOC_MAGIC, 0)
 #define DEVFILE_TEST_IOC_GET_INFO \
 	_IOR(DEVFILE_TEST_IOC_MAGIC, 1, struct devfile_test_info)
@@ -143,5 +176,7 @@ struct devfile_test_mmio {
 #define DEVFILE_TEST_IOC_ECHO _IO(DEVFILE_TEST_IOC_MAGIC, 11)
 #define DEVFILE_TEST_IOC_MEET \
 	_IOWR(DEVFILE_TEST_IOC_MAGIC, 12, struct devfile_test_meet)
+#define DEVFILE_TEST_IOC_MOVE \
+	_IOWR(DEVFILE_TEST_IOC_MAGIC, 13, struct devfile_test_move)
 
 #endif

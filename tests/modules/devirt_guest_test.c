@@ -3,6 +3,7 @@
  * devirt_guest_test - isolation tests run inside a devirt user guest.
  *
  *   insmod devirt_guest_test.ko tests=all|none|triple|mem,io,ipi,msr
+ *   insmod devirt_guest_test.ko tests=dffuzz,revoke,devfile  (forwarding)
  *
  * Every attempt to reach something outside the guest's partition prints
  * one line
@@ -41,8 +42,12 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <devirt/hc_linux.h>
+#include <linux/fcntl.h>
+#include <linux/ktime.h>
+#include <linux/mman.h>
 #include "test_select.h"
 #include <devfile/proto.h>
+#include "devfile_testdev.h"
 
 static char *tests = "all";
 module_param(tests, charp, 0444);
@@ -744,6 +749,178 @@ out:
 	kfree(buf);
 }
 
+/*
+ * revoke: a guest kernel that keeps a driver frame after it gave the file
+ * back (issue 10). It maps page 0 of the test device's movable region
+ * through raw requests, as the stub would, and writes pattern A through
+ * the frame; then RELEASEs the file without GUNMAP, so that the driver VM
+ * unmaps the page while the frame is still in this guest's second-level
+ * tables. devirt must have taken it away by then: a read of the old
+ * guest-physical address gives all-ones (after a short stall at most),
+ * and pattern B written there must reach nothing. A fresh mapping of the
+ * same page still holds A. Not in "all": it needs a forwarded
+ * devfile_test (init-guest runs it with dffuzz).
+ */
+#define REVOKE_VA 0x7f0000000000ULL /* a user-looking vma start */
+#define REVOKE_A 0xa5a5a5a5c0ffee01ULL
+#define REVOKE_B 0x5b5b5b5bbadbad02ULL
+
+static void df_req_init(struct devfile_req *req, u32 op, u64 handle)
+{
+	memset(req, 0, sizeof(*req));
+	req->magic = DEVFILE_MAGIC;
+	req->major = DEVFILE_PROTO_MAJOR;
+	req->op = op;
+	req->handle = handle;
+}
+
+/* A request's result: the hypercall's error, else the driver's ret. */
+static long df_do(struct devfile_req *req, struct devfile_resp *resp)
+{
+	long r;
+
+	memset(resp, 0, sizeof(*resp));
+	r = df_call(req, resp);
+	return r ? (r < 0 ? r : -EIO) : resp->ret;
+}
+
+/*
+ * OPEN devfile_test, MMAP one page of the movable region and FAULT it in
+ * for writing: *gpa, *mt as the stub would get them. -errno, and *what
+ * names the step that failed.
+ */
+static long revoke_map(struct devfile_req *req, struct devfile_resp *resp,
+		       u64 *handle, u64 *gpa, u64 *mt, const char **what)
+{
+	u64 id;
+	long r;
+
+	*handle = 0;
+	df_req_init(req, DEVFILE_OP_OPEN, 0);
+	req->a[0] = O_RDWR;
+	strscpy(req->name, DEVFILE_TEST_NAME, sizeof(req->name));
+	*what = "open";
+	r = df_do(req, resp);
+	if (r < 0)
+		return r;
+	*handle = resp->handle;
+	df_req_init(req, DEVFILE_OP_MMAP, *handle);
+	req->a[0] = REVOKE_VA;
+	req->a[1] = PAGE_SIZE;
+	req->a[2] = DEVFILE_TEST_MAP_MOVABLE >> PAGE_SHIFT;
+	req->a[3] = PROT_READ | PROT_WRITE;
+	req->a[4] = MAP_SHARED;
+	*what = "mmap";
+	r = df_do(req, resp);
+	if (r < 0)
+		return r;
+	id = resp->v[0];
+	df_req_init(req, DEVFILE_OP_FAULT, *handle);
+	req->a[0] = id;
+	req->a[1] = 0;
+	req->a[2] = 1;
+	*what = "fault";
+	r = df_do(req, resp);
+	if (r < 0)
+		return r;
+	*gpa = resp->v[0];
+	*mt = resp->v[1];
+	return 0;
+}
+
+/* The frame at gpa, mapped as its memory type says. */
+static void __iomem *revoke_iomap(u64 gpa, u64 mt)
+{
+	if (gpa & ~PAGE_MASK)
+		return NULL;
+	return mt == DEVFILE_MT_WB ? ioremap_cache(gpa, PAGE_SIZE) :
+				     ioremap(gpa, PAGE_SIZE);
+}
+
+static void test_revoke(void)
+{
+	struct devirt_devfile_info di;
+	struct devfile_req *req;
+	struct devfile_resp *resp;
+	u64 h1 = 0, h2 = 0, gpa1 = 0, gpa2 = 0, mt1 = 0, mt2 = 0, v = 0;
+	void __iomem *p1 = NULL, *p2 = NULL;
+	const char *what = "alloc";
+	ktime_t t0;
+	s64 ms;
+	long r;
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	resp = kzalloc(sizeof(*resp), GFP_KERNEL);
+	if (!req || !resp || df_info(&di) || !di.attached) {
+		report("revoke", "setup", RES_SKIP, "no shim attached");
+		goto out;
+	}
+
+	/* The zero-copy mapping works: A through the frame, read back. */
+	r = revoke_map(req, resp, &h1, &gpa1, &mt1, &what);
+	p1 = r ? NULL : revoke_iomap(gpa1, mt1);
+	if (!p1) {
+		report("revoke", "map", RES_FAIL, "%s=%ld,gpa=0x%llx", what, r,
+		       gpa1);
+		goto out;
+	}
+	writeq(REVOKE_A, p1);
+	v = readq(p1);
+	report("revoke", "map", v == REVOKE_A ? RES_PASS : RES_FAIL,
+	       "gpa=0x%llx,mt=%llu,read=0x%llx", gpa1, mt1, v);
+
+	/* Give the file back, keep the frame: no GUNMAP. */
+	df_req_init(req, DEVFILE_OP_RELEASE, h1);
+	r = df_do(req, resp);
+	h1 = 0;
+	t0 = ktime_get();
+	v = readq(p1);
+	ms = ktime_ms_delta(ktime_get(), t0);
+	writeq(REVOKE_B, p1);
+	report("revoke", "old_read", !r && v == ~0ULL ? RES_PASS : RES_FAIL,
+	       "release=%ld,gpa=0x%llx,read=0x%llx,ms=%lld", r, gpa1, v, ms);
+
+	/* The page through a fresh mapping: A, never B. */
+	r = revoke_map(req, resp, &h2, &gpa2, &mt2, &what);
+	p2 = r ? NULL : revoke_iomap(gpa2, mt2);
+	if (!p2) {
+		report("revoke", "fresh_read", RES_FAIL, "%s=%ld,gpa=0x%llx",
+		       what, r, gpa2);
+		goto out;
+	}
+	v = readq(p2);
+	report("revoke", "fresh_read", v == REVOKE_A ? RES_PASS : RES_FAIL,
+	       "gpa=0x%llx,read=0x%llx,%s", gpa2, v,
+	       v == REVOKE_A ? "kept" :
+			       (v == REVOKE_B ? "overwritten" : "other"));
+
+	/* Done properly this time: nothing of either left in this guest. */
+	iounmap(p2);
+	p2 = NULL;
+	devirt_hypercall(DEVIRT_HC_DEVFILE_GUNMAP, gpa2, 1, 0);
+	df_req_init(req, DEVFILE_OP_RELEASE, h2);
+	df_do(req, resp);
+	h2 = 0;
+	r = df_info(&di);
+	report("revoke", "counters",
+	       !r && !di.inflight && !di.guest_pages ? RES_PASS : RES_FAIL,
+	       "ret=%ld,inflight=%llu,window_pages=%llu,guest_pages=%llu", r,
+	       di.inflight, di.window_pages, di.guest_pages);
+out:
+	if (p1)
+		iounmap(p1);
+	if (p2)
+		iounmap(p2);
+	if (req && resp) {
+		if (h1)
+			df_release(req, resp, h1);
+		if (h2)
+			df_release(req, resp, h2);
+	}
+	kfree(req);
+	kfree(resp);
+}
+
 /* --- driver --------------------------------------------------------------- */
 
 struct guest_test {
@@ -759,6 +936,7 @@ static const struct guest_test all_tests[] = {
 	{ .name = "msr", .fn = test_msr, .in_all = true },
 	{ .name = "devfile", .fn = test_devfile },
 	{ .name = "dffuzz", .fn = test_dffuzz },
+	{ .name = "revoke", .fn = test_revoke },
 	{ .name = "triple", .fn = test_triple }, /* last: see the init */
 };
 

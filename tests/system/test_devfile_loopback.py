@@ -109,7 +109,10 @@ def test_every_line_passes(loopback_boot):
     assert not bad, "checks that did not pass:\n" + "\n".join(bad)
 
 
-@pytest.mark.parametrize("test", DEVFILE_SUITE_TESTS)
+# Not revoke: the loopback stub maps the driver's frames with no stage 2
+# in between, so nothing takes them back (tests/initramfs/init-loopback).
+@pytest.mark.parametrize("test", [t for t in DEVFILE_SUITE_TESTS
+                                  if t != "revoke"])
 def test_suite_test_ran_and_passed(loopback_boot, test):
     assert_devfile_suite_test(loopback_boot, test, loopback_boot.describe())
 

@@ -111,7 +111,7 @@ def test_ipis_to_other_cpus_are_refused(boot, harness):
 
 def test_hypercall_errors(boot, harness):
     r = results(harness, boot, "abi")
-    assert r["version"] == ("0x3", "PASS")  # ABI 0.3
+    assert r["version"] == ("0x4", "PASS")  # ABI 0.4
     assert r["unknown_call"] == ("-38", "PASS")
     assert r["console_bad_ptr"] == ("-14", "PASS")
     assert r["console_too_long"] == ("-22", "PASS")

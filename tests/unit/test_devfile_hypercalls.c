@@ -24,11 +24,25 @@
 #define DEVWIN_END (DEVWIN_BASE + DEVWIN_PAGES * PAGE_SIZE)
 
 #define PHYS_BITS 46
-#define WINDOW_BASE ((1ULL << PHYS_BITS) - WINDOW_SIZE)
+#define LIMIT (1ULL << PHYS_BITS) /* the driver VM's identity map's end */
+#define WINDOW_BASE (LIMIT - WINDOW_SIZE) /* what the tests' shim reserved */
 #define GUEST_RAM (256ULL << 20) /* user guests: RAM at guest-physical 0 */
 #define GUEST_HPA 0x80000000ULL
 #define DRV_FRAMES 0x10000000ULL /* driver RAM the tests GMAP from */
 #define DRV_MMIO 0xe0000000ULL
+#define GIB (1ULL << 30)
+/*
+ * Above 4 GiB the driver VM's map is identity UC (map_driver) but for
+ * these, each in a 1 GiB region of its own: a window may go where only
+ * MMIO or reserved ranges are, nowhere else.
+ */
+#define HI_RAM (8 * GIB + (2ULL << 20)) /* 2 MiB of its RAM */
+#define HI_ACPI (12 * GIB) /* its ACPI tables: write-back */
+#define HYP_BASE (16 * GIB + (64ULL << 20)) /* devirt's, 64 MiB */
+#define NOT_OWNED (20 * GIB) /* another VM's RAM: unmapped */
+#define TRAPPED (24 * GIB + 0xee00000ULL) /* a page devirt traps */
+#define HI_RESERVED (28 * GIB + PAGE_SIZE) /* firmware-reserved: UC */
+#define FREE_WIN (32 * GIB) /* nothing there: a window may go */
 #define BAD_VA 0x5000ULL /* not present in the process (gva_walk64_run) */
 #define DRIVER_VECTOR 0x40
 #define GUEST_VECTOR 0x50 /* + the guest's id */
@@ -90,11 +104,37 @@ void apic_send_fixed(u32 apic_id, u8 vector)
 }
 
 /*
- * Second-level tables, one per VM: fixed ranges (RAM, MMIO; never
- * removed) and single pages from s2_map (direct-mapped by address: a
- * page can evict an older one). Argument checks as in vmm/mm/stage2.c.
+ * Remote stage-2 flushes asked for (vm_flush_remote): how many, of which
+ * VM, and how many of its pages were unmapped by then (the flush must
+ * come after the unmap). flush_ok is what the fake reports.
  */
-#define FAKE_RANGES 4
+static struct {
+	u32 n;
+	struct vm *vm;
+	u64 unmaps_before;
+} rflush;
+static bool flush_ok = true;
+static u64 fake_unmaps_of(struct vm *vm);
+
+bool vm_flush_remote(struct vm *vm)
+{
+	rflush.n++;
+	rflush.vm = vm;
+	rflush.unmaps_before = fake_unmaps_of(vm);
+	return flush_ok;
+}
+
+void vcpu_flush_requested(struct vcpu *vcpu)
+{
+}
+
+/*
+ * Second-level tables, one per VM: ranges (RAM, MMIO, the driver VM's
+ * identity map; s2_map of more than a page adds one, s2_unmap cuts them)
+ * and single pages from s2_map (direct-mapped by address: a page can
+ * evict an older one). Argument checks as in vmm/mm/stage2.c.
+ */
+#define FAKE_RANGES 64
 #define FAKE_PAGES 1024
 
 struct fake_map {
@@ -107,7 +147,7 @@ static struct fake_s2 {
 	u32 nr_ranges;
 	struct fake_map page[FAKE_PAGES]; /* size 0: none */
 	/* What s2_map and s2_unmap were asked for. */
-	u64 maps, map_last, map_hpa;
+	u64 maps, map_last, map_hpa, map_size;
 	u32 map_perm, map_mt;
 	u64 unmaps, unmap_pages, unmap_lo, unmap_hi, unmap_last,
 		unmap_last_size;
@@ -121,10 +161,47 @@ static struct fake_s2 *fake_of(const struct stage2 *s2)
 	abort();
 }
 
+static u64 fake_unmaps_of(struct vm *vm)
+{
+	return fake_of(&vm->s2)->unmaps;
+}
+
+/* Take [gpa, gpa + size) out of @f's ranges, splitting what it cuts. */
+static void cut_ranges(struct fake_s2 *f, u64 gpa, u64 size)
+{
+	struct fake_map out[FAKE_RANGES * 2];
+	u64 end = gpa + size;
+	u32 k = 0;
+
+	for (u32 i = 0; i < f->nr_ranges; i++) {
+		struct fake_map r = f->range[i];
+		u64 e = r.gpa + r.size;
+
+		if (e <= gpa || r.gpa >= end) {
+			out[k++] = r;
+			continue;
+		}
+		if (r.gpa < gpa)
+			out[k++] = (struct fake_map){ r.gpa, gpa - r.gpa, r.hpa,
+						      r.perm, r.mt };
+		if (e > end)
+			out[k++] = (struct fake_map){ end, e - end,
+						      r.hpa + (end - r.gpa),
+						      r.perm, r.mt };
+	}
+	if (k > FAKE_RANGES)
+		abort();
+	memcpy(f->range, out, k * sizeof(out[0]));
+	f->nr_ranges = k;
+}
+
 static void add_range(u32 vm, u64 gpa, u64 size, u64 hpa, u32 perm, u32 mt)
 {
 	struct fake_s2 *f = &fs2[vm];
 
+	cut_ranges(f, gpa, size);
+	if (f->nr_ranges == FAKE_RANGES)
+		abort();
 	f->range[f->nr_ranges++] =
 		(struct fake_map){ gpa, size, hpa, perm, mt };
 }
@@ -145,14 +222,19 @@ int s2_map(struct stage2 *s2, u64 gpa, u64 hpa, u64 size, u32 perm, u32 memtype)
 {
 	struct fake_s2 *f = fake_of(s2);
 
-	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || !perm ||
-	    gpa + size > S2_LIMIT || gpa + size < gpa || size != PAGE_SIZE)
+	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || !perm || !size ||
+	    gpa + size > S2_LIMIT || gpa + size < gpa)
 		return -1;
 	f->maps++;
 	f->map_last = gpa;
 	f->map_hpa = hpa;
+	f->map_size = size;
 	f->map_perm = perm;
 	f->map_mt = memtype;
+	if (size > PAGE_SIZE) {
+		add_range(f - fs2, gpa, size, hpa, perm, memtype);
+		return 0;
+	}
 	f->page[(gpa / PAGE_SIZE) % FAKE_PAGES] =
 		(struct fake_map){ gpa, size, hpa, perm, memtype };
 	return 0;
@@ -177,6 +259,7 @@ int s2_unmap(struct stage2 *s2, u64 gpa, u64 size)
 		if (f->page[k].size && f->page[k].gpa >= gpa &&
 		    f->page[k].gpa - gpa < size)
 			f->page[k].size = 0;
+	cut_ranges(f, gpa, size);
 	return 0;
 }
 
@@ -281,10 +364,16 @@ static s64 hc(struct vcpu *v, u64 nr, u64 a0, u64 a1, u64 a2)
 	return devfile_hypercall(v, nr, a0, a1, a2);
 }
 
-static s64 attach(void)
+/* ATTACH the tests' ring with its window region at @window. */
+static s64 attach_at(u64 window)
 {
 	return hc(D(), DEVIRT_HC_DEVFILE_ATTACH, (u64)(uintptr_t)ring,
-		  ring_size, 0);
+		  ring_size, window);
+}
+
+static s64 attach(void)
+{
+	return attach_at(WINDOW_BASE);
 }
 
 /* Collect guest @g's notes; returns how many there were. */
@@ -324,18 +413,43 @@ static void world_init(void)
 	ring->magic = DEVFILE_RING_MAGIC;
 	ring->nr_slots = DEVFILE_RING_SLOTS;
 	ring->vector = DRIVER_VECTOR;
+	/*
+	 * From 8 GiB as map_driver() makes it (HI_* above); 4-8 GiB stays
+	 * unmapped for test_gmap's frames that truncate to DRV_FRAMES. Past
+	 * LIMIT too (map_driver stops there): ATTACH's limit is checked on
+	 * its own, not only through the tables.
+	 */
+	add_range(0, 8 * GIB, S2_LIMIT - 8 * GIB, 8 * GIB, S2_PERM_RWX,
+		  S2_MT_UC);
 	/* The driver VM: identity-mapped RAM (the ring, frames) and MMIO. */
 	add_range(0, (u64)(uintptr_t)ring, ring_size, (u64)(uintptr_t)ring,
 		  S2_PERM_RWX, S2_MT_WB);
 	add_range(0, DRV_FRAMES, 16ULL << 20, DRV_FRAMES, S2_PERM_RWX,
 		  S2_MT_WB);
 	add_range(0, DRV_MMIO, 16ULL << 20, DRV_MMIO, S2_PERM_RWX, S2_MT_UC);
-	/* Its map: DRV_FRAMES is RAM, DRV_MMIO firmware-described MMIO. */
+	add_range(0, HI_RAM, 2ULL << 20, HI_RAM, S2_PERM_RWX, S2_MT_WB);
+	add_range(0, HI_ACPI, PAGE_SIZE, HI_ACPI, S2_PERM_RWX, S2_MT_WB);
+	cut_ranges(&fs2[0], HYP_BASE, 64ULL << 20);
+	cut_ranges(&fs2[0], NOT_OWNED, 2ULL << 20);
+	cut_ranges(&fs2[0], TRAPPED, PAGE_SIZE);
+	/*
+	 * Its map: DRV_FRAMES and HI_RAM are RAM, DRV_MMIO firmware-described
+	 * MMIO. devirt's reservation is in boot_info only, as a check of its
+	 * own; the trapped page is in neither (only the tables tell).
+	 */
 	vms[0].mem[0] =
 		(struct mem_range){ DRV_FRAMES, 16ULL << 20, MEM_RAM, 0 };
 	vms[0].mem[1] =
 		(struct mem_range){ DRV_MMIO, 16ULL << 20, MEM_MMIO, 0 };
-	vms[0].nr_mem = 2;
+	vms[0].mem[2] = (struct mem_range){ HI_RAM, 2ULL << 20, MEM_RAM, 0 };
+	vms[0].mem[3] = (struct mem_range){ HI_ACPI, PAGE_SIZE, MEM_ACPI, 0 };
+	vms[0].mem[4] =
+		(struct mem_range){ NOT_OWNED, 2ULL << 20, MEM_NOT_OWNED, 0 };
+	vms[0].mem[5] =
+		(struct mem_range){ HI_RESERVED, PAGE_SIZE, MEM_RESERVED, 0 };
+	vms[0].nr_mem = 6;
+	bi.hyp_base = HYP_BASE;
+	bi.hyp_size = 64ULL << 20;
 	devfile_init();
 	CHECK_EQ(attach(), 0);
 	for (u32 i = 1; i < CFG_MAX_VMS; i++) {
@@ -1027,6 +1141,164 @@ static void test_attach(void)
 	clear_records();
 }
 
+/* [base, base + WINDOW_SIZE) is the driver VM's again: identity, UC. */
+static void check_given_back(u64 base)
+{
+	const u64 at[] = { base, base + WINDOW_SIZE / 2,
+			   base + WINDOW_SIZE - PAGE_SIZE };
+	struct s2_lookup l;
+
+	for (u32 i = 0; i < ARRAY_SIZE(at); i++) {
+		CHECK(s2_translate(&vms[0].s2, at[i], &l));
+		CHECK_EQ(l.hpa, at[i]);
+		CHECK_EQ(l.memtype, S2_MT_UC);
+		CHECK_EQ(l.perm, S2_PERM_RWX);
+	}
+}
+
+/* [base, base + WINDOW_SIZE) is carved out of the driver VM's map. */
+static void check_carved(u64 base)
+{
+	struct s2_lookup l;
+
+	CHECK(!s2_translate(&vms[0].s2, base, &l));
+	CHECK(!s2_translate(&vms[0].s2, base + WINDOW_SIZE - PAGE_SIZE, &l));
+}
+
+/* A refused window: EINVAL, the driver VM's map and the ring untouched. */
+static void check_window_refused(u64 window)
+{
+	struct fake_s2 *f = &fs2[0];
+
+	ring->window_base = 0x5a5a;
+	clear_records();
+	if (!CHECK_EQ(attach_at(window), DEVIRT_EINVAL))
+		fprintf(stderr, "\twindow = 0x%llx\n",
+			(unsigned long long)window);
+	CHECK_EQ(f->unmaps, 0);
+	CHECK_EQ(ring->window_base, 0x5a5a);
+	CHECK_EQ(ring->slot[0].state, 0xdead);
+}
+
+/*
+ * ATTACH's window (rdx): where the shim reserved 1 GiB in its kernel's
+ * resource tree, checked as if the driver VM were hostile; carved out
+ * while the ring is attached, given back as it was when it moves, on
+ * detach and when a re-attach is refused.
+ */
+static void test_attach_window(void)
+{
+	struct fake_s2 *f = &fs2[0];
+	struct devirt_devfile_info info;
+	struct fake_s2 saved;
+	u32 nr_mem;
+	static const u64 bad[] = {
+		0,
+		WINDOW_BASE + PAGE_SIZE, /* one page off */
+		WINDOW_BASE - PAGE_SIZE,
+		FREE_WIN + PAGE_SIZE, /* one page off, where all is free */
+		FREE_WIN + (2ULL << 20),
+		FREE_WIN + 1,
+		WINDOW_SIZE / 2,
+		LIMIT, /* its end at the limit plus 1 GiB */
+		LIMIT + WINDOW_SIZE,
+		S2_LIMIT - WINDOW_SIZE,
+		0xffffffffc0000000ULL, /* wraps to 0 */
+		~0ULL & ~(WINDOW_SIZE - 1), /* the same, written as masked */
+		~0ULL,
+		1ULL << 63,
+		HI_RAM & ~(WINDOW_SIZE - 1), /* RAM in it */
+		DRV_FRAMES & ~(WINDOW_SIZE - 1), /* 0: RAM too */
+		HI_ACPI, /* its ACPI tables (write-back) */
+		HYP_BASE & ~(WINDOW_SIZE - 1), /* devirt's */
+		NOT_OWNED, /* another VM's RAM */
+		TRAPPED & ~(WINDOW_SIZE - 1), /* a page devirt traps */
+	};
+	u64 s;
+
+	/* Exactly at the limit minus 1 GiB: world_init's. */
+	CHECK_EQ(ring->window_base, WINDOW_BASE);
+	check_carved(WINDOW_BASE);
+	check_given_back(FREE_WIN);
+
+	for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+		CHECK_EQ(attach(), 0);
+		ring->slot[0].state = 0xdead;
+		check_window_refused(bad[i]);
+		/* No ring now, so no window: the old one is given back. */
+		CHECK_EQ(f->maps, 1);
+		CHECK_EQ(f->map_size, WINDOW_SIZE);
+		check_given_back(WINDOW_BASE);
+		CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_INFO, (u64)(uintptr_t)&info,
+			    sizeof(info), 0),
+			 0);
+		CHECK_EQ(info.attached, 0);
+	}
+
+	/*
+	 * 0 (an old shim's rdx) even where the first GiB is free: what
+	 * refuses it is no RAM check (a driver VM always has low RAM).
+	 */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0), 0);
+	saved = fs2[0];
+	nr_mem = vms[0].nr_mem;
+	vms[0].nr_mem = 0;
+	add_range(0, 0, WINDOW_SIZE, 0, S2_PERM_RWX, S2_MT_UC);
+	check_given_back(0);
+	check_window_refused(0);
+	fs2[0] = saved;
+	vms[0].nr_mem = nr_mem;
+
+	/* MMIO and firmware-reserved ranges are no RAM: a window may go. */
+	CHECK_EQ(attach_at(HI_RESERVED & ~(WINDOW_SIZE - 1)), 0);
+	check_carved(HI_RESERVED & ~(WINDOW_SIZE - 1));
+
+	/* A re-attach elsewhere gives the old region back, as it was. */
+	CHECK_EQ(attach(), 0);
+	check_given_back(HI_RESERVED & ~(WINDOW_SIZE - 1));
+	clear_records();
+	CHECK_EQ(attach_at(FREE_WIN), 0);
+	CHECK_EQ(ring->window_base, FREE_WIN);
+	CHECK_EQ(f->maps, 1);
+	CHECK_EQ(f->map_last, WINDOW_BASE);
+	CHECK_EQ(f->map_hpa, WINDOW_BASE);
+	CHECK_EQ(f->map_size, WINDOW_SIZE);
+	CHECK_EQ(f->map_mt, S2_MT_UC);
+	CHECK_EQ(f->map_perm, S2_PERM_RWX);
+	CHECK_EQ(f->unmap_last, FREE_WIN);
+	CHECK_EQ(f->unmap_last_size, WINDOW_SIZE);
+	check_given_back(WINDOW_BASE);
+	check_carved(FREE_WIN);
+	/* The slots' windows are there now. */
+	s = call(1);
+	clear_records();
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_MAP, s, 0x10000, 1), 1);
+	CHECK_EQ(f->map_last, FREE_WIN + s * WINDOW_PAGES_PER_SLOT * PAGE_SIZE);
+	finish_call(1, s);
+	/* Once it was given back, the old region may be the window again. */
+	CHECK_EQ(attach_at(FREE_WIN), 0);
+
+	/* The same region again: nothing to give back or carve out. */
+	clear_records();
+	CHECK_EQ(attach_at(FREE_WIN), 0);
+	CHECK_EQ(f->maps, 0);
+	CHECK_EQ(f->unmaps, 0);
+	check_carved(FREE_WIN);
+
+	/* Detach gives it back too (the shim releases its reservation). */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0), 0);
+	check_given_back(FREE_WIN);
+	clear_records();
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_ATTACH, 0, 0, 0), 0);
+	CHECK_EQ(f->maps, 0);
+
+	CHECK_EQ(attach(), 0);
+	check_carved(WINDOW_BASE);
+	for (u32 g = 1; g < CFG_MAX_VMS; g++)
+		drain_notes(g, NULL, 0);
+	clear_records();
+}
+
 /*
  * The driver VM detaches while a guest's CALL is between reading the
  * ring pointer and taking a slot (ATTACH waits for taken slots only):
@@ -1151,6 +1423,149 @@ static void test_map_during_complete(void)
 	clear_records();
 }
 
+/*
+ * GREVOKE: the driver VM takes back a frame it gave a guest. The frame
+ * leaves the guest's tables before the guest's CPUs are made to flush,
+ * the guest is told, and the window page stays taken until its GUNMAP;
+ * meanwhile its accesses to the page wait (devfile_stage2_stall).
+ * Arguments: a user guest's id however wide, the window's edges, and
+ * addresses and counts that wrap.
+ */
+static void test_grevoke(void)
+{
+	static const u64 bad[][3] = {
+		{ 0, DEVWIN_BASE, 1 }, /* the driver VM itself */
+		{ CFG_MAX_VMS, DEVWIN_BASE, 1 },
+		{ 1 + U32_WRAP, DEVWIN_BASE, 1 }, /* truncates to 1 */
+		{ ~0ULL, DEVWIN_BASE, 1 },
+		{ 1, DEVWIN_BASE + 1, 1 },
+		{ 1, DEVWIN_BASE - PAGE_SIZE, 1 },
+		{ 1, 0, 1 },
+		{ 1, DEVWIN_BASE, 0 },
+		{ 1, DEVWIN_END - PAGE_SIZE, 2 },
+		{ 1, DEVWIN_BASE, DEVWIN_PAGES + 1 },
+		{ 1, DEVWIN_BASE, 1ULL << 52 },
+		{ 1, DEVWIN_BASE, ~0ULL },
+		{ 1, -PAGE_SIZE, 1 },
+		{ 1, -4 * PAGE_SIZE, 8 },
+		{ 1, DEVWIN_END, 1 },
+	};
+	struct devfile_note_msg m[4];
+	struct fake_s2 *f = &fs2[1];
+	struct devirt_devfile_info info;
+	struct s2_lookup l;
+	u64 s, gpa;
+
+	s = call_fault(1);
+	gpa = hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES + PAGE_SIZE, 1);
+	CHECK(gpa >= DEVWIN_BASE && gpa < DEVWIN_END);
+	finish_call(1, s);
+	CHECK_EQ(vms[1].df_guest_pages, 1);
+	drain_notes(1, NULL, 0);
+
+	/* Refused: from a guest; bad ids, ranges, wraps. Nothing unmapped. */
+	clear_records();
+	memset(&rflush, 0, sizeof(rflush));
+	CHECK_EQ(hc(G(2), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), DEVIRT_EPERM);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), DEVIRT_EPERM);
+	for (u32 k = 0; k < ARRAY_SIZE(bad); k++)
+		if (!CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, bad[k][0],
+				 bad[k][1], bad[k][2]),
+			      DEVIRT_EINVAL))
+			fprintf(stderr, "\tGREVOKE(%llu, 0x%llx, %llu)\n",
+				(unsigned long long)bad[k][0],
+				(unsigned long long)bad[k][1],
+				(unsigned long long)bad[k][2]);
+	CHECK_EQ(f->unmaps, 0);
+	CHECK_EQ(fs2[0].unmaps, 0);
+	CHECK_EQ(rflush.n, 0);
+	CHECK(s2_translate(&vms[1].s2, gpa, &l));
+	CHECK_EQ(drain_notes(1, NULL, 0), 0);
+
+	/* Another guest's window at that address holds nothing. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 2, gpa, 1), 0);
+	CHECK_EQ(rflush.n, 0);
+	CHECK(s2_translate(&vms[1].s2, gpa, &l));
+
+	/* Revoked: unmapped, then the guest's CPUs flushed, then told. */
+	clear_records();
+	ipi.n = 0;
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), 1);
+	CHECK(!s2_translate(&vms[1].s2, gpa, &l));
+	CHECK_EQ(f->unmaps, 1);
+	CHECK_EQ(f->unmap_last, gpa);
+	CHECK_EQ(rflush.n, 1);
+	CHECK(rflush.vm == &vms[1]);
+	CHECK_EQ(rflush.unmaps_before, 1);
+	CHECK_EQ(vms[1].df_guest_pages, 0);
+	CHECK_EQ(vms[1].df_revoked, 1);
+	CHECK_EQ(ipi.n, 1);
+	CHECK_EQ(ipi.vector, GUEST_VECTOR + 1);
+	CHECK_EQ(drain_notes(1, m, ARRAY_SIZE(m)), 1);
+	CHECK_EQ(m[0].type, DEVFILE_NOTE_REVOKE);
+	CHECK_EQ(m[0].handle, gpa);
+	CHECK_EQ(m[0].events, 1);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_INFO, (u64)(uintptr_t)&info,
+		    sizeof(info), 0),
+		 0);
+	CHECK_EQ(info.revoked, 1);
+	CHECK_EQ(info.guest_pages, 0);
+
+	/* Again: nothing mapped there, no flush, no note. */
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), 0);
+	CHECK_EQ(rflush.n, 1);
+	CHECK_EQ(drain_notes(1, NULL, 0), 0);
+
+	/*
+	 * Its accesses wait (interrupts on) for the guest to drop the page,
+	 * not another guest's, not with interrupts off, not past the page.
+	 */
+	G(1)->regs.rflags = 0x202;
+	G(2)->regs.rflags = 0x202;
+	G(1)->stall_gpa = 0;
+	CHECK(devfile_stage2_stall(G(1), gpa + 8));
+	CHECK_EQ(drain_notes(1, m, ARRAY_SIZE(m)), 1); /* told again */
+	CHECK(devfile_stage2_stall(G(1), gpa));
+	CHECK_EQ(drain_notes(1, NULL, 0), 0); /* once per page */
+	CHECK(!devfile_stage2_stall(G(2), gpa));
+	CHECK(!devfile_stage2_stall(G(1), gpa + PAGE_SIZE));
+	CHECK(!devfile_stage2_stall(D(), gpa));
+	CHECK(!devfile_stage2_stall(G(1), gpa - DEVWIN_BASE));
+	G(1)->regs.rflags = 0x2;
+	CHECK(!devfile_stage2_stall(G(1), gpa));
+	G(1)->regs.rflags = 0x202;
+	/* ... for a while only: then it is refused as any stray access. */
+	bi.tsc_hz = 1000; /* STALL_MS = 100 ticks */
+	G(1)->stall_gpa = 0;
+	CHECK(devfile_stage2_stall(G(1), gpa));
+	for (u64 t0 = __builtin_ia32_rdtsc();
+	     __builtin_ia32_rdtsc() - t0 < 1000;)
+		;
+	CHECK(!devfile_stage2_stall(G(1), gpa));
+	bi.tsc_hz = 0;
+	drain_notes(1, NULL, 0);
+
+	/* The guest gives the page back: free, and no more waiting. */
+	clear_records();
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, gpa, 1, 0), 0);
+	CHECK_EQ(f->unmaps, 0);
+	G(1)->stall_gpa = 0;
+	CHECK(!devfile_stage2_stall(G(1), gpa));
+
+	/* A flush that is not confirmed still unmaps and is reported. */
+	s = call_fault(1);
+	gpa = hc(D(), DEVIRT_HC_DEVFILE_GMAP, s, DRV_FRAMES + 2 * PAGE_SIZE, 1);
+	finish_call(1, s);
+	flush_ok = false;
+	CHECK_EQ(hc(D(), DEVIRT_HC_DEVFILE_GREVOKE, 1, gpa, 1), 1);
+	flush_ok = true;
+	CHECK(!s2_translate(&vms[1].s2, gpa, &l));
+	CHECK_EQ(vms[1].df_guest_pages, 0);
+	CHECK_EQ(hc(G(1), DEVIRT_HC_DEVFILE_GUNMAP, gpa, 1, 0), 0);
+	drain_notes(1, NULL, 0);
+	clear_records();
+}
+
 int main(void)
 {
 	world_init();
@@ -1165,9 +1580,11 @@ int main(void)
 	test_register();
 	test_info();
 	test_attach();
+	test_attach_window();
 	test_detach_during_call();
 	test_gmap_while_guest_takes_done();
 	test_map_during_complete();
+	test_grevoke();
 	free(ring);
 	return unit_done();
 }

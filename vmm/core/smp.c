@@ -57,10 +57,16 @@ void host_nmi(void)
 
 	__atomic_add_fetch(&host_nmis, 1, __ATOMIC_RELAXED);
 	/* CPUID does not exit in root mode: safe in an NMI handler. */
-	for (u32 i = 0; i < nr_pcpus; i++)
-		if (pcpus[i].apic_id == id)
+	for (u32 i = 0; i < nr_pcpus; i++) {
+		if (pcpus[i].apic_id != id)
+			continue;
+		/* A kick: the vCPU flushes before it enters (vcpu.c). */
+		if (pcpus[i].kick_only)
+			pcpus[i].kicks++;
+		else
 			__atomic_store_n(&pcpus[i].nmi_pending, 1,
 					 __ATOMIC_RELEASE);
+	}
 }
 
 bool smp_take_nmi(u32 cpu)

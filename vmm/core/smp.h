@@ -15,6 +15,9 @@ struct pcpu {
 	void *work_arg;
 	/* An NMI that hit this CPU in root mode, for its VM (host_nmi). */
 	volatile u32 nmi_pending;
+	/* A user guest's CPU: its NMIs are devirt's kicks, never its own. */
+	bool kick_only;
+	u64 kicks; /* NMIs taken in root mode as kicks */
 };
 
 extern struct pcpu pcpus[MAX_CPUS];

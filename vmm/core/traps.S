@@ -47,11 +47,13 @@ TRAP 30,1
 TRAP 31,0
 
 /*
- * NMI while in the hypervisor (VMX root: NMI exiting is off so that the
- * driver VM receives its NMIs directly, SDM 25.6.1). host_nmi() marks it
- * pending for this CPU's VM, which gets it on its next entry. SVM holds
- * NMIs pending while GIF is 0 (APM 15.17), so only VMX comes here. The
- * C ABI's caller-saved registers are saved; DF is clear in root mode.
+ * NMI while in the hypervisor. On a driver VM's CPU (VMX root: NMI exiting
+ * is off so that the driver VM receives its NMIs directly, SDM 25.6.1)
+ * host_nmi() marks it pending for the VM, which gets it on its next entry;
+ * SVM holds NMIs pending while GIF is 0 (APM 15.17). On a user guest's CPU
+ * it is a kick (vm_flush_remote): VMX takes one that arrives in root mode,
+ * SVM the one an NMI intercept left pending (svm_run's STGI). The C ABI's
+ * caller-saved registers are saved; DF is clear in root mode.
  */
 	.balign 16
 trap_2:

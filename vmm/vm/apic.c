@@ -77,18 +77,29 @@ void apic_self_ipi(u8 vector)
  * LAPIC, for devfile notifications. In xAPIC mode the high ICR half is
  * put back: the CPU's owner may be between its own two ICR writes.
  */
-void apic_send_fixed(u32 apic_id, u8 vector)
+static void apic_send(u32 apic_id, u32 lo)
 {
 	u32 hi;
 
 	if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) {
-		wrmsr(MSR_X2APIC_ICR, ((u64)apic_id << 32) | vector);
+		wrmsr(MSR_X2APIC_ICR, ((u64)apic_id << 32) | lo);
 		return;
 	}
 	hi = lapic_read(APIC_ICR_HI);
 	lapic_write(APIC_ICR_HI, apic_id << 24);
-	lapic_write(APIC_ICR_LO, vector);
+	lapic_write(APIC_ICR_LO, lo);
 	lapic_write(APIC_ICR_HI, hi);
+}
+
+void apic_send_fixed(u32 apic_id, u8 vector)
+{
+	apic_send(apic_id, vector);
+}
+
+/* SDM 10.6.1: delivery mode 100b (NMI), vector ignored. */
+void apic_send_nmi(u32 apic_id)
+{
+	apic_send(apic_id, 4u << 8);
 }
 
 /*

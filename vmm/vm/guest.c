@@ -190,6 +190,7 @@ static int guest_create(struct vm *driver, struct vm *vm, u32 id,
 	vcpu->pcpu = (*cpu_out)->index;
 	vcpu->apic_id = (*cpu_out)->apic_id;
 	(*cpu_out)->owner = vm->name;
+	(*cpu_out)->kick_only = true;
 	pr_info("[%s] user guest: %lu MiB at host 0x%lx-0x%lx, CPU %u (APIC ID %u), %s %lu table pages\n",
 		vm->name, size >> 20, base, base + size - 1, vcpu->pcpu,
 		vcpu->apic_id, arch->s2_name, vm->s2.tables);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Hypercall ABI 0.3, DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR (docs/hypercall-abi.md,
+ * Hypercall ABI 0.4, DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR (docs/hypercall-abi.md,
  * vmm/include/devirt/hypercall.h); the device-file calls it dispatches to
- * devfile/hypercalls.c carry requests of the devfile protocol 1.2
+ * devfile/hypercalls.c carry requests of the devfile protocol 1.3
  * (DEVFILE_PROTO_MAJOR.DEVFILE_PROTO_MINOR, devfile/include/devfile/proto.h).
  */
 #include "vm.h"
@@ -138,7 +138,7 @@ void handle_hypercall(struct vcpu *vcpu)
 	case DEVIRT_HC_HV_INFO:
 		ret = hc_hv_info(vcpu, r->rdi, r->rsi);
 		break;
-	case DEVIRT_HC_DEVFILE_ATTACH ... DEVIRT_HC_DEVFILE_CANCEL:
+	case DEVIRT_HC_DEVFILE_ATTACH ... DEVIRT_HC_MAX - 1:
 		ret = devfile_hypercall(vcpu, r->rax, r->rdi, r->rsi, r->rdx);
 		break;
 	default:

@@ -76,6 +76,68 @@ static void handle_xsetbv(struct vcpu *vcpu)
 	vcpu_skip(vcpu, 0);
 }
 
+/*
+ * Called by the back end before each entry, and by loops that keep a vCPU
+ * in the hypervisor: the stage-2 flush another CPU asked for. INVEPT and
+ * the ASID flush act on the executing CPU only (SDM 29.4.3.1, APM
+ * 15.16.1), so the vCPU's own CPU does it.
+ */
+void vcpu_flush_requested(struct vcpu *vcpu)
+{
+	u64 req = __atomic_load_n(&vcpu->flush_req, __ATOMIC_ACQUIRE);
+
+	if (req != vcpu->flush_done) {
+		arch->s2_flush(vcpu);
+		__atomic_store_n(&vcpu->flush_done, req, __ATOMIC_RELEASE);
+	}
+}
+
+#define KICK_RESEND_US 50
+#define KICK_TIMEOUT_MS 1000
+
+/*
+ * Every vCPU of @vm drops what its TLB holds of the stage-2 entries this
+ * CPU just removed, before this returns. A user guest takes interrupts
+ * directly, so an NMI makes it exit (NMI exiting, SDM 25.6.1; the NMI
+ * intercept, APM 15.13.2); the vCPU flushes before it enters again. An
+ * NMI that finds it in the hypervisor instead is sent again until the
+ * flush is seen. False after KICK_TIMEOUT_MS (a stuck CPU: logged).
+ */
+bool vm_flush_remote(struct vm *vm)
+{
+	u64 hz = boot_info->tsc_hz ? boot_info->tsc_hz : 1000000000ULL;
+	bool ok = true;
+
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		u64 req, t0 = rdtsc(), next = t0;
+
+		req = __atomic_add_fetch(&v->flush_req, 1, __ATOMIC_SEQ_CST);
+		while ((s64)(__atomic_load_n(&v->flush_done, __ATOMIC_ACQUIRE) -
+			     req) < 0) {
+			u64 now = rdtsc();
+
+			/* A stopped vCPU never enters again. */
+			if (__atomic_load_n(&v->stopped, __ATOMIC_ACQUIRE) ||
+			    __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) ==
+				    DEVIRT_VM_STOPPED)
+				break;
+			if (now - t0 > hz / 1000 * KICK_TIMEOUT_MS) {
+				pr_err("[%s] vCPU %u did not flush its stage-2 TLB within %u ms\n",
+				       vm->name, v->id, KICK_TIMEOUT_MS);
+				ok = false;
+				break;
+			}
+			if (now >= next) {
+				apic_send_nmi(v->apic_id);
+				next = now + hz / 1000000 * KICK_RESEND_US;
+			}
+			cpu_relax();
+		}
+	}
+	return ok;
+}
+
 void vcpu_loop(struct vcpu *vcpu)
 {
 	struct exit_info ex;
@@ -108,6 +170,8 @@ void vcpu_loop(struct vcpu *vcpu)
 			handle_msr(vcpu, ex.reason == EXIT_WRMSR);
 			break;
 		case EXIT_STAGE2:
+			if (devfile_stage2_stall(vcpu, ex.s2.gpa))
+				break;
 			if (!apic_handle_fault(vcpu, &ex) &&
 			    !ioapic_handle_fault(vcpu, &ex))
 				handle_refused_access(vcpu, &ex);

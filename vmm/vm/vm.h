@@ -30,6 +30,13 @@ struct vcpu {
 	u64 pvclock_gpa; /* kvmclock time page, 0 when off */
 	u64 exits;
 	u64 exit_count[32]; /* per enum exit_reason */
+	/*
+	 * Stage-2 flushes other CPUs asked of this vCPU (vcpu_flush_remote):
+	 * a TLB is flushed only by its own CPU, before it enters again.
+	 */
+	u64 flush_req, flush_done;
+	/* A revoked device-window page the vCPU waits on (devfile). */
+	u64 stall_gpa, stall_tsc;
 };
 
 struct vm {
@@ -61,6 +68,8 @@ struct vm {
 	u64 df_timed, df_call_tsc, df_driver_tsc; /* DEVFILE_INFO's timing */
 	u64 df_window_pages; /* its pages mapped into driver windows now */
 	u64 df_guest_pages; /* driver frames mapped into it now */
+	u64 df_revoked; /* of those, taken back by the driver VM (GREVOKE) */
+	u64 df_stalls; /* exits waiting for the stub to drop a revoked page */
 	struct uart_state {
 		u8 ier, lcr, mcr, scr, dll, dlm;
 		bool thre_pending; /* THR-empty interrupt not yet read in IIR */
@@ -142,6 +151,10 @@ void handle_msr(struct vcpu *vcpu, bool write);
 void msr_guest_policy(struct vcpu *vcpu);
 void handle_refused_access(struct vcpu *vcpu, const struct exit_info *ex);
 
+/* vcpu.c: remote stage-2 flushes (revocation). */
+void vcpu_flush_requested(struct vcpu *vcpu);
+bool vm_flush_remote(struct vm *vm);
+
 /* Complete the guest's MOV to/from @gpa through @fn; -1 if not decodable. */
 typedef void (*mmio_fn)(struct vcpu *vcpu, u64 gpa, u32 size, bool write,
 			u64 *val);
@@ -153,9 +166,11 @@ bool apic_handle_fault(struct vcpu *vcpu, const struct exit_info *ex);
 bool icr_allowed(struct vcpu *vcpu, u64 *icr, bool x2apic);
 void apic_self_ipi(u8 vector);
 void apic_send_fixed(u32 apic_id, u8 vector);
+void apic_send_nmi(u32 apic_id);
 /* devfile/hypercalls.c */
 void devfile_init(void);
 void devfile_vm_stopped(struct vm *vm);
+bool devfile_stage2_stall(struct vcpu *vcpu, u64 gpa);
 s64 devfile_hypercall(struct vcpu *vcpu, u64 nr, u64 a0, u64 a1, u64 a2);
 /* Emulated TSC-deadline timer on the real LAPIC timer (no native one). */
 extern bool tsc_deadline_native;

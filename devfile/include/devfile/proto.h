@@ -25,7 +25,8 @@
  * Minor 2: IDENT, NOTE_EXPORTS and -EACCES from the hypervisor's
  * per-VM device list (boot config `devices =`).
  */
-#define DEVFILE_PROTO_MINOR 2
+/* Minor 3: NOTE_REVOKE (the driver VM takes zero-copy frames back). */
+#define DEVFILE_PROTO_MINOR 3
 #define DEVFILE_MAGIC 0x31465644u /* "DVF1", little-endian */
 
 #define DEVFILE_NAME_MAX 64 /* device name under /dev, NUL included */
@@ -165,6 +166,10 @@ enum devfile_note {
 	 * changed its list or detached, or the driver VM stopped. The stub
 	 * lists again and adds and removes nodes. */
 	DEVFILE_NOTE_EXPORTS = 3,
+	/* The driver VM took back the frames of events pages at the device
+	 * window address handle (GREVOKE): drop the page-table entries that
+	 * map them, and give the pages back (GUNMAP); they re-fault. */
+	DEVFILE_NOTE_REVOKE = 4,
 };
 
 /*

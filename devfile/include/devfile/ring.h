@@ -75,7 +75,8 @@ struct devfile_ring {
 	unsigned int pad;
 	/*
 	 * Filled by the hypervisor at attach: the driver-physical window
-	 * where guest pages appear during an operation (DEVFILE_MAP).
+	 * where guest pages appear during an operation (DEVFILE_MAP), the
+	 * region the shim passed to DEVFILE_ATTACH.
 	 */
 	unsigned long long window_base;
 	unsigned long long window_pages_per_slot;

@@ -154,6 +154,13 @@ static int svm_vcpu_init(struct vcpu *vcpu, const struct entry_state *st)
 	v->ctl.intercept4 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
 			    INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 			    INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+	/*
+	 * APM 15.13.2: a user guest's NMIs exit. Its only NMIs are devirt's
+	 * kicks (vm_flush_remote); the driver VM takes the platform's
+	 * directly.
+	 */
+	if (vcpu->vm->role == VM_ROLE_GUEST)
+		v->ctl.intercept3 |= INTERCEPT_NMI;
 	v->ctl.iopm_pa = virt_to_phys(sv->iopm); /* all zero: no port exits */
 	v->ctl.msrpm_pa = virt_to_phys(sv->msrpm);
 	/* Keep the guest's EFER.SVME on (15.5.1) and hide SVM's MSRs. */
@@ -334,6 +341,7 @@ static void svm_run(struct vcpu *vcpu, struct exit_info *ex)
 		v->save.rsp = vcpu->regs.rsp;
 		v->save.rax = vcpu->regs.rax;
 		v->save.rflags = vcpu->regs.rflags;
+		vcpu_flush_requested(vcpu);
 		/* APM 15.16.1 TLB_CONTROL: 1 flushes the whole TLB. */
 		v->ctl.tlb_control = sv->flush ? 1 : 0;
 		sv->flush = false;
@@ -355,6 +363,13 @@ static void svm_run(struct vcpu *vcpu, struct exit_info *ex)
 		vcpu->regs.rsp = v->save.rsp;
 		vcpu->regs.rax = v->save.rax;
 		vcpu->regs.rflags = v->save.rflags;
+		/*
+		 * An intercepted NMI stays pending while GIF is 0 (APM 15.13.2,
+		 * 15.17): take it now, in our handler (with RFLAGS.IF clear,
+		 * nothing else gets in), or the next VMRUN would exit again.
+		 */
+		if (v->ctl.exit_code == SVM_EXIT_NMI)
+			asm volatile("stgi\n\tclgi" ::: "memory");
 		/*
 		 * APM 15.7.2: an event whose delivery the exit interrupted is
 		 * in EXITINTINFO; it goes in again on the next VMRUN, after

@@ -98,6 +98,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "PAT");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB size");
 
 /* Intercept vector 3 (00Ch), APM Table B-1. */
+#define INTERCEPT_NMI (1u << 1)
 #define INTERCEPT_INIT (1u << 3)
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_INVLPGA (1u << 26)

@@ -80,6 +80,7 @@ struct vmx_vcpu {
 	u64 eptp;
 	u16 vpid;
 	bool launched;
+	bool nmi_exiting; /* a user guest: NMIs are devirt's kicks */
 	u32 entry_ctls;
 	u64 cr0_mask, cr4_mask;
 	u64 exit_rip; /* guest RIP at the last exit */
@@ -752,7 +753,14 @@ static void vmcs_guest_state(struct vmx_vcpu *v, const struct entry_state *st)
 
 static void vmcs_controls(struct vcpu *vcpu, struct vmx_vcpu *v)
 {
-	vmwrite(PIN_BASED_VM_EXEC_CONTROL, vmx.pin);
+	/*
+	 * 25.6.1: a user guest gets NMI exiting. Its only NMIs are devirt's
+	 * kicks (vm_flush_remote), which must make it exit; the driver VM
+	 * keeps taking the platform's NMIs directly.
+	 */
+	v->nmi_exiting = vcpu->vm->role == VM_ROLE_GUEST;
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL,
+		vmx.pin | (v->nmi_exiting ? PIN_NMI_EXITING : 0));
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx.cpu);
 	vmwrite(SECONDARY_VM_EXEC_CONTROL, vmx.cpu2);
 	vmwrite(VM_EXIT_CONTROLS, vmx.exit);
@@ -1129,10 +1137,13 @@ static void vmx_decode_ept_violation(struct vmx_vcpu *v, struct exit_info *ex)
 			((q & EPT_QUAL_FETCH) ? S2_EXEC : 0);
 	/*
 	 * 28.2.3: an IRET that faulted after unblocking NMIs must leave them
-	 * blocked when it is re-executed (NMI exiting is 0 here, so the bit
-	 * is valid unless an event was being delivered).
+	 * blocked when it is re-executed (the driver VM: NMI exiting is 0,
+	 * so the bit is valid unless an event was being delivered). A user
+	 * guest is never given an NMI, and with NMI exiting the bit is not
+	 * about its NMIs.
 	 */
-	if ((q & EPT_QUAL_NMI_UNBLOCK) && !v->ev.reinject_info)
+	if ((q & EPT_QUAL_NMI_UNBLOCK) && !v->ev.reinject_info &&
+	    !v->nmi_exiting)
 		vmwrite(GUEST_INTERRUPTIBILITY,
 			vmread(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
 }
@@ -1242,6 +1253,7 @@ static void vmx_run(struct vcpu *vcpu, struct exit_info *ex)
 		vmwrite(GUEST_RIP, vcpu->regs.rip);
 		vmwrite(GUEST_RSP, vcpu->regs.rsp);
 		vmwrite(GUEST_RFLAGS, vcpu->regs.rflags);
+		vcpu_flush_requested(vcpu);
 		if (!vmx_inject_pending(vcpu, v)) {
 			memset(ex, 0, sizeof(*ex));
 			ex->reason = EXIT_TRIPLE_FAULT;

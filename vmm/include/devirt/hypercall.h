@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * devirt hypercall ABI, version 0.3 (DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR below).
+ * devirt hypercall ABI, version 0.4 (DEVIRT_ABI_MAJOR.DEVIRT_ABI_MINOR below).
  * Included by the hypervisor and by Linux modules, so it uses no project
  * typedefs. See docs/hypercall-abi.md.
  *
@@ -13,7 +13,7 @@
 #define DEVIRT_HYPERCALL_H
 
 #define DEVIRT_ABI_MAJOR 0
-#define DEVIRT_ABI_MINOR 3
+#define DEVIRT_ABI_MINOR 4
 
 /* CPUID leaf 0x40000000: ebx,ecx,edx spell this. */
 #define DEVIRT_CPUID_SIGNATURE "DevirtDevirt"
@@ -22,8 +22,13 @@
 #define DEVIRT_HC_VERSION 0 /* -> (major << 16) | minor */
 #define DEVIRT_HC_CONSOLE_WRITE 1 /* rdi = buf GVA, rsi = len */
 #define DEVIRT_HC_HV_INFO 2 /* rdi = struct devirt_hv_info GVA, rsi = size */
-/* ABI 0.3: device-file forwarding (devfile/hypercalls.c, docs/devfile.md). */
-#define DEVIRT_HC_DEVFILE_ATTACH 3 /* driver: rdi = ring GPA, rsi = size */
+/* ABI 0.3, 0.4: device-file forwarding (devfile/hypercalls.c, docs/devfile.md). */
+/*
+ * driver: rdi = ring GPA (0 detaches), rsi = size, rdx = window region
+ * base: 1 GiB aligned, free driver-physical space (no RAM) below
+ * 2^min(phys bits, 46), which the shim reserved in its resource tree.
+ */
+#define DEVIRT_HC_DEVFILE_ATTACH 3
 #define DEVIRT_HC_DEVFILE_CALL 4 /* guest: rdi = req GVA, rsi = resp GVA */
 #define DEVIRT_HC_DEVFILE_FETCH 5 /* guest: rdi = slot, rsi = resp GVA */
 #define DEVIRT_HC_DEVFILE_REGISTER 6 /* guest: rdi = completion vector */
@@ -37,7 +42,8 @@
 #define DEVIRT_HC_DEVFILE_FAULTIN 14 /* driver: slot, va|write */
 #define DEVIRT_HC_DEVFILE_RESUME 15 /* guest: rdi = slot */
 #define DEVIRT_HC_DEVFILE_CANCEL 16 /* guest: rdi = slot */
-#define DEVIRT_HC_MAX 17
+#define DEVIRT_HC_DEVFILE_GREVOKE 17 /* driver: vm id, GPA, pages */
+#define DEVIRT_HC_MAX 18
 /* FETCH: the request waits for a page: resp.v[0] = address | 1 write. */
 #define DEVIRT_FETCH_FAULTIN 1
 
@@ -118,6 +124,11 @@ struct devirt_devfile_info {
 	 * request's arrival in the ring to COMPLETE), in nanoseconds.
 	 */
 	unsigned long long timed, call_ns, driver_ns;
+	/*
+	 * Driver frames the driver VM took back from this guest (GREVOKE),
+	 * and exits that waited for the guest to drop such a page.
+	 */
+	unsigned long long revoked, stalls;
 };
 
 #endif
