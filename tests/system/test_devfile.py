@@ -32,7 +32,8 @@ BACKENDS = [
 from conftest import (DEVFILE_SUITE_TESTS as ALL_TESTS,
                       assert_devfile_suite_test, devfile_suite_lines)
 # Bochs is slow: the part the issue asks for there.
-VMX_TESTS = ("open", "nested", "poll", "mmap_ram_fault", "mmap_mmio_upfront")
+VMX_TESTS = ("open", "nested", "poll", "mmap_ram_fault", "mmap_mmio_upfront",
+             "revoke")
 
 
 @pytest.fixture(params=BACKENDS)
