@@ -382,7 +382,7 @@ static void free_orphan_locked(u32 i)
  */
 void devfile_vm_stopped(struct vm *vm)
 {
-	struct devfile_ring *r = __atomic_load_n(&df.ring, __ATOMIC_ACQUIRE);
+	struct devfile_ring *r;
 	u32 n = 0;
 
 	/*
@@ -394,10 +394,20 @@ void devfile_vm_stopped(struct vm *vm)
 		exports_changed();
 		return;
 	}
-	if (!r || vm->role != VM_ROLE_GUEST || vm->id >= 32)
+	if (vm->role != VM_ROLE_GUEST || vm->id >= 32)
 		return;
 	df.guest_vector[vm->id] = 0; /* no interrupts for a parked CPU */
+	/*
+	 * The ring as ATTACH leaves it under df.lock: one read before the
+	 * lock could be a ring detached meanwhile, driver RAM no longer ours
+	 * to write.
+	 */
 	spin_lock(&df.lock);
+	r = df.ring;
+	if (!r) {
+		spin_unlock(&df.lock);
+		return;
+	}
 	for (u32 i = 0; i < DEVFILE_RING_SLOTS; i++) {
 		struct devfile_slot *s = ring_slot(i);
 		u32 old;
@@ -417,8 +427,8 @@ void devfile_vm_stopped(struct vm *vm)
 		else
 			s->cancel = 1;
 	}
-	spin_unlock(&df.lock);
 	__atomic_fetch_or(&r->gone, 1u << vm->id, __ATOMIC_SEQ_CST);
+	spin_unlock(&df.lock);
 	notify(df.driver_apic, df.vector);
 	pr_info("[%s] devfile: %u request(s) of the stopped guest dropped; "
 		"the driver VM is told\n",
